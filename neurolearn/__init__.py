@@ -1,0 +1,8 @@
+"""neurolearn: describe a biologically plausible learning rule once, run it on a NumPy
+reference, Lava and Nengo, and measure where they depart."""
+
+__version__ = "0.1.0"
+
+from .api import run  # noqa: E402,F401
+from .errors import NeurolearnError, SpecError  # noqa: E402,F401
+from .rules import load, save  # noqa: E402,F401

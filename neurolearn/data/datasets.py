@@ -1,0 +1,89 @@
+"""The built-in tasks, each a deterministic function of its settings and seed."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..errors import SpecError
+
+
+@dataclass
+class Dataset:
+    name: str
+    x_train: np.ndarray
+    y_train: np.ndarray  # targets (one-hot for classification)
+    x_test: np.ndarray
+    y_test: np.ndarray
+    classification: bool
+
+    @property
+    def n_in(self) -> int:
+        return self.x_train.shape[1]
+
+    @property
+    def n_out(self) -> int:
+        return self.y_train.shape[1]
+
+
+def one_hot(labels, n) -> np.ndarray:
+    out = np.zeros((len(labels), n))
+    out[np.arange(len(labels)), labels] = 1.0
+    return out
+
+
+def xor() -> Dataset:
+    x = np.array([[0, 0], [0, 1], [1, 0], [1, 1]], dtype=float)
+    y = np.array([[0], [1], [1], [0]], dtype=float)
+    return Dataset("xor", x, y, x.copy(), y.copy(), True)
+
+
+def linear_teacher(seed: int = 0, n_in: int = 30, n_out: int = 10, n_train: int = 2000,
+                   n_test: int = 500) -> Dataset:
+    """Lillicrap et al. 2016, Fig. 1: targets y = T x of a random linear teacher T."""
+    rng = np.random.default_rng([seed, 0x7EAC])  # independent of the network's stream
+    teacher = rng.uniform(-1.0, 1.0, (n_out, n_in))
+    x = rng.standard_normal((n_train + n_test, n_in))
+    y = x @ teacher.T
+    return Dataset("linear_teacher", x[:n_train], y[:n_train], x[n_train:], y[n_train:],
+                   False)
+
+
+def digits() -> Dataset:
+    """scikit-learn's 8x8 digits (ships with scikit-learn). Fixed split: every 4th
+    image (index % 4 == 0) is a test image: 1347 train, 450 test."""
+    try:
+        from sklearn.datasets import load_digits
+    except ImportError:  # pragma: no cover
+        raise SpecError("the digits data set needs scikit-learn: pip install scikit-learn",
+                        "data.dataset") from None
+    d = load_digits()
+    x = d.data / 16.0
+    y = one_hot(d.target, 10)
+    test = np.arange(len(x)) % 4 == 0
+    return Dataset("digits", x[~test], y[~test], x[test], y[test], True)
+
+
+def idx_dataset(name: str, path: str | None) -> Dataset:
+    from .idx import load_idx_dataset
+    xtr, ytr, xte, yte = load_idx_dataset(name, path)
+    f = lambda a: a.reshape(len(a), -1).astype(np.float64) / 255.0  # noqa: E731
+    return Dataset(name, f(xtr), one_hot(ytr, 10), f(xte), one_hot(yte, 10), True)
+
+
+def load_dataset(data, seed: int = 0) -> Dataset:
+    """Load the data set a spec's ``data`` section names."""
+    if data.dataset == "xor":
+        ds = xor()
+    elif data.dataset == "linear_teacher":
+        ds = linear_teacher(seed)
+    elif data.dataset == "digits":
+        ds = digits()
+    else:
+        ds = idx_dataset(data.dataset, data.path)
+    if data.n_train:
+        ds.x_train, ds.y_train = ds.x_train[:data.n_train], ds.y_train[:data.n_train]
+    if data.n_test:
+        ds.x_test, ds.y_test = ds.x_test[:data.n_test], ds.y_test[:data.n_test]
+    return ds

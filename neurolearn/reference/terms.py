@@ -1,0 +1,58 @@
+"""Evaluate a rule's sum of products for one projection, batched.
+
+For a term c * prod(pre)(j) * prod(post)(i) * prod(syn)(ij) over a batch of n
+samples: P = prod of post signals (n, n_post), Q = prod of pre signals (n, n_pre),
+dW = c * (P^T Q / n) * prod(syn). A missing pre or post side counts as ones. The
+bias is a synapse from a constant-1 presynaptic unit, so it takes the same terms
+with Q = 1.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def _product(factors, signals, n, width):
+    out = None
+    for fac in factors:
+        v = signals[fac.signal]
+        out = v if out is None else out * v
+    return np.ones((n, width)) if out is None else out
+
+
+def term_update(term, pre_sig, post_sig, W, n, with_bias_b=None):
+    """(dW, db) of one term; ``pre_sig``/``post_sig`` map signal -> (n, width)."""
+    pre = [f for f in term.factors if f.kind == "pre"]
+    post = [f for f in term.factors if f.kind == "post"]
+    syn = [f for f in term.factors if f.kind == "syn"]
+    P = _product(post, post_sig, n, W.shape[0])
+    Q = _product(pre, pre_sig, n, W.shape[1])
+    dW = term.coeff * (P.T @ Q) / n
+    db = None
+    if with_bias_b is not None:
+        db = term.coeff * P.mean(axis=0)
+    for _ in syn:  # the only syn signal is w
+        dW = dW * W
+        if db is not None:
+            db = db * with_bias_b
+    return dW, db
+
+
+def rule_update(terms, pre_sig, post_sig, W, b=None):
+    """Sum of all terms: (dW, db) before the learning rate."""
+    n = next(iter(post_sig.values())).shape[0] if post_sig else \
+        next(iter(pre_sig.values())).shape[0]
+    dW = np.zeros_like(W)
+    db = None if b is None else np.zeros_like(b)
+    for term in terms:
+        tw, tb = term_update(term, pre_sig, post_sig, W, n, b)
+        dW += tw
+        if db is not None:
+            db += tb
+    return dW, db
+
+
+def error_free_part(terms, pre_sig, post_sig, W):
+    """The terms without syn factors (what a learned feedback matrix mirrors)."""
+    return rule_update([t for t in terms if not any(f.kind == "syn" for f in t.factors)],
+                       pre_sig, post_sig, W)[0]

@@ -1,0 +1,333 @@
+"""The batched face of the NumPy reference: minibatch training of rate networks.
+
+Semantics (float64), one update per minibatch of n samples:
+
+1. Forward: a_l = h_{l-1} W_l^T + b_l, h_l = f_l(a_l), h_0 = x.
+2. Output error e = y_hat - y with y_hat = h_L (loss "mse") or softmax(a_L)
+   (loss "cross_entropy"). Output drive delta_L = -e * f'(a_L) (mse) or -e (ce).
+3. Hidden drive delta_l = g_l * f'(a_l), with g_l by the layer's feedback pathway:
+   transport g = delta_{l+1} W_{l+1}; random and learned g = delta_{l+1} B_l^T;
+   direct g = delta_L B_l^T.
+4. Burst neurons (burst_rate): event rate e_l = h_l. Two top-down passes give the
+   burst probability without teacher (p_bar) and with it (p). Output:
+   p_bar_L = p_b, p_L = p_b * (1 + (y - e_L) * (1 - e_L)). Hidden:
+   p_l = sigmoid(beta * u_l * (1 - e_l) + logit(p_b)) with apical input
+   u_l = (p_{l+1} e_{l+1}) M_l^T (M_l the feedback matrix of step 3, transport:
+   W_{l+1}^T); p_bar_l likewise from the baseline bursts. The post factor is
+   (p_l - p_bar_l) * e_l, which for small signals is p_b(1-p_b) beta times the
+   FA/BP drive, so burstprop learns what its feedback pathway teaches.
+5. Each plastic layer's update is the rule's sum of products (see terms.py),
+   dW_l = eta_l * sum_k c_k (P_k^T Q_k / n) * syn_k, with eta_L = eta_output.
+   A learned feedback matrix gets dB_l = eta_{l+1} * (the syn-free part of
+   dW_{l+1})^T - eta_{l+1} * decay * B_l (Kolen-Pollack).
+6. SGD with optional momentum: v = mu v + dW; W += v.
+
+Shuffling uses ``default_rng([seed, 1])``; parameters use ``default_rng(seed)``.
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+from ..data import load_dataset
+from ..rules.compat import check_data_fits
+from ..progress import Progress
+from ..result import RunResult
+from .activations import f, fprime, sigmoid
+from .params import Params, init_params
+from .terms import error_free_part, rule_update
+
+
+def softmax(a):
+    z = a - a.max(axis=1, keepdims=True)
+    ez = np.exp(z)
+    return ez / ez.sum(axis=1, keepdims=True)
+
+
+def angle_deg(u, v) -> float:
+    nu, nv = np.linalg.norm(u), np.linalg.norm(v)
+    if nu == 0 or nv == 0:
+        return float("nan")
+    c = np.clip(np.vdot(u, v) / (nu * nv), -1.0, 1.0)
+    return float(np.degrees(np.arccos(c)))
+
+
+class BatchedTrainer:
+    """Minibatch training of a rate network under a spec's rule and pathways."""
+
+    def __init__(self, spec, params: Params | None = None):
+        self.spec = spec
+        self.net = spec.network
+        self.models = [layer.neuron.model for layer in self.net.layers]
+        self.L = len(self.net.layers) - 1
+        self.params = params if params is not None else init_params(self.net, spec.training.seed)
+        self.terms = spec.rule.resolved_terms()
+        self.post_needed = spec.rule.signals("post")
+        self.eta = [spec.rule.eta] * (self.L - 1) + [spec.rule.eta_output or spec.rule.eta]
+        self.momentum = spec.training.momentum
+        self._vel = None
+        self._theta = {}  # BCM thresholds per layer
+        self.updates = 0
+
+    # -- forward and learning signals ------------------------------------------------
+    def forward(self, x):
+        a_list, h_list = [], [x]
+        for l in range(1, self.L + 1):
+            a = h_list[-1] @ self.params.W[l - 1].T + self.params.b[l - 1]
+            a_list.append(a)
+            h_list.append(f(self.models[l], a))
+        return a_list, h_list
+
+    def output_error(self, a_list, h_list, y):
+        if self.spec.training.loss == "cross_entropy":
+            y_hat = softmax(a_list[-1])
+            return y_hat, y_hat - y
+        return h_list[-1], h_list[-1] - y
+
+    def loss(self, y_hat, y) -> float:
+        if self.spec.training.loss == "cross_entropy":
+            return float(-np.mean(np.sum(y * np.log(np.clip(y_hat, 1e-300, None)), axis=1)))
+        return float(np.mean((y_hat - y) ** 2))
+
+    def _feedback_matrix(self, l, delta_above, delta_out):
+        """g_l: the error carried to hidden layer l by its pathway."""
+        kind = self.net.feedback_of(l).kind
+        if kind == "transport":
+            return delta_above @ self.params.W[l]
+        if kind == "direct":
+            return delta_out @ self.params.B[l].T
+        return delta_above @ self.params.B[l].T
+
+    def error_drives(self, a_list, h_list, err, transport_only=False):
+        """delta_1..delta_L (index 0..L-1); transport_only gives true backprop."""
+        L = self.L
+        fp = [fprime(self.models[l], a_list[l - 1], h_list[l]) for l in range(1, L + 1)]
+        if self.spec.training.loss == "cross_entropy":
+            d_out = -err
+        else:
+            d_out = -err * fp[-1]
+        deltas = [None] * L
+        deltas[-1] = d_out
+        for l in range(L - 1, 0, -1):
+            if transport_only:
+                g = deltas[l] @ self.params.W[l]
+            else:
+                g = self._feedback_matrix(l, deltas[l], d_out)
+            deltas[l - 1] = g * fp[l - 1]
+        return deltas
+
+    def burst_devs(self, h_list, y):
+        """(p - p_bar) * e for every layer (index 0..L-1), step 4 of the docstring."""
+        L = self.L
+        neurons = [layer.neuron for layer in self.net.layers]
+        e = h_list
+        pb_out = neurons[L].p_baseline
+        p_bar = [None] * (L + 1)
+        p = [None] * (L + 1)
+        p_bar[L] = np.full_like(e[L], pb_out)
+        p[L] = pb_out * (1.0 + (y - e[L]) * (1.0 - e[L]))
+        for l in range(L - 1, 0, -1):
+            n = neurons[l]
+            offset = np.log(n.p_baseline / (1.0 - n.p_baseline))
+            kind = self.net.feedback_of(l).kind
+            src = L if kind == "direct" else l + 1
+            M = self.params.W[l].T if kind == "transport" else self.params.B[l]
+            for probs, out in ((p_bar, p_bar), (p, p)):
+                u = (probs[src] * e[src]) @ M.T
+                out[l] = sigmoid(n.beta * u * (1.0 - e[l]) + offset)
+        return [(p[l] - p_bar[l]) * e[l] for l in range(1, L + 1)]
+
+    def signals(self, x, y):
+        """Forward pass plus every pre and post signal the rule needs, per layer."""
+        a_list, h_list = self.forward(x)
+        y_hat, err = self.output_error(a_list, h_list, y)
+        post = [dict() for _ in range(self.L)]
+        if "error_drive" in self.post_needed:
+            for l, d in enumerate(self.error_drives(a_list, h_list, err)):
+                post[l]["error_drive"] = d
+        if "burst_prob_dev" in self.post_needed:
+            for l, d in enumerate(self.burst_devs(h_list, y)):
+                post[l]["burst_prob_dev"] = d
+        if "activity" in self.post_needed:
+            for l in range(self.L):
+                post[l]["activity"] = h_list[l + 1]
+        if "activity_sq_avg" in self.post_needed:
+            tau = self._tau("post", "activity_sq_avg")
+            for l in range(self.L):
+                m = np.mean(h_list[l + 1] ** 2, axis=0)
+                th = self._theta.get(l, m)
+                th = th + (m - th) / tau if l in self._theta else m
+                self._theta[l] = th
+                post[l]["activity_sq_avg"] = np.broadcast_to(th, h_list[l + 1].shape)
+        pre = [{"activity": h_list[l], "event_trace": h_list[l]} for l in range(self.L)]
+        return a_list, h_list, y_hat, err, pre, post
+
+    def _tau(self, kind, signal) -> float:
+        for t in self.terms:
+            for fac in t.factors:
+                if fac.kind == kind and fac.signal == signal and fac.tau:
+                    return fac.tau
+        return 100.0
+
+    # -- learning ----------------------------------------------------------------------
+    def compute_updates(self, x, y):
+        """dW, db per layer (learning rate included) and dB per learned feedback."""
+        _, h_list, y_hat, _, pre, post = self.signals(x, y)
+        dW, db, dB = [], [], {}
+        for l in range(1, self.L + 1):
+            layer = self.net.layers[l]
+            if not layer.plastic:
+                dW.append(None)
+                db.append(None)
+                continue
+            b = self.params.b[l - 1] if layer.bias else None
+            w_upd, b_upd = rule_update(self.terms, pre[l - 1], post[l - 1],
+                                       self.params.W[l - 1], b)
+            dW.append(self.eta[l - 1] * w_upd)
+            db.append(None if b_upd is None else self.eta[l - 1] * b_upd)
+        for l, B in self.params.B.items():
+            fb = self.net.feedback_of(l)
+            if fb.kind == "learned":
+                mirror = error_free_part(self.terms, pre[l], post[l], self.params.W[l])
+                dB[l] = self.eta[l] * (mirror.T - fb.decay * B)
+        return dW, db, dB, y_hat
+
+    def apply(self, dW, db, dB):
+        p = self.params
+        if self.momentum:
+            if self._vel is None:
+                self._vel = ([np.zeros_like(w) for w in p.W], [np.zeros_like(v) for v in p.b],
+                             {k: np.zeros_like(v) for k, v in p.B.items()})
+            vW, vb, vB = self._vel
+            for i, d in enumerate(dW):
+                if d is not None:
+                    vW[i] *= self.momentum
+                    vW[i] += d
+                    dW[i] = vW[i]
+            for i, d in enumerate(db):
+                if d is not None:
+                    vb[i] *= self.momentum
+                    vb[i] += d
+                    db[i] = vb[i]
+            for k, d in dB.items():
+                vB[k] *= self.momentum
+                vB[k] += d
+                dB[k] = vB[k]
+        for i, d in enumerate(dW):
+            if d is not None:
+                p.W[i] += d
+        for i, d in enumerate(db):
+            if d is not None:
+                p.b[i] += d
+        for k, d in dB.items():
+            p.B[k] += d
+
+    def step(self, x, y):
+        dW, db, dB, _ = self.compute_updates(x, y)
+        self.apply(dW, db, dB)
+        self.updates += 1
+
+    # -- metrics -----------------------------------------------------------------------
+    def predict(self, x):
+        a_list, h_list = self.forward(x)
+        if self.spec.training.loss == "cross_entropy":
+            return softmax(a_list[-1])
+        return h_list[-1]
+
+    def evaluate(self, x, y, classification=True):
+        y_hat = self.predict(x)
+        loss = self.loss(y_hat, y)
+        acc = None
+        if classification:
+            if y.shape[1] == 1:
+                acc = float(np.mean((y_hat[:, 0] > 0.5) == (y[:, 0] > 0.5)))
+            else:
+                acc = float(np.mean(y_hat.argmax(1) == y.argmax(1)))
+        return loss, acc
+
+    def alignment(self, x, y) -> list[float]:
+        """Angle (deg) between each hidden layer's rule update and the backprop
+        gradient step -dL/dW_l, both over the batch (x, y)."""
+        if self.L < 2:
+            return []
+        saved_theta = dict(self._theta)  # metrics must not advance the BCM state
+        dW, _, _, _ = self.compute_updates(x, y)
+        self._theta = saved_theta
+        a_list, h_list = self.forward(x)
+        _, err = self.output_error(a_list, h_list, y)
+        bp = self.error_drives(a_list, h_list, err, transport_only=True)
+        out = []
+        for l in range(1, self.L):
+            g = bp[l - 1].T @ h_list[l - 1] / len(x)
+            out.append(angle_deg(dW[l - 1], g) if dW[l - 1] is not None else float("nan"))
+        return out
+
+
+def train(spec, dataset=None, epochs: int | None = None, quiet: bool | None = None,
+          params: Params | None = None, trainer_cls=BatchedTrainer,
+          record_every: int | None = None) -> RunResult:
+    """Train ``spec`` with the batched reference; returns a :class:`RunResult`.
+
+    ``record_every`` records alignment angles every that many updates (default:
+    once per epoch); the epoch-0 entry is before any learning.
+    """
+    t = spec.training
+    ds = dataset if dataset is not None else load_dataset(spec.data, t.seed)
+    check_data_fits(spec, ds)
+    epochs = epochs or t.epochs
+    trainer = trainer_cls(spec, params)
+    rng = np.random.default_rng([t.seed, 1])
+    hidden = [layer.name for layer in spec.network.layers[1:-1]]
+    probe = slice(0, min(len(ds.x_train), 512))
+    px, py = ds.x_train[probe], ds.y_train[probe]
+    hist = {"epoch": [], "train_loss": [], "test_loss": [], "test_accuracy": [],
+            "train_accuracy": [], "alignment_updates": [],
+            "alignment_angle_deg": {h: [] for h in hidden}}
+
+    def record_angles():
+        hist["alignment_updates"].append(trainer.updates)
+        for name, ang in zip(hidden, trainer.alignment(px, py)):
+            hist["alignment_angle_deg"][name].append(ang)
+
+    def record_epoch(ep):
+        tr_loss, tr_acc = trainer.evaluate(ds.x_train, ds.y_train, ds.classification)
+        te_loss, te_acc = trainer.evaluate(ds.x_test, ds.y_test, ds.classification)
+        hist["epoch"].append(ep)
+        hist["train_loss"].append(tr_loss)
+        hist["test_loss"].append(te_loss)
+        hist["train_accuracy"].append(tr_acc)
+        hist["test_accuracy"].append(te_acc)
+        return te_loss, te_acc
+
+    record_epoch(0)
+    record_angles()
+    n = len(ds.x_train)
+    bs = min(t.batch_size, n)
+    seconds = 0.0
+    with Progress(epochs, f"{spec.name} numpy", quiet) as bar:
+        for ep in range(1, epochs + 1):
+            order = rng.permutation(n)
+            t0 = time.perf_counter()
+            for start in range(0, n, bs):
+                idx = order[start:start + bs]
+                trainer.step(ds.x_train[idx], ds.y_train[idx])
+                if record_every and trainer.updates % record_every == 0:
+                    seconds += time.perf_counter() - t0
+                    record_angles()
+                    t0 = time.perf_counter()
+            seconds += time.perf_counter() - t0
+            te_loss, te_acc = record_epoch(ep)
+            if not record_every:
+                record_angles()
+            bar.update(1, f"loss {te_loss:.4f}" + (f" acc {te_acc:.3f}" if te_acc is not None
+                                                   else ""))
+    final_angles = {h: v[-1] for h, v in hist["alignment_angle_deg"].items()}
+    return RunResult(
+        backend="numpy", rule=spec.rule.display_name, dataset=ds.name, seed=t.seed,
+        epochs=epochs, test_accuracy=hist["test_accuracy"][-1],
+        test_loss=hist["test_loss"][-1], train_seconds=seconds,
+        alignment_angle_deg=final_angles, history=hist, spec_name=spec.name,
+        weights=[w.copy() for w in trainer.params.W],
+        state=trainer)

@@ -1,0 +1,55 @@
+"""The uniform result every backend returns."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+
+@dataclass
+class RunResult:
+    backend: str
+    rule: str
+    dataset: str
+    seed: int
+    epochs: int
+    test_accuracy: float | None = None
+    test_loss: float | None = None
+    train_seconds: float = 0.0
+    alignment_angle_deg: dict = field(default_factory=dict)  # hidden layer -> final angle
+    history: dict = field(default_factory=dict)  # name -> list over training
+    precision: str = "float"
+    spec_name: str = ""
+    weights: list = field(default_factory=list, repr=False)  # final W per layer
+    extra: dict = field(default_factory=dict)  # backend-specific figures (JSON-able)
+    state: object = field(default=None, repr=False)  # the trained model, not serialised
+
+    def to_json_dict(self) -> dict:
+        def clean(v):
+            if isinstance(v, dict):
+                return {str(k): clean(x) for k, x in v.items()}
+            if isinstance(v, (list, tuple)):
+                return [clean(x) for x in v]
+            if isinstance(v, np.generic):
+                return v.item()
+            if isinstance(v, np.ndarray):
+                return v.tolist()
+            if isinstance(v, float) and not np.isfinite(v):
+                return None
+            return v
+        return clean({
+            "backend": self.backend, "rule": self.rule, "dataset": self.dataset,
+            "spec": self.spec_name, "seed": self.seed, "epochs": self.epochs,
+            "precision": self.precision, "test_accuracy": self.test_accuracy,
+            "test_loss": self.test_loss, "train_seconds": self.train_seconds,
+            "alignment_angle_deg": self.alignment_angle_deg, "history": self.history,
+            "extra": self.extra,
+        })
+
+    def write_json(self, path) -> Path:
+        path = Path(path)
+        path.write_text(json.dumps(self.to_json_dict(), indent=2) + "\n")
+        return path

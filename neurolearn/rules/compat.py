@@ -1,0 +1,57 @@
+"""Cross-field checks of a spec: does the rule fit the neurons it runs on?"""
+
+from __future__ import annotations
+
+from ..errors import SpecError
+
+# post signals and the neuron models that compute them
+_POST_NEEDS = {
+    "burst_prob_dev": ("burst_rate",),
+    "burst": ("burst",),
+    "pbar_event": ("burst",),
+    "event": ("burst",),
+}
+_PRE_NEEDS = {"event_trace": ("burst",)}
+
+
+def check_compatible(spec) -> None:
+    net, rule = spec.network, spec.rule
+    post = rule.signals("post")
+    pre = rule.signals("pre")
+    for i, layer in enumerate(net.layers[1:], start=1):
+        if not layer.plastic:
+            continue
+        for sig in post:
+            ok = _POST_NEEDS.get(sig)
+            if ok and layer.neuron.model not in ok:
+                raise SpecError(
+                    f"rule {rule.display_name!r} uses post signal {sig!r}, which needs "
+                    f"neuron model {' or '.join(ok)}, got {layer.neuron.model!r}",
+                    f"network.layers[{i}].neuron.model")
+        for sig in pre:
+            ok = _PRE_NEEDS.get(sig)
+            src = net.layers[i - 1]
+            if ok and i > 1 and src.neuron.model not in ok:
+                raise SpecError(
+                    f"rule {rule.display_name!r} uses pre signal {sig!r}, which needs "
+                    f"neuron model {' or '.join(ok)}, got {src.neuron.model!r}",
+                    f"network.layers[{i - 1}].neuron.model")
+    models = {layer.neuron.model for layer in net.layers[1:]}
+    if models & {"lif", "burst"} and models - {"lif", "burst"}:
+        raise SpecError("mixes rate and spiking neuron models; use one kind per network",
+                        "network.layers")
+    if spec.training.mode == "batched" and net.spiking:
+        raise SpecError("spiking networks run only in the time-stepped simulator",
+                        "training.mode")
+
+
+def check_data_fits(spec, dataset) -> None:
+    """The network's input and output sizes must match the data set's."""
+    sizes = spec.network.sizes
+    if sizes[0] != dataset.n_in:
+        raise SpecError(f"must equal the input size of data set {dataset.name!r} "
+                        f"({dataset.n_in}), got {sizes[0]}", "network.layers[0].size")
+    if sizes[-1] != dataset.n_out:
+        raise SpecError(f"must equal the output size of data set {dataset.name!r} "
+                        f"({dataset.n_out}), got {sizes[-1]}",
+                        f"network.layers[{len(sizes) - 1}].size")
