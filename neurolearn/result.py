@@ -53,3 +53,28 @@ class RunResult:
         path = Path(path)
         path.write_text(json.dumps(self.to_json_dict(), indent=2) + "\n")
         return path
+
+
+@dataclass
+class Trace:
+    """What a time-stepped run records, the same on every backend and schedule.
+
+    ``weights[name]`` is an array (n_records, n_post, n_pre) of the projection into
+    layer ``name`` at steps ``steps`` (after that step's update); ``outputs`` is the
+    output layer's activity per step (n_steps, n_out); ``errors`` the output error
+    per step where defined; ``spikes`` maps a layer name to a (n_steps, n) 0/1 array
+    for one sample where the backend has spikes.
+    """
+    backend: str
+    schedule: str
+    precision: str = "float"
+    steps: np.ndarray = field(default_factory=lambda: np.zeros(0, int))
+    weights: dict = field(default_factory=dict)
+    outputs: np.ndarray | None = None
+    errors: np.ndarray | None = None
+    spikes: dict = field(default_factory=dict)
+    wall_seconds: float = 0.0
+    extra: dict = field(default_factory=dict)
+
+    def final_weights(self) -> dict:
+        return {k: v[-1] for k, v in self.weights.items()}
