@@ -1,0 +1,96 @@
+"""The quantized reference: Lava's integer learning engine, bit for bit, and the
+quantized trainer (deterministic, learns)."""
+
+import numpy as np
+import pytest
+
+from neurolearn.hardware import arith as A
+
+
+def _lava():
+    pytest.importorskip("lava")
+    from lava.magma.core.learning.learning_rule import Loihi2FLearningRule
+    from lava.magma.core.learning.learning_rule_applier import LearningRuleApplierBitApprox
+    from lava.magma.core.learning.random import ConnVarRandom
+    from lava.magma.core.model.py.connection import \
+        LearningConnectionModelBitApproximate as Model
+    from lava.utils.weightutils import SignMode, clip_weights
+    return (Loihi2FLearningRule, LearningRuleApplierBitApprox, ConnVarRandom, Model,
+            SignMode, clip_weights)
+
+
+@pytest.mark.lava
+def test_learning_epoch_matches_lava_bit_for_bit():
+    """50 random epochs of a three-product rule (mixed scales, a w factor, a
+    negative term, saturating values): arith.learn_weights equals Lava's fixed_pt
+    applier + stochastic rounding + clipping exactly, and WeightRounding reproduces
+    ConnVarRandom's stream."""
+    Rule, Applier, ConnVarRandom, Model, SignMode, clip_weights = _lava()
+    rule = Rule(dw="3 * 2^-5 * u0 * x1 * y2 - 2^-7 * u0 * x1 * y3 + 2^2 * u0 * w * y1",
+                x1_tau=10, t_epoch=1, rng_seed=5)
+    applier = Applier(rule.active_product_series["dw"])
+    rng = np.random.default_rng(0)
+    post, pre = 7, 5
+    lava_rand, ours = ConnVarRandom(), A.WeightRounding()
+    for _ in range(50):
+        w = rng.integers(-256, 256, (post, pre))
+        x1 = rng.integers(0, 128, (1, pre))
+        y = rng.integers(0, 128, (3, post, 1))
+        args = dict(shape=(post, pre), x0=np.zeros((1, pre), bool),
+                    y0=np.zeros((post, 1), bool), u=1, weights=w, tag_2=np.zeros_like(w),
+                    tag_1=np.zeros_like(w), x1_u=x1, y1_u=y[0], y2_u=y[1], y3_u=y[2])
+        lava_rand.advance()
+        r = lava_rand.random_stochastic_round
+        assert r == ours.advance()
+        acc = applier.apply(w << 7, **args)
+        acc = Model._stochastic_round_synaptic_variable("weights", acc, r)
+        expected = clip_weights(acc >> 7, SignMode.MIXED, 8)
+        got = A.learn_weights(w, [A.product(1, [(x1, 7), (y[1], 7)], 3, -5),
+                                  A.product(1, [(x1, 7), (y[2], 7)], -1, -7),
+                                  A.product(1, [(w, 9), (y[0], 7)], 1, 2)], r)
+        np.testing.assert_array_equal(got, expected)
+
+
+@pytest.mark.lava
+def test_trace_primitives_match_lava():
+    _, _, _, Model, _, _ = _lava()
+    rng = np.random.default_rng(1)
+    for _ in range(50):
+        tv = rng.integers(0, 128, 9)
+        rd, ri = rng.random(), int(rng.integers(0, 128))
+        tau = float(rng.integers(1, 40))
+        np.testing.assert_array_equal(A.decay_trace(tv, tau, rd),
+                                      Model._decay_trace(tv, 1, np.array([[tau]]), rd)[0])
+        np.testing.assert_array_equal(A.add_impulse(tv, ri, 3, 77),
+                                      Model._add_impulse(tv, ri, np.array(3), np.array(77)))
+
+
+def test_product_shift_and_saturation_by_hand():
+    # 127 * 127 * 7 = 112903, widths 7+7+4 = 18 -> >> 3 = 14112, e = -7 -> << 0
+    assert A.product(1, [(127, 7), (127, 7)], 7, -7) == 14112
+    # e = 8 shifts by 15 and saturates at 2^15 - 1
+    assert A.product(1, [(127, 7), (127, 7)], 7, 8) == 2 ** 15 - 1
+    # negative products floor: -1 * 1 * 1 >> 3 = -1
+    assert A.product(1, [(1, 7), (1, 7)], -1, -7) == -1
+    # a factor above its width saturates before the multiply
+    assert A.product(1, [(500, 7), (1, 7)], 1, -7) == 127 >> 3
+    # dependency 0 gives nothing
+    assert A.product(0, [(127, 7), (127, 7)], 7, 0) == 0
+
+
+def test_split_and_nearest_scale():
+    assert A.split_scale(2 ** -7) == (1, -7)
+    assert A.split_scale(-8 * 2.0 ** 8) == (-8, 8)
+    assert A.split_scale(0.3) is None
+    assert A.split_scale(2.0 ** -8) is None       # below 2^-7
+    assert A.split_scale(8 * 2.0 ** 8) is None    # above 7 * 2^8
+    m, e = A.nearest_scale(0.3)
+    assert abs(m * 2.0 ** e - 0.3) <= 2.0 ** -5
+
+
+def test_weight_rounding_is_seeded_and_shared():
+    a, b = A.WeightRounding(), A.WeightRounding()
+    assert [a.advance() for _ in range(5)] == [b.advance() for _ in range(5)]
+    acc = np.array([64, 64, 191])  # fractions 0.5, 0.5, 0.49 of q = 128
+    out = A.round_weight_accumulator(acc, 0.495)
+    np.testing.assert_array_equal(out, [128, 128, 128])
