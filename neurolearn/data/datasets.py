@@ -40,12 +40,14 @@ def xor() -> Dataset:
 
 
 def linear_teacher(seed: int = 0, n_in: int = 30, n_out: int = 10, n_train: int = 2000,
-                   n_test: int = 500) -> Dataset:
-    """Lillicrap et al. 2016, Fig. 1: targets y = T x of a random linear teacher T."""
+                   n_test: int = 500, noise: float = 0.0) -> Dataset:
+    """Lillicrap et al. 2016, Fig. 1: targets y = T x (+ noise) of a random linear
+    teacher T ~ U[-1, 1], inputs x ~ N(0, 1). With noise the error has a floor
+    (noise^2), so final errors of two rules can be compared as a ratio."""
     rng = np.random.default_rng([seed, 0x7EAC])  # independent of the network's stream
     teacher = rng.uniform(-1.0, 1.0, (n_out, n_in))
     x = rng.standard_normal((n_train + n_test, n_in))
-    y = x @ teacher.T
+    y = x @ teacher.T + noise * rng.standard_normal((n_train + n_test, n_out))
     return Dataset("linear_teacher", x[:n_train], y[:n_train], x[n_train:], y[n_train:],
                    False)
 
@@ -77,7 +79,7 @@ def load_dataset(data, seed: int = 0) -> Dataset:
     if data.dataset == "xor":
         ds = xor()
     elif data.dataset == "linear_teacher":
-        ds = linear_teacher(seed)
+        ds = linear_teacher(seed, noise=data.noise)
     elif data.dataset == "digits":
         ds = digits()
     else:

@@ -19,6 +19,8 @@ def draw(init, shape, rng) -> np.ndarray:
         return np.zeros(shape)
     if init.dist == "uniform":
         return rng.uniform(-init.scale, init.scale, shape)
+    if init.dist == "uniform_positive":
+        return rng.uniform(0.0, init.scale, shape)
     if init.dist == "normal":
         return rng.normal(0.0, init.scale, shape)
     limit = init.scale * np.sqrt(6.0 / (n_in + n_out))  # glorot_uniform

@@ -58,9 +58,10 @@ WHEN = ("step", "pre_spike", "post_spike")
 @dataclass
 class Init:
     """How a weight matrix is drawn from the seeded generator."""
-    dist: str = field("glorot_uniform", check=one_of("uniform", "normal", "glorot_uniform",
-                                                    "zeros"),
-                      doc="uniform: U[-scale, scale]; normal: N(0, scale^2); "
+    dist: str = field("glorot_uniform", check=one_of("uniform", "uniform_positive", "normal",
+                                                    "glorot_uniform", "zeros"),
+                      doc="uniform: U[-scale, scale]; uniform_positive: U[0, scale] "
+                          "(excitatory); normal: N(0, scale^2); "
                           "glorot_uniform: scale * U[-l, l], l = sqrt(6/(fan_in+fan_out))")
     scale: float = field(1.0, check=non_negative, doc="spread of the distribution")
 
@@ -221,6 +222,8 @@ class Data:
                                 doc="use the first n training examples")
     n_test: int | None = field(None, check=optional(positive_int),
                                doc="use the first n test examples")
+    noise: float = field(0.0, check=non_negative,
+                         doc="std of Gaussian noise on regression targets (linear_teacher)")
 
 
 @dataclass

@@ -34,10 +34,10 @@ BUILTIN_RULES: dict[str, BuiltinRule] = {r.name: r for r in [
         "Lillicrap et al. 2016; Nokland 2016; Akrout et al. 2019"),
     BuiltinRule(
         "kolen_pollack",
-        "delta rule plus weight decay, dW = eta*(error_drive*pre - lambda*w); pair with "
-        "feedback kind = 'learned' whose B gets the transposed update and the same decay",
+        "delta rule plus weight decay, dW = eta*(error_drive*pre - 0.003*w); pair with "
+        "feedback kind = 'learned' (decay = 0.003) whose B gets the transposed update",
         [Term([_pre("activity"), _post("error_drive")]),
-         Term([Factor("syn", "w")], coeff=-1e-4)],
+         Term([Factor("syn", "w")], coeff=-0.003)],
         "any rate model",
         "Kolen & Pollack 1994; Akrout et al. 2019"),
     BuiltinRule(
@@ -51,7 +51,7 @@ BUILTIN_RULES: dict[str, BuiltinRule] = {r.name: r for r in [
         "burstprop",
         "spiking burst-dependent plasticity, dw/dt = eta * [B_i - P_bar_i E_i] * E~_j",
         [Term([_pre("event_trace", 0.1), _post("burst")]),
-         Term([_pre("event_trace", 0.1), _post("pbar_event")], coeff=-1.0)],
+         Term([_pre("event_trace", 0.1), _post("pbar_event")], coeff=-0.003)],
         "burst",
         "Payeur et al. 2021, eq. 2"),
 ]}
