@@ -1,0 +1,239 @@
+"""Hardware profiles: what a target chip offers, each figure with its source.
+
+A profile is a TOML file validated like a spec (``neurolearn.rules.schema``): an
+unknown key, a wrong type or a failed check raises one :class:`SpecError` naming
+the file, the field and the reason. Every figure is a table
+``{ value = ..., source = "..." }``; TOML has no null, so an *unknown* figure is
+written with its ``source`` (saying why it is unknown) and no ``value``, and a
+figure or section left out entirely is unknown too. Both load as ``None``: the
+design-rule check never checks an unknown figure, and lists it as unchecked.
+
+The built-in profiles live in ``hardware_profiles/`` at the top of the repository,
+shipped inside the package as ``neurolearn.hardware.profiles`` (see docs/hardware.md).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+from ..errors import SpecError
+from ..rules.io import load, parse
+from ..rules.schema import field, one_of
+
+FORMAT_TYPE = "neurolearn.profile"
+FORMAT_VERSION = 1
+SUPPORT_MODES = ("on_chip", "host", "none")
+RULE_FAMILIES = ("delta", "kolen_pollack", "burstprop_rate", "burstprop", "local")
+
+
+def _non_negative_int(v):
+    if isinstance(v, bool) or not isinstance(v, int) or v < 0:
+        return f"must be a non-negative integer, got {v!r}"
+    return None
+
+
+def _source(v):
+    return None if v.strip() else "must say where the figure comes from"
+
+
+@dataclass
+class Figure:
+    """An integer figure and where it comes from; no ``value`` means unknown."""
+    source: str = field(check=_source, doc="file + constant, paper, or why unknown")
+    value: int | None = field(None, doc="the figure (absent: unknown)")
+    note: str = field("", doc="free text")
+
+
+@dataclass
+class SignedFigure:
+    """An integer figure that may be negative (exponent bounds)."""
+    source: str = field(check=_source, doc="file + constant, paper, or why unknown")
+    value: int | None = field(None, doc="the figure (absent: unknown)")
+    note: str = field("", doc="free text")
+
+    def validate(self, path):
+        if self.value is not None and isinstance(self.value, bool):
+            raise SpecError(f"must be an integer, got {self.value!r}", f"{path}.value")
+
+
+@dataclass
+class Names:
+    """A list of supported names and where it comes from; no ``value``: unknown."""
+    source: str = field(check=_source, doc="file + constant, paper, or why unknown")
+    value: list[str] | None = field(None, doc="the names (absent: unknown)")
+    note: str = field("", doc="free text")
+
+
+@dataclass
+class Support:
+    """Whether a rule family learns on the chip."""
+    mode: str = field(check=one_of(*SUPPORT_MODES),
+                      doc="on_chip: the learning engine runs it; host: weights learn "
+                          "off-chip; none: not at all")
+    reason: str = field(doc="why")
+    source: str = field(check=_source, doc="where this comes from")
+
+
+def _nonneg_figure(fig):
+    return None if fig is None or fig.value is None else _non_negative_int(fig.value)
+
+
+def _checked(*names):
+    def validate(self, path):
+        for name in names:
+            reason = _nonneg_figure(getattr(self, name))
+            if reason:
+                raise SpecError(reason, f"{path}.{name}.value")
+    return validate
+
+
+@dataclass
+class Chip:
+    chips: Figure | None = field(None, doc="chips available to the network")
+    cores_per_chip: Figure | None = field(None, doc="neuron cores per chip")
+    validate = _checked("chips", "cores_per_chip")
+
+
+@dataclass
+class Core:
+    compartments: Figure | None = field(None, doc="compartments (neurons) per core")
+    input_axons: Figure | None = field(None, doc="input axons per core")
+    output_axons: Figure | None = field(None, doc="output axons per core")
+    synapse_memory_bits: Figure | None = field(None, doc="synapse memory per core (bits)")
+    synapse_word_bits: Figure | None = field(
+        None, doc="synapse memory is allocated per axon in words of this many bits")
+    synapse_header_bits: Figure | None = field(
+        None, doc="bits per axon's synapse list beyond the weights (index, count)")
+    validate = _checked("compartments", "input_axons", "output_axons", "synapse_memory_bits",
+                        "synapse_word_bits", "synapse_header_bits")
+
+
+@dataclass
+class Weights:
+    bits: Figure | None = field(None, doc="weight magnitude bits (a sign bit comes on top)")
+    exponent_min: SignedFigure | None = field(None, doc="smallest shared weight exponent")
+    exponent_max: SignedFigure | None = field(None, doc="largest shared weight exponent")
+    validate = _checked("bits")
+
+
+@dataclass
+class Traces:
+    bits: Figure | None = field(None, doc="trace bits (unsigned, saturating)")
+    fraction_bits: Figure | None = field(None, doc="fractional bits of trace impulses")
+    validate = _checked("bits", "fraction_bits")
+
+
+@dataclass
+class Learning:
+    accumulator_bits: Figure | None = field(None, doc="accumulator magnitude bits "
+                                                      "(a sign bit comes on top)")
+    mantissa_bits: Figure | None = field(None, doc="bits of the scale's mantissa m")
+    mantissa_min: SignedFigure | None = field(None, doc="smallest mantissa m")
+    mantissa_max: SignedFigure | None = field(None, doc="largest mantissa m")
+    exponent_min: SignedFigure | None = field(None, doc="smallest scale exponent e")
+    exponent_max: SignedFigure | None = field(None, doc="largest scale exponent e")
+    max_terms: Figure | None = field(None, doc="products (terms) per rule")
+    epoch_bits: Figure | None = field(None, doc="bits of the learning epoch length t_epoch")
+    dependencies: Names | None = field(None, doc="dependencies D_k: step (u), pre_spike "
+                                                 "(x0), post_spike (y0)")
+    pre_factors: Names | None = field(None, doc="pre signals the engine can form as traces")
+    post_factors: Names | None = field(None, doc="post signals the engine can receive")
+    syn_factors: Names | None = field(None, doc="synaptic variables usable as factors")
+    max_pre_traces: Figure | None = field(None, doc="distinct pre traces per rule (x1, x2)")
+    max_post_traces: Figure | None = field(None, doc="distinct post traces per rule "
+                                                     "(y1, y2, y3)")
+    validate = _checked("accumulator_bits", "mantissa_bits", "max_terms", "epoch_bits",
+                        "max_pre_traces", "max_post_traces")
+
+
+@dataclass
+class Models:
+    neuron_models: Names | None = field(None, doc="neurolearn neuron models the cores run")
+    synapse_types: Names | None = field(None, doc="connectivity kinds (dense, sparse, conv)")
+
+
+@dataclass
+class Profile:
+    name: str = field(doc="short name, used by --profile")
+    description: str = field("", doc="what the target is")
+    precision: str = field("fixed", check=one_of("float", "fixed"),
+                           doc="float: no integer arithmetic; fixed: the quantized "
+                               "reference applies")
+    chip: Chip | None = field(None, doc="chip-level figures")
+    core: Core | None = field(None, doc="per-core resources")
+    weights: Weights | None = field(None, doc="weight format")
+    traces: Traces | None = field(None, doc="trace format")
+    learning: Learning | None = field(None, doc="learning-engine limits")
+    models: Models | None = field(None, doc="neuron models and synapse types")
+    rules: dict | None = field(None, doc="rule family -> {mode, reason, source}")
+    type: str = field(FORMAT_TYPE, check=one_of(FORMAT_TYPE), doc="always neurolearn.profile")
+    version: int = field(FORMAT_VERSION, check=one_of(FORMAT_VERSION), doc="format version")
+
+    def validate(self, path):
+        if self.rules is None:
+            return
+        from ..rules.schema import from_dict
+        out = {}
+        for family, entry in self.rules.items():
+            fpath = f"{path}.rules.{family}" if path else f"rules.{family}"
+            if family not in RULE_FAMILIES:
+                raise SpecError(f"unknown rule family (expected one of "
+                                f"{', '.join(RULE_FAMILIES)})", fpath)
+            out[family] = from_dict(Support, entry, fpath)
+        self.rules = out
+
+    def get(self, dotted: str):
+        """The value of figure ``section.name`` (None when unknown or absent)."""
+        section, name = dotted.split(".")
+        sec = getattr(self, section)
+        fig = None if sec is None else getattr(sec, name)
+        return None if fig is None else fig.value
+
+    def source(self, dotted: str) -> str:
+        section, name = dotted.split(".")
+        sec = getattr(self, section)
+        fig = None if sec is None else getattr(sec, name)
+        return "" if fig is None else fig.source
+
+    def support(self, family: str) -> Support | None:
+        return (self.rules or {}).get(family)
+
+
+# ---- loading -------------------------------------------------------------------------
+
+def _builtin_dir():
+    return resources.files("neurolearn.hardware") / "profiles"
+
+
+def builtin_names() -> list[str]:
+    """Names of the profiles shipped with neurolearn."""
+    try:
+        entries = list(_builtin_dir().iterdir())
+    except (FileNotFoundError, NotADirectoryError):  # pragma: no cover - broken install
+        return []
+    return sorted(e.name[:-5] for e in entries if e.name.endswith(".toml"))
+
+
+def load_profile(name_or_path) -> Profile:
+    """A profile by built-in name (``loihi2``) or by path to a .toml/.json file."""
+    text = str(name_or_path)
+    if isinstance(name_or_path, Profile):
+        return name_or_path
+    looks_like_path = any(s in text for s in ("/", "\\")) or text.endswith((".toml", ".json"))
+    if looks_like_path or Path(text).exists() and not text.isidentifier():
+        path = Path(text)
+        if not path.exists():
+            raise SpecError("no such profile file", source=text)
+        return load(path, cls=Profile)
+    if text not in builtin_names():
+        raise SpecError(f"unknown profile {text!r} (built-in: {', '.join(builtin_names())}; "
+                        f"or give a path to a .toml file)", "--profile")
+    res = _builtin_dir() / f"{text}.toml"
+    from ..rules.io import loads
+    return loads(res.read_text(encoding="utf-8"), "toml", Profile, source=f"{text}.toml")
+
+
+def parse_profile(data: dict, source: str | None = None) -> Profile:
+    return parse(Profile, data, source)
