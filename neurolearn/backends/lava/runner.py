@@ -1,0 +1,117 @@
+"""Lifecycle of a Lava run: every run happens in a child process with a time limit.
+
+The child (``python -m neurolearn.backends.lava.child``) starts in a new session, so
+it and every process Lava's runtime forks share one process group. Whatever happens
+(success, an exception in a ProcessModel, a time-out, Ctrl-C) the parent kills that
+group with SIGKILL and waits until none of its processes is left. Lava is imported
+only in the child (importing it sets multiprocessing's start method). Errors come
+back as LavaRunError carrying the real traceback written by the failing model.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+import pickle
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+
+import numpy as np
+
+from ...errors import NeurolearnError
+
+DEFAULT_TIMEOUT = 600.0
+
+
+class LavaRunError(NeurolearnError):
+    """A Lava run that failed or timed out; ``pgid`` is the killed process group."""
+
+    def __init__(self, message: str, pgid: int | None = None):
+        self.pgid = pgid
+        super().__init__(message)
+
+
+def group_members(pgid: int) -> list[int]:
+    """Pids of live (non-zombie) processes in process group ``pgid``."""
+    out = []
+    for stat in glob.glob("/proc/[0-9]*/stat"):
+        try:
+            with open(stat) as fh:
+                fields = fh.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[2]) == pgid and fields[0] != "Z":
+            out.append(int(stat.split("/")[2]))
+    return out
+
+
+def kill_group(pgid: int, wait: float = 10.0) -> None:
+    try:
+        os.killpg(pgid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+    deadline = time.monotonic() + wait
+    while group_members(pgid) and time.monotonic() < deadline:
+        time.sleep(0.02)
+
+
+def _errors(job_dir: str) -> str:
+    parts = []
+    for path in sorted(glob.glob(os.path.join(job_dir, "error-*.txt"))):
+        who = os.path.basename(path)[6:-4]
+        with open(path) as fh:
+            parts.append(f"--- traceback from {who} ---\n{fh.read().rstrip()}")
+    return "\n".join(parts)
+
+
+def _tail(path: str, n: int = 3000) -> str:
+    try:
+        with open(path, errors="replace") as fh:
+            return fh.read()[-n:]
+    except OSError:
+        return ""
+
+
+def run_job(job: dict, timeout: float | None = None) -> dict:
+    """Run ``job`` (see build.execute) in a Lava child; returns its records:
+    the child's info dict plus ``weights`` {layer: (n_rec, n_post, n_pre)},
+    ``outputs`` (steps, n_out), ``spikes`` {layer: (spike_steps, n)}, ``pgid``."""
+    timeout = DEFAULT_TIMEOUT if timeout is None else timeout
+    with tempfile.TemporaryDirectory(prefix="neurolearn-lava-") as job_dir:
+        with open(os.path.join(job_dir, "job.pkl"), "wb") as fh:
+            pickle.dump(job, fh)
+        log = os.path.join(job_dir, "child.log")
+        with open(log, "wb") as log_fh:
+            proc = subprocess.Popen(
+                [sys.executable, "-m", "neurolearn.backends.lava.child", job_dir],
+                stdout=log_fh, stderr=subprocess.STDOUT, start_new_session=True)
+        pgid = proc.pid
+        why = None
+        try:
+            proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            why = f"timed out after {timeout:g} s"
+        finally:  # also on KeyboardInterrupt: nothing may outlive the run
+            kill_group(pgid)
+            proc.wait()
+        result_path = os.path.join(job_dir, "result.pkl")
+        if why is None and proc.returncode == 0 and os.path.exists(result_path):
+            with open(result_path, "rb") as fh:
+                info = pickle.load(fh)
+        else:
+            why = why or f"the Lava child exited with status {proc.returncode}"
+            detail = _errors(job_dir) or ("child output:\n" + _tail(log))
+            raise LavaRunError(f"Lava run failed: {why}; runtime and all its processes "
+                               f"were ended.\n{detail}", pgid)
+        L = len(job["spec"].network.layers) - 1
+        names = [layer.name for layer in job["spec"].network.layers[1:]]
+        load = lambda name: np.array(np.load(os.path.join(job_dir, name + ".npy")))  # noqa
+        info["weights"] = {names[i - 1]: load(f"w_{i}") for i in range(1, L + 1)}
+        info["outputs"] = load("out")
+        info["spikes"] = ({names[i - 1]: load(f"spk_{i}") for i in range(1, L + 1)}
+                          if info["spike_steps"] else {})
+        info["pgid"] = pgid
+        return info
