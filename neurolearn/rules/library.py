@@ -51,7 +51,7 @@ BUILTIN_RULES: dict[str, BuiltinRule] = {r.name: r for r in [
         "burstprop",
         "spiking burst-dependent plasticity, dw/dt = eta * [B_i - P_bar_i E_i] * E~_j",
         [Term([_pre("event_trace", 0.1), _post("burst")]),
-         Term([_pre("event_trace", 0.1), _post("pbar_event")], coeff=-0.003)],
+         Term([_pre("event_trace", 0.1), _post("pbar_event")], coeff=-1.0)],
         "burst",
         "Payeur et al. 2021, eq. 2"),
 ]}
