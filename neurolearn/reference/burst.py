@@ -1,0 +1,72 @@
+"""Events, bursts and burst probability read from spike trains (Payeur et al. 2021).
+
+Definitions, with w = round(burst_window / dt) steps and "age" the number of steps
+since the neuron's previous spike:
+
+- a spike with age > w (or the first spike ever) is an **event**, E_i(t) = 1;
+- the first later spike with age <= w (a second spike within ``burst_window`` of the
+  previous one) turns that event into a **burst**, B_i(t) = 1 at that second spike;
+  further spikes of the same train (each within w of the one before) add nothing.
+
+Moving averages, d = exp(-dt / tau_avg), in Hz:
+    E_bar <- d E_bar + (1 - d) E / dt,   B_bar <- d B_bar + (1 - d) B / dt,
+    P_bar = B_bar / E_bar.
+They start from a prior of one event per ``tau_avg`` at the baseline burst
+probability (E_bar = 1 / tau_avg, B_bar = p_baseline / tau_avg), so P_bar is defined
+from the first step and stays at p_baseline for a silent neuron. ``p_bar`` is read
+before a step's update, so an event is never compared with an average that
+already contains it.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .neurons import n_steps
+
+
+class BurstDetector:
+    """Streaming event/burst detection and the moving averages B_bar, E_bar, P_bar."""
+
+    def __init__(self, n: int, dt: float, burst_window: float, tau_avg: float,
+                 p_baseline: float, n_par: int = 1):
+        self.dt = dt
+        self.w = max(1, n_steps(burst_window, dt))
+        self.age = np.full((n_par, n), np.iinfo(np.int64).max // 2, dtype=np.int64)
+        self.counted = np.zeros((n_par, n), dtype=bool)  # current event already a burst
+        self.decay = np.exp(-dt / tau_avg)
+        self.E_bar = np.full((n_par, n), 1.0 / tau_avg)
+        self.B_bar = np.full((n_par, n), p_baseline / tau_avg)
+
+    @property
+    def p_bar(self) -> np.ndarray:
+        return self.B_bar / self.E_bar
+
+    def step(self, spikes) -> tuple[np.ndarray, np.ndarray]:
+        """Consume one step of the spike train; returns (E, B) as 0/1 floats and
+        updates the moving averages (read ``p_bar`` first for the pre-step value)."""
+        spk = np.asarray(spikes) > 0
+        self.age += 1
+        event = spk & (self.age > self.w)
+        burst = spk & ~event & ~self.counted
+        self.counted = np.where(event, False, self.counted | burst)
+        self.age[spk] = 0
+        E, B = event.astype(float), burst.astype(float)
+        a = (1.0 - self.decay) / self.dt
+        self.E_bar = self.decay * self.E_bar + a * E
+        self.B_bar = self.decay * self.B_bar + a * B
+        return E, B
+
+
+def detect(spike_train, dt: float, burst_window: float) -> tuple[np.ndarray, np.ndarray]:
+    """Events and bursts of a whole spike train (n_steps, n) or (n_steps,)."""
+    s = np.asarray(spike_train, dtype=float)
+    flat = s.ndim == 1
+    s2 = s[:, None] if flat else s
+    det = BurstDetector(s2.shape[1], dt, burst_window, 1.0, 0.5)
+    E = np.zeros_like(s2)
+    B = np.zeros_like(s2)
+    for t in range(len(s2)):
+        e, b = det.step(s2[t][None, :])
+        E[t], B[t] = e[0], b[0]
+    return (E[:, 0], B[:, 0]) if flat else (E, B)
