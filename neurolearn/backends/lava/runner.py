@@ -24,6 +24,7 @@ import numpy as np
 from ...errors import NeurolearnError
 
 DEFAULT_TIMEOUT = 600.0
+ERROR_GRACE = 1.0  # s to let the child report after a model's exception
 
 
 class LavaRunError(NeurolearnError):
@@ -75,6 +76,26 @@ def _tail(path: str, n: int = 3000) -> str:
         return ""
 
 
+def _wait(proc, job_dir, timeout):
+    """Wait for the child; after a model reported an exception, Lava's runtime may
+    never return (FACTS.md), so give it ERROR_GRACE seconds and then stop waiting."""
+    deadline = time.monotonic() + timeout
+    failed_at = None
+    while True:
+        try:
+            proc.wait(timeout=0.1)
+            return None
+        except subprocess.TimeoutExpired:
+            pass
+        now = time.monotonic()
+        if failed_at is None and glob.glob(os.path.join(job_dir, "error-*.txt")):
+            failed_at = now
+        if failed_at is not None and now - failed_at > ERROR_GRACE:
+            return "a ProcessModel raised an exception"
+        if now > deadline:
+            return f"timed out after {timeout:g} s"
+
+
 def run_job(job: dict, timeout: float | None = None) -> dict:
     """Run ``job`` (see build.execute) in a Lava child; returns its records:
     the child's info dict plus ``weights`` {layer: (n_rec, n_post, n_pre)},
@@ -91,9 +112,7 @@ def run_job(job: dict, timeout: float | None = None) -> dict:
         pgid = proc.pid
         why = None
         try:
-            proc.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            why = f"timed out after {timeout:g} s"
+            why = _wait(proc, job_dir, timeout)
         finally:  # also on KeyboardInterrupt: nothing may outlive the run
             kill_group(pgid)
             proc.wait()
