@@ -132,10 +132,15 @@ def execute(job: dict) -> dict:
     root, exceptions, n_procs = BUILDERS[job["lowering"]](spec, x, y, g, rec,
                                                          job.get("fault"))
     cfg = Loihi2SimCfg(select_tag="floating_pt", exception_proc_model_map=exceptions)
+    warmup = min(job.get("warmup", 0), steps - 1)
     t1 = time.perf_counter()
-    root.run(condition=RunSteps(num_steps=steps), run_cfg=cfg)
+    if warmup:  # compile and start the runtime outside the timed part
+        root.run(condition=RunSteps(num_steps=warmup), run_cfg=cfg)
+    t_steady = time.perf_counter()
+    root.run(condition=RunSteps(num_steps=steps - warmup), run_cfg=cfg)
     t2 = time.perf_counter()
     root.stop()
     t3 = time.perf_counter()
     return {"build_s": t1 - t0, "run_s": t2 - t1, "stop_s": t3 - t2, "processes": n_procs,
+            "steady_ms_per_step": 1000 * (t2 - t_steady) / (steps - warmup),
             "steps": steps, "spike_steps": rec["spike_steps"]}

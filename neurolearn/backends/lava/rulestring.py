@@ -52,7 +52,8 @@ def _split_sum(expr: str):
             depth += 1
         elif c == ")":
             depth -= 1
-        elif c in "+-" and depth == 0 and s[i - 1] != "^":
+        elif c in "+-" and depth == 0 and s[i - 1] != "^" and \
+                not re.search(r"[0-9][eE]$", s[:i]):  # 1e-3 is one (float) token
             out.append((sign, s[start:i].strip()))
             sign, start = (1 if c == "+" else -1), i + 1
         i += 1
