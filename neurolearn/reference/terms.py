@@ -20,32 +20,34 @@ def _product(factors, signals, n, width):
     return np.ones((n, width)) if out is None else out
 
 
-def term_update(term, pre_sig, post_sig, W, n, with_bias_b=None):
-    """(dW, db) of one term; ``pre_sig``/``post_sig`` map signal -> (n, width)."""
+def term_update(term, pre_sig, post_sig, W, n, with_bias_b=None, scale=1.0):
+    """(dW, db) of one term times ``scale``; ``pre_sig``/``post_sig`` map
+    signal -> (n, width)."""
     pre = [f for f in term.factors if f.kind == "pre"]
     post = [f for f in term.factors if f.kind == "post"]
     syn = [f for f in term.factors if f.kind == "syn"]
     P = _product(post, post_sig, n, W.shape[0])
     Q = _product(pre, pre_sig, n, W.shape[1])
-    dW = term.coeff * (P.T @ Q) / n
+    c = term.coeff * scale / n
+    # scale the small (n, n_post) factor, not the (n_post, n_pre) product
+    dW = (P.T * c) @ Q
     db = None
     if with_bias_b is not None:
-        db = term.coeff * P.mean(axis=0)
+        db = c * P.sum(axis=0)
     for _ in syn:  # the only syn signal is w
-        dW = dW * W
+        dW *= W
         if db is not None:
-            db = db * with_bias_b
+            db *= with_bias_b
     return dW, db
 
 
-def rule_update(terms, pre_sig, post_sig, W, b=None):
-    """Sum of all terms: (dW, db) before the learning rate."""
+def rule_update(terms, pre_sig, post_sig, W, b=None, scale=1.0):
+    """Sum of all terms times ``scale`` (the learning rate): (dW, db)."""
     n = next(iter(post_sig.values())).shape[0] if post_sig else \
         next(iter(pre_sig.values())).shape[0]
-    dW = np.zeros_like(W)
-    db = None if b is None else np.zeros_like(b)
-    for term in terms:
-        tw, tb = term_update(term, pre_sig, post_sig, W, n, b)
+    dW, db = term_update(terms[0], pre_sig, post_sig, W, n, b, scale)
+    for term in terms[1:]:
+        tw, tb = term_update(term, pre_sig, post_sig, W, n, b, scale)
         dW += tw
         if db is not None:
             db += tb

@@ -184,9 +184,9 @@ class BatchedTrainer:
                 continue
             b = self.params.b[l - 1] if layer.bias else None
             w_upd, b_upd = rule_update(self.terms, pre[l - 1], post[l - 1],
-                                       self.params.W[l - 1], b)
-            dW.append(self.eta[l - 1] * w_upd)
-            db.append(None if b_upd is None else self.eta[l - 1] * b_upd)
+                                       self.params.W[l - 1], b, scale=self.eta[l - 1])
+            dW.append(w_upd)
+            db.append(b_upd)
         for l, B in self.params.B.items():
             fb = self.net.feedback_of(l)
             if fb.kind == "learned":
