@@ -50,8 +50,10 @@ def angle_deg(u, v) -> float:
     nu, nv = np.linalg.norm(u), np.linalg.norm(v)
     if nu == 0 or nv == 0:
         return float("nan")
-    c = np.clip(np.vdot(u, v) / (nu * nv), -1.0, 1.0)
-    return float(np.degrees(np.arccos(c)))
+    # 2 atan2(|u^ - v^|, |u^ + v^|) stays accurate near 0 and 180 deg, where arccos of
+    # the cosine loses half the digits
+    a, b = u / nu, v / nv
+    return float(np.degrees(2 * np.arctan2(np.linalg.norm(a - b), np.linalg.norm(a + b))))
 
 
 class BatchedTrainer:
