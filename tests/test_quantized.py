@@ -187,3 +187,89 @@ def test_numpy_backend_routes_fixed_precision(specs_dir):
     spec = _fa_digits(specs_dir, hidden=16)
     res = run(spec, precision="fixed", profile="loihi2", epochs=1, quiet=True)
     assert res.precision == "fixed" and res.extra["weight_frac_bits"]
+
+
+# ---- the whole learning synapse, step by step, against a Lava process run -----------------
+
+LAVA_RUN = r'''
+"""Run a fixed-point LearningDense in Lava and the NumPy engine model; compare."""
+import sys
+import numpy as np
+from lava.magma.core.learning.constants import GradedSpikeCfg
+from lava.magma.core.learning.learning_rule import Loihi3FLearningRule
+from lava.magma.core.run_configs import Loihi2SimCfg
+from lava.magma.core.run_conditions import RunSteps
+from lava.proc.dense.process import LearningDense
+from lava.proc.io.source import RingBuffer
+from neurolearn.hardware.engine import LearningDenseFixed, Product
+
+def main(t_epoch, seed, mode="graded"):
+    rng = np.random.default_rng(seed)
+    n_pre, n_post, T = 5, 4, 12
+    W = rng.integers(-200, 200, (n_post, n_pre))
+    X = rng.integers(0, 255, (n_pre, T)) * (rng.random((n_pre, T)) < 0.7)
+    if mode == "spikes":
+        X = (rng.random((n_pre, T)) < 0.5).astype(int)
+    Y = rng.integers(0, 128, (3, n_post, T))
+    dw = "3 * 2^-3 * u0 * x1 * y2 - 5 * 2^-4 * u0 * x1 * y3 + 2^-6 * u0 * w * y1"
+    prods = [Product("u", ["x1", "y2"], 3, -3), Product("u", ["x1", "y3"], -5, -4),
+             Product("u", ["w", "y1"], 1, -6)]
+    imp = 0 if mode == "graded" else 16.3
+    if mode == "spikes":
+        dw = "2^-2 * x0 * y2 - 3 * 2^-5 * u0 * x1 * y3 + 2^-4 * x0 * x2 * y1"
+        prods = [Product("x0", ["y2"], 1, -2), Product("u", ["x1", "y3"], -3, -5),
+                 Product("x0", ["x2", "y1"], 1, -4)]
+    rule = Loihi3FLearningRule(dw=dw, x1_tau=20, x1_impulse=imp, x2_tau=9, x2_impulse=7.6,
+                               t_epoch=t_epoch, rng_seed=seed + 7)
+    conn = LearningDense(weights=W.copy(), learning_rule=rule,
+                         num_message_bits=8 if mode == "graded" else 0,
+                         graded_spike_cfg=GradedSpikeCfg.OVERWRITE if mode == "graded"
+                         else GradedSpikeCfg.USE_REGULAR_IMPULSE)
+    src = RingBuffer(data=X.astype(np.int32))
+    src.s_out.connect(conn.s_in)
+    ys = []
+    for i, port in enumerate((conn.s_in_y1, conn.s_in_y2, conn.s_in_y3)):
+        r = RingBuffer(data=Y[i].astype(np.int32)); r.s_out.connect(port); ys.append(r)
+    bap = RingBuffer(data=np.zeros((n_post, T), np.int32)); bap.s_out.connect(conn.s_in_bap)
+    got = []
+    try:
+        for t in range(T):
+            conn.run(condition=RunSteps(num_steps=1), run_cfg=Loihi2SimCfg(select_tag="fixed_pt"))
+            got.append(conn.weights.get().astype(int))
+    finally:
+        conn.stop()
+    model = LearningDenseFixed(W, prods, t_epoch=t_epoch, rng_seed=seed + 7, x1_tau=20,
+                               x1_impulse=imp, x2_tau=9, x2_impulse=7.6,
+                               graded="overwrite" if mode == "graded" else "impulse",
+                               y_taus=(rule.y1_tau, rule.y2_tau, rule.y3_tau))
+    ok = True
+    for t in range(T):
+        model.step(X[:, t], Y[:, :, t])
+        if not np.array_equal(model.weights, got[t]):
+            print("MISMATCH at step", t + 1, "\nlava\n", got[t], "\nmodel\n", model.weights)
+            ok = False
+            break
+    print("taus", rule.y1_tau, rule.y2_tau, rule.y3_tau, "changes", int(np.abs(got[-1] - (W // 2 * 2)).sum()))
+    print("OK" if ok else "FAIL")
+
+if __name__ == "__main__":
+    main(int(sys.argv[1]), int(sys.argv[2]), sys.argv[3] if len(sys.argv) > 3 else "graded")
+'''
+
+
+@pytest.mark.lava
+@pytest.mark.parametrize("t_epoch,seed,mode", [(1, 0, "graded"), (3, 1, "graded"),
+                                               (1, 0, "spikes"), (4, 2, "spikes")])
+def test_engine_model_matches_a_lava_learningdense_run(tmp_path, t_epoch, seed, mode):
+    """A fixed_pt LearningDense (Loihi3F rule, graded or binary input, u / x0
+    dependencies, x1 and x2 traces, 12 steps) run by Lava in a child process: the
+    weights after every step equal engine.LearningDenseFixed's bit for bit."""
+    pytest.importorskip("lava")
+    import subprocess
+    import sys
+    path = tmp_path / "run.py"
+    path.write_text(LAVA_RUN)
+    proc = subprocess.run([sys.executable, str(path), str(t_epoch), str(seed), mode],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert proc.stdout.strip().endswith("OK"), proc.stdout[-2000:]

@@ -1,7 +1,8 @@
 """Hardware profiles, design-rule checks and the quantized reference.
 
 Never imports lava or nengo. ``arith`` holds the integer primitives of Lava's
-fixed-point learning engine; ``profile`` the profile schema and loader; ``check``
+fixed-point learning engine; ``engine`` one whole fixed-point LearningDense built
+from them, step by step; ``profile`` the profile schema and loader; ``check``
 the design-rule and rule-mapping checks; ``quantized`` the reference trainer under
 a profile's integer arithmetic.
 """
