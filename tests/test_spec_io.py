@@ -146,3 +146,10 @@ def test_parse_accepts_plain_dicts():
 
 def load_spec_text():
     return loads(GOOD)
+
+
+def test_format_reference_matches_the_code():
+    from pathlib import Path
+    from neurolearn.rules.docs import render
+    doc = Path(__file__).resolve().parent.parent / "docs" / "format.md"
+    assert doc.read_text() == render(), "regenerate: python -m neurolearn.rules.docs > docs/format.md"

@@ -90,8 +90,13 @@ def optional(check: Check) -> Check:
 
 def _type_name(tp) -> str:
     origin = typing.get_origin(tp)
+    if origin in (typing.Union, types.UnionType):
+        args = [a for a in typing.get_args(tp) if a is not type(None)]
+        return f"optional, {_type_name(args[0])}"
     if origin in (list, typing.List):
-        return f"a list of {_type_name(typing.get_args(tp)[0])}"
+        inner = typing.get_args(tp)[0]
+        return ("a list of tables" if dataclasses.is_dataclass(inner)
+                else f"a list of {_type_name(inner)}")
     if dataclasses.is_dataclass(tp):
         return "a table"
     return {int: "an integer", float: "a number", str: "a string",
@@ -196,10 +201,14 @@ def describe(cls, indent: str = "") -> list[str]:
     hints = typing.get_type_hints(cls)
     lines = []
     for f in dataclasses.fields(cls):
-        default = ("required" if f.default is dataclasses.MISSING
-                   and f.default_factory is dataclasses.MISSING
-                   else repr(f.default) if f.default is not dataclasses.MISSING
-                   else "see below")
-        lines.append(f"{indent}- `{f.name}` ({_type_name(hints[f.name])}, {default}): "
+        if f.default is not dataclasses.MISSING:
+            default = ("unset" if f.default is None
+                       else str(f.default).lower() if isinstance(f.default, bool)
+                       else repr(f.default))
+        elif f.default_factory is not dataclasses.MISSING:
+            default = "see its table"
+        else:
+            default = "required"
+        lines.append(f"{indent}- `{f.name}` ({_type_name(hints[f.name])}, default {default}): "
                      f"{f.metadata.get('doc', '')}")
     return lines
