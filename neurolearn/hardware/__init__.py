@@ -6,3 +6,6 @@ from them, step by step; ``profile`` the profile schema and loader; ``check``
 the design-rule and rule-mapping checks; ``quantized`` the reference trainer under
 a profile's integer arithmetic.
 """
+
+from .check import Report, Violation, check, format_report  # noqa: E402,F401
+from .profile import Profile, builtin_names, load_profile  # noqa: E402,F401
