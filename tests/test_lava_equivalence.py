@@ -79,9 +79,11 @@ def test_feedback_that_follows_weights_is_refused_with_reason(feedback):
     assert "share no weight memory" in msg and "run it on numpy" in msg
 
 
-def test_fixed_precision_is_refused_with_alternative():
-    with pytest.raises(UnsupportedRule, match="precision 'fixed'.*quantized"):
-        backend.simulate(make_spec("lif"), steps=10, precision="fixed")
+def test_fixed_precision_of_rate_network_is_refused_with_alternative():
+    with pytest.raises(UnsupportedRule, match="precision 'fixed' for rate network.*"
+                                              "only spiking networks.*run it on lava "
+                                              "--precision float"):
+        backend.simulate(make_spec("sigmoid"), steps=10, precision="fixed")
 
 
 def test_generated_rule_strings():

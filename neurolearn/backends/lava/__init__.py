@@ -47,18 +47,17 @@ def capabilities() -> dict:
 
 
 def _check(spec, precision, lowering):
-    if precision != "float":
-        raise UnsupportedRule(NAME, f"precision {precision!r}",
-                              "only float is implemented on the Lava backend",
-                              "numpy --precision fixed (the loihi2 quantized reference)")
+    if precision not in ("float", "fixed"):
+        raise UnsupportedRule(NAME, f"precision {precision!r}", "use float or fixed")
     if lowering not in LOWERINGS:
         raise UnsupportedRule(NAME, f"lowering {lowering!r}",
                               f"known lowerings: {', '.join(LOWERINGS)}")
-    sched.plan(spec)  # refuses what cannot be lowered, before any process starts
+    sched.plan(spec, precision)  # refuses what cannot be lowered, before any process starts
 
 
-def _job(spec, x, y, g, lowering, record_every, spike_steps=1000, fault=None):
-    return {"spec": spec, "x": np.ascontiguousarray(x, float),
+def _job(spec, x, y, g, lowering, record_every, spike_steps=1000, fault=None,
+         precision="float"):
+    return {"precision": precision, "spec": spec, "x": np.ascontiguousarray(x, float),
             "y": np.ascontiguousarray(y, float), "gate": np.ascontiguousarray(g, float),
             "lowering": lowering, "record_every": record_every, "spike_steps": spike_steps,
             "fault": fault}
@@ -76,7 +75,8 @@ def simulate(spec, *, steps, precision="float", seed=None, record_every=1,
     ds = dataset if dataset is not None else load_dataset(spec.data, spec.training.seed)
     x, y, g = sched.make_stream(spec, ds.x_train, ds.y_train, steps, seed)
     t0 = time.perf_counter()
-    info = run_job(_job(spec, x, y, g, lowering, record_every, fault=fault), timeout)
+    info = run_job(_job(spec, x, y, g, lowering, record_every, fault=fault,
+                        precision=precision), timeout)
     rec_steps = np.arange(1, steps // record_every + 1) * record_every
     return Trace(backend=NAME, schedule="lava", precision=precision, steps=rec_steps,
                  weights=info["weights"], outputs=info["outputs"], spikes=info["spikes"],
@@ -100,7 +100,8 @@ def run(spec, *, precision="float", epochs=None, quiet=None, dataset=None,
     x, y, g, n_train = sched.train_test_stream(spec, ds, epochs, t.seed)
     steps = len(x)
     t0 = time.perf_counter()
-    info = run_job(_job(spec, x, y, g, lowering, record_every=steps, spike_steps=0),
+    info = run_job(_job(spec, x, y, g, lowering, record_every=steps, spike_steps=0,
+                        precision=precision),
                    timeout if timeout is not None else max(600.0, 0.05 * steps))
     k = sched.steps_per_example(spec.simulation)
     L = len(spec.network.layers) - 1

@@ -29,8 +29,11 @@ from lava.proc.lif.process import LIF
 from neurolearn.reference.params import init_params
 from neurolearn.reference.schedules import lava as sched
 
+from lava.proc.dense.models import PyDenseModelFloat
+
 from .procs.models import (PyFusedNetworkModel, PyPopulationModel,
-                           PyRecLearningDenseModel, PyStreamSourceModel)
+                           PyRecLearningDenseModel, PyRecLearningDenseModelFixed,
+                           PyStreamSourceModel)
 from .procs.processes import FusedNetwork, Population, StreamSource
 from .rulestring import check
 
@@ -52,21 +55,27 @@ def _make_records(spec, rec, steps):
 
 def learning_rule(lp):
     dw = check(lp.rule_string(), where=f"layer {lp.index}")
+    if lp.fixed:
+        return Loihi3FLearningRule(dw=dw, x1_impulse=lp.impulse, x1_tau=int(lp.x_tau),
+                                   x2_impulse=0, x2_tau=255, t_epoch=1,
+                                   rng_seed=lp.rng_seed)
     return Loihi3FLearningRule(
         dw=dw, x1_impulse=1.0 if lp.spiking_in else 0.0, x1_tau=lp.x_tau,
         x2_impulse=0.0, x2_tau=sched.Y_TAU, t_epoch=1)  # y taus: 65535 (Loihi3F)
 
 
-def build_stock(spec, x, y, g, rec, fault):
-    plans = sched.plan(spec)
+def build_stock(spec, x, y, g, rec, fault, precision="float"):
+    plans = sched.plan(spec, precision)
     params = init_params(spec.network, spec.training.seed)
     spiking = spec.network.spiking
     src = StreamSource(x=x, y=y, gate=g, rec=rec, fault=fault)
     pops, pre = {}, src.s_out
     for lp in plans:
         l = lp.index
-        pop = Population(spec=spec, index=l, rec=rec, fault=fault)
+        pop = Population(spec=spec, index=l, rec=rec, fault=fault, precision=precision)
         W = params.W[l - 1]
+        if lp.fixed:
+            W = sched.fixed_weights(W, lp).astype(np.int32)
         bits = 0 if spiking else GRADED_BITS
         if lp.plastic:
             conn = LearningDense(
@@ -93,18 +102,23 @@ def build_stock(spec, x, y, g, rec, fault):
             fbd = Dense(weights=params.B[lp.index].copy(), num_message_bits=GRADED_BITS)
             pops[lp.fb_src].d_out.connect(fbd.s_in)
             fbd.a_out.connect(pops[lp.index].fb_in)
-    exceptions = {LearningDense: PyRecLearningDenseModel, StreamSource: PyStreamSourceModel,
-                  Population: PyPopulationModel}
+    # fixed point: the learning synapses run Lava's fixed_pt engine; the fixed
+    # feedback Dense and the populations stay float (not the learning engine)
+    exceptions = {LearningDense: (PyRecLearningDenseModelFixed if precision == "fixed"
+                                  else PyRecLearningDenseModel),
+                  StreamSource: PyStreamSourceModel, Population: PyPopulationModel,
+                  Dense: PyDenseModelFloat}
     return src, exceptions, 1 + 2 * len(plans) + sum(lp.feedback is not None
                                                      for lp in plans)
 
 
-def build_fused(spec, x, y, g, rec, fault):
-    proc = FusedNetwork(spec=spec, x=x, y=y, gate=g, rec=rec, fault=fault)
+def build_fused(spec, x, y, g, rec, fault, precision="float"):
+    proc = FusedNetwork(spec=spec, x=x, y=y, gate=g, rec=rec, fault=fault,
+                        precision=precision)
     return proc, {FusedNetwork: PyFusedNetworkModel}, 1
 
 
-def build_plain(spec, x, y, g, rec, fault):
+def build_plain(spec, x, y, g, rec, fault, precision="float"):
     """Stock Dense + LIF, same sizes and weights, no learning (benchmark baseline)."""
     params = init_params(spec.network, spec.training.seed)
     src = StreamSource(x=x, y=y, gate=g, rec=rec, fault=fault)
@@ -129,9 +143,11 @@ def execute(job: dict) -> dict:
                spike_steps=min(steps, job["spike_steps"]) if spec.network.spiking else 0)
     _make_records(spec, rec, steps)
     t0 = time.perf_counter()
+    precision = job.get("precision", "float")
     root, exceptions, n_procs = BUILDERS[job["lowering"]](spec, x, y, g, rec,
-                                                         job.get("fault"))
-    cfg = Loihi2SimCfg(select_tag="floating_pt", exception_proc_model_map=exceptions)
+                                                         job.get("fault"), precision)
+    cfg = Loihi2SimCfg(select_tag="fixed_pt" if precision == "fixed" else "floating_pt",
+                       exception_proc_model_map=exceptions)
     warmup = min(job.get("warmup", 0), steps - 1)
     t1 = time.perf_counter()
     if warmup:  # compile and start the runtime outside the timed part

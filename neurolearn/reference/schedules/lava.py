@@ -89,9 +89,11 @@ class Product:
     scale: float = 1.0        # eta, c_k and the trace gain live in the post factor
     post: tuple = ()          # post signal names multiplied into y<slot>
     factor: float = 1.0       # eta * c_k * gain, multiplied into y<slot>
+    exponent: int | None = None  # fixed point: the scale is 2^exponent
+    y_scale: float = 1.0      # fixed point: y<slot> is sent as rint(y * y_scale)
 
     def rule_string(self) -> str:
-        parts = ["u0"] + (["x1"] if self.pre else []) + [f"y{self.slot}"] + \
+        parts = ([f"2^{self.exponent}"] if self.exponent is not None else []) + ["u0"] + (["x1"] if self.pre else []) + [f"y{self.slot}"] + \
             (["w"] if self.syn else [])
         return " * ".join(parts)
 
@@ -108,6 +110,10 @@ class LayerPlan:
     gain: float = 1.0
     feedback: str | None = None  # kind of the pathway into this layer (hidden only)
     fb_src: int | None = None    # layer whose delta feeds B_l
+    fixed: bool = False
+    w_frac: int = 0              # fixed point: W_int = W * 2^w_frac
+    impulse: float = 1.0         # x1 impulse per pre spike
+    rng_seed: int = 0            # fixed point: seed of the trace randoms
 
     def rule_string(self) -> str:
         return " + ".join(p.rule_string() for p in self.products)
@@ -117,10 +123,19 @@ def _refuse(what, reason, alternative="numpy (the reference)"):
     raise UnsupportedRule(BACKEND, what, reason, alternative)
 
 
-def plan(spec) -> list[LayerPlan]:
+def plan(spec, precision: str = "float") -> list[LayerPlan]:
     """The per-layer lowering of ``spec`` to Lava's engine, or UnsupportedRule."""
     net, rule, sim = spec.network, spec.rule, spec.simulation
     name = f"rule {rule.display_name!r}"
+    fixed = precision == "fixed"
+    if precision not in ("float", "fixed"):
+        _refuse(f"precision {precision!r}", "use float or fixed")
+    if fixed and not net.spiking:
+        _refuse(f"precision 'fixed' for rate network {spec.name!r}",
+                "graded payloads would need an integer rate code on Lava's fixed-point "
+                "x1 (round(payload/2), 7 bits); only spiking networks are lowered",
+                "lava --precision float, or numpy --precision fixed")
+    params = init_params(net, spec.training.seed) if fixed else None
     if rule.t_epoch != 1:
         _refuse(f"{name} with t_epoch = {rule.t_epoch}",
                 "with t_epoch > 1 Lava's engine sees only epoch-end post values, which "
@@ -159,6 +174,8 @@ def plan(spec) -> list[LayerPlan]:
         lp = LayerPlan(l, model, layer.size, layer.plastic, spiking_in=spiking)
         if spiking:
             lp.x_tau = tau_s / sim.dt
+            if fixed:  # Lava's fixed-point tau is an 8-bit integer
+                lp.x_tau = float(min(255, max(1, int(round(lp.x_tau)))))
             lp.gain = 1.0 - float(np.exp(-1.0 / lp.x_tau))
         else:
             lp.x_tau = RATE_X_TAU
@@ -186,8 +203,46 @@ def plan(spec) -> list[LayerPlan]:
                     slot=k + 1, pre=has_pre,
                     syn=any(fa.kind == "syn" for fa in t.factors),
                     post=post, factor=factor))
+        if fixed:
+            _fixed_point_plan(lp, params.W[l - 1], spec.training.seed)
         plans.append(lp)
     return plans
+
+
+FIXED_IMPULSE = 16.0   # x1 per pre spike in fixed point (7-bit trace, rate 0.2 -> ~30)
+FIXED_EXPONENT = -7    # every fixed-point product's scale is 2^-7
+
+
+def _fixed_point_plan(lp: LayerPlan, W, seed: int) -> None:
+    """Grids of one layer in fixed point (Lava bit-approximate learning engine).
+
+    W_int = rint(W 2^f) with the largest f keeping |W_int| <= 255. A product
+    ``2^e * u0 * x1 * y * [w]`` adds ``2^e prod(ints) >> s`` accumulator units, s =
+    sum(widths) + 4 - 15, i.e. 2^(e - s) weight LSBs per unit of prod(ints) (floored
+    in the engine); with x1 = impulse * (float trace) and y_int = rint(y y_scale),
+    matching the float update y x1 (2^f LSBs per unit) gives
+    y_scale = 2^f / (2^(e - s) impulse); a w product (w already in LSBs) drops 2^f
+    and the impulse. y_int saturates at +-127 (7-bit traces).
+    """
+    from ...hardware import arith
+    lp.fixed = True
+    m = float(np.abs(W).max()) or 1.0
+    lp.w_frac = int(np.floor(np.log2(255.0 / m)))
+    lp.impulse = FIXED_IMPULSE
+    lp.rng_seed = seed + 1
+    for p in lp.products:
+        widths = [arith.W_TRACE] * (1 + int(p.pre)) + ([arith.W_WEIGHTS_S] if p.syn else [])
+        shift = max(0, sum(widths) + arith.W_S_MANT - arith.W_ACCUMULATOR_U)
+        p.exponent = FIXED_EXPONENT
+        lsb = 2.0 ** (FIXED_EXPONENT + arith.EXPONENT_OFFSET - shift - arith.W_WEIGHTS_U + 1)
+        # weight LSBs per unit of prod(ints); want y x1 2^f (w: y w_int) LSBs
+        p.y_scale = (2.0 ** (0 if p.syn else lp.w_frac)) / (
+            lsb * (lp.impulse if p.pre else 1.0))
+
+
+def to_fixed(y, scale):
+    """A post factor as the integer LearningDense receives: rint(y scale), +-127."""
+    return np.clip(np.rint(y * scale), -127, 127)
 
 
 # ---------------------------------------------------------------------------------
@@ -237,6 +292,8 @@ class Population:
     def step(self, a_in, fb, target, gate):
         sig = {}
         m = self.model
+        if self.lp.fixed:  # integer dendritic sum of W_int -> current
+            a_in = a_in * 2.0 ** -self.lp.w_frac
         if m == "lif":
             s = self._lif(a_in)
             sf = s.astype(float)
@@ -291,7 +348,7 @@ class Population:
             y = np.full(self.n, p.factor)
             for name in p.post:
                 y = y * sig[name]
-            ys[p.slot - 1] = y
+            ys[p.slot - 1] = to_fixed(y, p.y_scale) if self.lp.fixed else y
         self.activity = act
         return fwd, down, ys
 
@@ -344,15 +401,67 @@ class Engine:
         return W + acc
 
 
+class FixedEngine:
+    """Lava's bit-approximate (fixed_pt) LearningDense, t_epoch 1, binary spikes,
+    from the integer primitives of neurolearn.hardware.arith, in Lava's order:
+    run_spk advances the trace randoms twice (around the post-trace receive);
+    run_lrn advances the weight-rounding random, decays x1 and y (stochastic
+    rounding with one shared random each), adds the x1 impulse where the pre neuron
+    spiked, then applies the products and rounds the accumulator."""
+
+    PROFILE = "loihi2"  # the hardware profile whose engine widths this runs
+
+    def __init__(self, lp: LayerPlan, n_pre: int):
+        from ...hardware import arith
+        from ...hardware.profile import load_profile
+        from ...hardware.quantized import widths_of
+        self.arith = arith
+        self.widths = widths_of(load_profile(self.PROFILE))
+        self.lp = lp
+        self.x1 = np.zeros(n_pre, dtype=int)
+        self.xr, self.yr = arith.trace_randoms(lp.rng_seed)
+        self.wr = arith.WeightRounding()
+
+    def learn(self, W, s, ys):
+        a, lp = self.arith, self.lp
+        spiked = s.astype(bool)
+        for _ in range(2):
+            self.xr.advance()
+            self.yr.advance()
+        self.wr.advance()
+        w = self.widths
+        xh = a.trace_history(self.x1, lp.x_tau, 1, spiked.astype(int), self.xr.decay,
+                             self.xr.impulse, lp.impulse, widths=w)
+        self.x1 = xh[-1]
+        y = np.stack(ys).astype(int)
+        yd = a.decay_trace(y, Y_TAU, self.yr.decay)
+        if not lp.plastic or not lp.products:
+            return W
+        prods = []
+        for p in lp.products:
+            factors = ([(self.x1[np.newaxis, :], w.factor_width("x1"))] if p.pre else []) + \
+                [(yd[p.slot - 1][:, np.newaxis], w.factor_width("y1"))] + \
+                ([(W, w.factor_width("w"))] if p.syn else [])
+            prods.append(a.product(1, factors, 1, p.exponent, widths=w, shape=W.shape))
+        return a.learn_weights(W, prods, self.wr.value, widths=w).astype(float)
+
+
+def fixed_weights(W, lp):
+    """Initial integer weights as Lava's fixed-point LearningDense uses them."""
+    from ...hardware import arith
+    w = np.clip(np.rint(W * 2.0 ** lp.w_frac), -256, 255)
+    return arith.truncate_weights(w).astype(float)
+
+
 # ---------------------------------------------------------------------------------
 # the network under Lava's schedule
 # ---------------------------------------------------------------------------------
 class LavaScheduleNet:
     """Whole-network state and one step; the fused Lava process runs this too."""
 
-    def __init__(self, spec, params=None):
+    def __init__(self, spec, params=None, precision="float"):
         self.spec = spec
-        self.plans = plan(spec)
+        self.plans = plan(spec, precision)
         net = spec.network
         self.L = len(net.layers) - 1
         p = params if params is not None else init_params(net, spec.training.seed)
@@ -360,7 +469,10 @@ class LavaScheduleNet:
         self.B = {l: b.copy() for l, b in p.B.items()}
         self.pops = [Population(lp, net.layers[lp.index].neuron, spec.simulation,
                                 lp.index == self.L) for lp in self.plans]
-        self.engines = [Engine(lp, net.sizes[lp.index - 1]) for lp in self.plans]
+        eng = FixedEngine if precision == "fixed" else Engine
+        self.engines = [eng(lp, net.sizes[lp.index - 1]) for lp in self.plans]
+        if precision == "fixed":
+            self.W = [fixed_weights(w, lp) for w, lp in zip(self.W, self.plans)]
         self.abuf = [np.zeros(n) for n in net.sizes[1:]]
         self.bbuf = {l: np.zeros(net.sizes[l]) for l in self.B}
         self.spiking = net.spiking
@@ -438,9 +550,10 @@ class Recorder:
                        for i, nm in enumerate(self.names)} if net.spiking else {}
 
 
-def run_stream(spec, x, y, g, record_every=1, params=None, spike_steps=1000):
+def run_stream(spec, x, y, g, record_every=1, params=None, spike_steps=1000,
+               precision="float"):
     """Run the schedule over a stream; returns (net, recorder, seconds)."""
-    net = LavaScheduleNet(spec, params)
+    net = LavaScheduleNet(spec, params, precision)
     steps = len(x)
     rec = Recorder(spec, steps, record_every, spike_steps)
     t0 = time.perf_counter()
@@ -461,14 +574,10 @@ def simulate(spec, *, steps, precision="float", seed=None, record_every=1, datas
              **options) -> Trace:
     """The reference under Lava's schedule on spec.data's training stream."""
     from ...data import load_dataset
-    if precision != "float":
-        _refuse(f"precision {precision!r} in the Lava schedule reference",
-                "only float is modelled here; the fixed-point reference is the loihi2 "
-                "quantized reference")
     seed = spec.training.seed if seed is None else seed
     ds = dataset if dataset is not None else load_dataset(spec.data, spec.training.seed)
     x, y, g = make_stream(spec, ds.x_train, ds.y_train, steps, seed)
-    net, rec, secs = run_stream(spec, x, y, g, record_every)
+    net, rec, secs = run_stream(spec, x, y, g, record_every, precision=precision)
     return Trace(backend="numpy", schedule="lava", precision=precision, steps=rec.steps,
                  weights=rec.weights, outputs=rec.outputs, errors=None,
                  spikes=rec.spikes, wall_seconds=secs)

@@ -19,7 +19,8 @@ from lava.magma.core.model.py.ports import PyInPort, PyOutPort
 from lava.magma.core.model.py.type import LavaPyType
 from lava.magma.core.resources import CPU
 from lava.magma.core.sync.protocols.loihi_protocol import LoihiProtocol
-from lava.proc.dense.models import PyLearningDenseModelFloat
+from lava.proc.dense.models import (PyLearningDenseModelBitApproximate,
+                                   PyLearningDenseModelFloat)
 
 from neurolearn.reference.schedules import lava as sched
 
@@ -92,7 +93,7 @@ class PyPopulationModel(PyLoihiProcessModel):
     def __init__(self, proc_params):
         super().__init__(proc_params)
         spec, i = proc_params["spec"], proc_params["index"]
-        plans = sched.plan(spec)
+        plans = sched.plan(spec, proc_params.get("precision", "float"))
         L = len(spec.network.layers) - 1
         self.pop = sched.Population(plans[i - 1], spec.network.layers[i].neuron,
                                     spec.simulation, i == L)
@@ -125,8 +126,8 @@ class PyPopulationModel(PyLoihiProcessModel):
             raise
 
 
-class PyRecLearningDenseModel(PyLearningDenseModelFloat):
-    """Lava's float LearningDense model, unchanged, plus weight export to a memmap.
+class _RecLearningDense:
+    """Lava's LearningDense model, unchanged, plus weight export to a memmap.
     Selected through Loihi2SimCfg's exception map (no @implements: the parent
     model already implements LearningDense)."""
 
@@ -155,6 +156,14 @@ class PyRecLearningDenseModel(PyLearningDenseModelFloat):
             raise
 
 
+class PyRecLearningDenseModel(_RecLearningDense, PyLearningDenseModelFloat):
+    """Float (floating_pt) LearningDense with weight export."""
+
+
+class PyRecLearningDenseModelFixed(_RecLearningDense, PyLearningDenseModelBitApproximate):
+    """Fixed-point (fixed_pt, bit-approximate) LearningDense with weight export."""
+
+
 @implements(proc=FusedNetwork, protocol=LoihiProtocol)
 @requires(CPU)
 @tag("floating_pt")
@@ -163,7 +172,8 @@ class PyFusedNetworkModel(PyLoihiProcessModel):
 
     def __init__(self, proc_params):
         super().__init__(proc_params)
-        self.net = sched.LavaScheduleNet(proc_params["spec"])
+        self.net = sched.LavaScheduleNet(proc_params["spec"],
+                                         precision=proc_params.get("precision", "float"))
         self.mm = _Memmaps(proc_params["rec"])
 
     def run_spk(self):

@@ -21,8 +21,9 @@ class StreamSource(AbstractProcess):
 class Population(AbstractProcess):
     """One layer of neurons computing its post factors (y1..y3 to LearningDense)."""
 
-    def __init__(self, *, spec, index, rec, fault=None, **kwargs):
-        super().__init__(spec=spec, index=index, rec=rec, fault=fault, **kwargs)
+    def __init__(self, *, spec, index, rec, fault=None, precision="float", **kwargs):
+        super().__init__(spec=spec, index=index, rec=rec, fault=fault,
+                         precision=precision, **kwargs)
         n = spec.network.sizes[index]
         self.a_in = InPort(shape=(n,))
         self.fb_in = InPort(shape=(n,))
@@ -39,6 +40,7 @@ class FusedNetwork(AbstractProcess):
     """The whole network, stream included, in one process (one OS process per step
     instead of one per population and synapse)."""
 
-    def __init__(self, *, spec, x, y, gate, rec, fault=None, **kwargs):
-        super().__init__(spec=spec, x=x, y=y, gate=gate, rec=rec, fault=fault, **kwargs)
+    def __init__(self, *, spec, x, y, gate, rec, fault=None, precision="float", **kwargs):
+        super().__init__(spec=spec, x=x, y=y, gate=gate, rec=rec, fault=fault,
+                         precision=precision, **kwargs)
         self.tick = OutPort(shape=(1,))
