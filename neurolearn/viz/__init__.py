@@ -1,0 +1,1 @@
+"""Plots (needs the 'plot' extra: matplotlib)."""
