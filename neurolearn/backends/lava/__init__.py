@@ -32,7 +32,8 @@ def capabilities() -> dict:
                   "custom: up to 3 terms, one pre factor of one tau, any post signals "
                   "the population computes, optional w, dependency 'step'"],
         "neuron_models": ["sigmoid", "tanh", "relu", "linear", "lif", "burst_rate", "burst"],
-        "precisions": ["float"],
+        "precisions": ["float", "fixed (spiking networks: Lava's fixed_pt learning "
+                       "engine, loihi2 widths)"],
         "lowerings": list(LOWERINGS),
         "unsupported": {
             "feedback transport, learned": "the feedback matrix must follow a learning "
@@ -40,8 +41,8 @@ def capabilities() -> dict:
             "t_epoch > 1": "Lava's engine then sees epoch-end post values only",
             "pre_spike / post_spike terms": "not lowered (only Lava's u0)",
             "activity_sq_avg (BCM)": "no Lava population computes it",
-            "precision fixed": "not implemented in this backend yet; Lava's fixed_pt "
-            "engine is bit-approximate and needs the loihi2 quantized reference",
+            "precision fixed for rate networks": "graded payloads would need an "
+            "integer rate code on the 7-bit x1 trace (round(payload/2))",
         },
     }
 
