@@ -65,3 +65,27 @@ def test_successful_run_leaves_no_process():
     tr = backend.simulate(SPEC, steps=20, lowering="stock", timeout=60)
     assert tr.extra["processes"] == 6
     assert_nothing_left(tr.extra["pgid"])
+
+
+def test_ctrl_c_ends_runtime_and_all_processes(monkeypatch):
+    import signal
+    import threading
+
+    from neurolearn.backends.lava import runner
+    seen = {}
+    real_kill_group = runner.kill_group
+
+    def spy(pgid, wait=10.0):
+        seen["pgid"] = pgid
+        real_kill_group(pgid, wait)
+
+    monkeypatch.setattr(runner, "kill_group", spy)
+    timer = threading.Timer(4.0, os.kill, (os.getpid(), signal.SIGINT))
+    timer.start()
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            backend.simulate(SPEC, steps=50, lowering="stock", timeout=60,
+                             fault=("hang", 5, "population1"))
+    finally:
+        timer.cancel()
+    assert_nothing_left(seen["pgid"])
