@@ -150,7 +150,9 @@ def test_loihi2_neuron_model():
     (dict(t_epoch=64), "learning.epoch_bits", 64),          # 6 bits: <= 63
 ])
 def test_loihi2_learning_limits(kwargs, name, value):
-    report = check(spec([64, 100, 10], **kwargs), load_profile("loihi2"))
+    profile = load_profile("loihi2")
+    profile.learning.graded_post_factors = None  # a scale the engine must form itself
+    report = check(spec([64, 100, 10], **kwargs), profile)
     v = only(report, name)
     assert v.value == value and v.consequence == "host" and report.fits
     assert {m.status for m in report.mapping} == {"host"}
@@ -167,8 +169,17 @@ def test_loihi2_pre_and_post_trace_counts():
          "learning.max_post_traces")
 
 
+def test_loihi2_folds_any_scale_into_graded_post_factors():
+    report = check(spec([64, 100, 10], eta=1e-3), load_profile("loihi2"))
+    assert report.violations == [] and {m.status for m in report.mapping} == {"on_chip"}
+    (entry,) = report.mapping[0].scales[0]
+    assert entry["folded_into_post_factor"] and (entry["m"], entry["e"]) == (1, 0)
+
+
 def test_loihi2_scale_inside_range_maps_on_chip_with_its_m_e():
-    report = check(spec([64, 100, 10], eta=0.02), load_profile("loihi2"))
+    profile = load_profile("loihi2")
+    profile.learning.graded_post_factors = None
+    report = check(spec([64, 100, 10], eta=0.02), profile)
     assert report.violations == []
     m = report.mapping[0]
     assert m.status == "on_chip"

@@ -41,6 +41,10 @@ def main(argv=None) -> int:
     except NeurolearnError as err:
         print(f"neurolearn {args.command}: error: {err}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # output piped into head & co.: not an error
+        import os
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except KeyboardInterrupt:
         print(f"neurolearn {args.command}: interrupted", file=sys.stderr)
         return 130

@@ -23,8 +23,10 @@ the violation's ``cause`` when the chip has too few cores. Input axons and one
 neuron's synapse memory cannot be split: they are violations of their own.
 
 Learning engine (the rule-mapping check), per plastic projection: each term's
-dependency, factors, distinct pre/post traces, the scale eta*c as m*2^e, the
-number of terms and t_epoch against the profile. A breach makes the projection
+dependency, factors, distinct pre/post traces, the scale eta*c as m*2^e (unless
+the profile's engine reads graded post factors, into which eta*c is folded so that
+every product has scale 1, as the Lava lowering does), the number of terms and
+t_epoch against the profile. A breach makes the projection
 learn on the host (``consequence = "host"``); an unsupported neuron model or a
 rule family the profile marks ``none`` means it cannot run. Exit status of
 ``neurolearn check``: 1 when a resource or model limit is broken or a projection
@@ -260,8 +262,13 @@ def learning_violations(spec, profile: Profile, where: str) -> tuple[list, list]
 def _scale_entry(rule, term, profile, tw, out):
     etas = {rule.eta, rule.eta_output or rule.eta}
     entries = []
+    folded = bool(profile.get("learning.graded_post_factors"))
     for eta in sorted(etas):
         value = eta * term.coeff
+        if folded:  # the post neuron sends eta * c inside its graded factor
+            entries.append({"value": value, "m": 1, "e": 0, "rel_error": 0.0,
+                            "folded_into_post_factor": True})
+            continue
         if not _scale_known(profile):
             entries.append({"value": value, "m": None, "e": None, "rel_error": None})
             continue

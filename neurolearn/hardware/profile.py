@@ -67,6 +67,14 @@ class Names:
 
 
 @dataclass
+class Flag:
+    """A yes/no capability and where it comes from; no ``value`` means unknown."""
+    source: str = field(check=_source, doc="file + constant, paper, or why unknown")
+    value: bool | None = field(None, doc="true or false (absent: unknown)")
+    note: str = field("", doc="free text")
+
+
+@dataclass
 class Support:
     """Whether a rule family learns on the chip."""
     mode: str = field(check=one_of(*SUPPORT_MODES),
@@ -144,6 +152,10 @@ class Learning:
     max_pre_traces: Figure | None = field(None, doc="distinct pre traces per rule (x1, x2)")
     max_post_traces: Figure | None = field(None, doc="distinct post traces per rule "
                                                      "(y1, y2, y3)")
+    graded_post_factors: Flag | None = field(
+        None, doc="the post neuron sends graded factors (y1..y3) that the engine reads as "
+                  "they are, so eta * c can be folded into them and every product keeps "
+                  "scale 1: the m*2^e range then does not bind")
     validate = _checked("accumulator_bits", "mantissa_bits", "max_terms", "epoch_bits",
                         "max_pre_traces", "max_post_traces")
 
