@@ -27,8 +27,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from .activations import sigmoid
-
 
 def n_steps(t: float, dt: float) -> int:
     """A duration in whole steps (rounded; durations are given in seconds)."""
@@ -87,15 +85,26 @@ class BurstNeuron:
       and is read as a new event: the event rate never depends on bursting (Payeur's
       multiplexing: events carry the feedforward signal, bursts the feedback one).
     - Dendrite: given apical input u, p = sigmoid(beta * u + logit(p_baseline)).
-    - Burst: at an event, the neuron bursts when a uniform draw is below p; a burst
+    - Burst: at an event, the neuron bursts with probability p (see ``mode``); a burst
       adds one spike d_b = clip(round(tau_ref / dt), 1, w) steps after the event,
       i.e. within ``burst_window`` of it.
 
-    Draws: ``rng.random((n_par, n))`` once per :meth:`schedule_bursts` call, used or not,
-    so the generator's stream depends only on the number of steps.
+    Burst decisions, ``mode``:
+    - ``"random"``: burst when a uniform draw is below p; ``rng.random((n_par, n))`` is
+      drawn once per :meth:`schedule_bursts` call, used or not, so the generator's
+      stream depends only on the number of steps.
+    - ``"regular"``: deterministic sigma-delta: each event adds p to a per-neuron
+      accumulator and bursts when it reaches 1 (then 1 is taken off), so the burst
+      fraction over any run of events tracks their mean p to within one burst.
     """
 
-    def __init__(self, neuron, n: int, dt: float, n_par: int = 1):
+    MODES = ("random", "regular")
+
+    def __init__(self, neuron, n: int, dt: float, n_par: int = 1, mode: str = "random"):
+        if mode not in self.MODES:
+            raise ValueError(f"burst mode must be one of {self.MODES}, got {mode!r}")
+        self.mode = mode
+        self.acc = np.zeros((n_par, n))
         self.neuron = neuron
         self.w = max(1, n_steps(neuron.burst_window, dt))
         self.d_b = int(np.clip(n_steps(neuron.tau_ref, dt), 1, self.w))
@@ -105,7 +114,8 @@ class BurstNeuron:
         self.pending = np.zeros((n_par, n), dtype=np.int64)  # steps to a burst spike, 0 none
 
     def burst_probability(self, u):
-        return sigmoid(self.neuron.beta * np.asarray(u, dtype=float) + self.offset)
+        z = np.clip(self.neuron.beta * np.asarray(u, dtype=float) + self.offset, -500, 500)
+        return 1.0 / (1.0 + np.exp(-z))
 
     def step(self, J) -> tuple[np.ndarray, np.ndarray]:
         """Advance the soma; returns (spike train, somatic events) as 0/1 floats.
@@ -120,7 +130,12 @@ class BurstNeuron:
 
     def schedule_bursts(self, events, p, rng) -> np.ndarray:
         """Decide which of this step's events become bursts; returns the 0/1 decisions."""
-        draw = rng.random(events.shape)
-        burst = (events > 0) & (draw < p)
+        ev = events > 0
+        if self.mode == "random":
+            burst = ev & (rng.random(events.shape) < p)
+        else:
+            self.acc += np.where(ev, p, 0.0)
+            burst = ev & (self.acc >= 1.0)
+            self.acc[burst] -= 1.0
         self.pending[burst] = self.d_b
         return burst.astype(float)

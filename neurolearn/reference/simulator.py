@@ -90,8 +90,16 @@ from .terms import error_free_part, rule_update
 
 OPTIONS = {
     "tau_syn": (0.01, "feedforward synaptic and readout trace time constant (s)"),
-    "tau_apical": (0.05, "burst nets: event/burst traces feeding the dendrites (s)"),
+    "tau_apical": (0.1, "burst nets: event/burst traces feeding the dendrites (s)"),
     "gain": (1.0, "spiking nets: J = threshold + gain * (W x_hat + b)"),
+    "noise": (-1.0, "spiking nets: std of a white current noise added to J every step, "
+                    "from default_rng([seed, 5]); negative means the model default "
+                    "(lif 0, burst 1: Payeur's neurons fire spontaneously)"),
+    "teach": (-1.0, "fraction of each example, at its end, with the teacher and plasticity "
+                    "on; before it a prediction phase lets P_bar settle without teacher "
+                    "(Payeur et al.'s protocol); negative: 0.25 with burst neurons, else 1"),
+    "bursts": ("regular", "burst nets: 'regular' (deterministic sigma-delta) or 'random' "
+                          "(seeded draws) burst decisions, see neurons.BurstNeuron"),
 }
 NAME = "numpy"
 SCHEDULE = "textbook"
@@ -104,8 +112,11 @@ def _options(options: dict) -> dict:
                         f"time-stepped simulator (known: {', '.join(OPTIONS)})", "options")
     out = {k: v[0] for k, v in OPTIONS.items()}
     out.update(options)
+    if out["bursts"] not in BurstNeuron.MODES:
+        raise SpecError(f"must be one of {', '.join(BurstNeuron.MODES)}, got "
+                        f"{out['bursts']!r}", "options.bursts")
     for k, v in out.items():
-        if not (isinstance(v, (int, float)) and v > 0):
+        if k not in ("bursts", "noise", "teach") and not (isinstance(v, (int, float)) and v > 0):
             raise SpecError(f"must be a positive number, got {v!r}", f"options.{k}")
     return out
 
@@ -175,8 +186,21 @@ class Network:
         self.ce = spec.training.loss == "cross_entropy"
         self._check()
         self._filtered_factors = self._find_filtered_factors()
+        self.post_needed = spec.rule.signals("post")
+        self._all_step_terms = all(t.when == "step" for t in self.terms)
         self._vel = None
         self.rng = np.random.default_rng([self.seed, 4])
+        self.noise_rng = np.random.default_rng([self.seed, 5])
+        teach = self.opt["teach"]
+        if teach < 0:
+            teach = 0.25 if "burst" in self.models else 1.0
+        if teach > 1:
+            raise SpecError(f"must be at most 1, got {teach!r}", "options.teach")
+        k = steps_per_example(self.sim)
+        self.teach_steps = max(1, int(round(teach * k)))  # last steps of each example
+        default_noise = {"lif": 0.0, "burst": 1.0}
+        self.noise = [0.0] + [self.opt["noise"] if self.opt["noise"] >= 0
+                              else default_noise.get(m, 0.0) for m in self.models[1:]]
         self.n_steps = 0
         self.reset(n_par)
 
@@ -213,7 +237,7 @@ class Network:
             if n.model == "lif":
                 self.units.append(LIF(n, sizes[l], dt, n_par))
             else:
-                self.units.append(BurstNeuron(n, sizes[l], dt, n_par))
+                self.units.append(BurstNeuron(n, sizes[l], dt, n_par, self.opt["bursts"]))
         self.detectors = [None] + [
             BurstDetector(sizes[l], dt, self.neurons[l].burst_window, self.neurons[l].tau_avg,
                           self.neurons[l].p_baseline, n_par)
@@ -270,13 +294,22 @@ class Network:
         return deltas
 
     # -- one step -------------------------------------------------------------------------
-    def step(self, x, y, learn: bool = True):
+    def teaching(self, step_in_example: int) -> bool:
+        """Whether the teacher and plasticity are on at this step of an example."""
+        return step_in_example >= steps_per_example(self.sim) - self.teach_steps
+
+    def step(self, x, y, learn: bool = True, apical: dict | None = None, teach: bool = True):
         """One step with input x (rates, or 0/1 spikes for spiking nets) and target y,
-        both (n_par, width). Returns (readout, error, spikes per layer or None)."""
+        both (n_par, width). ``learn=False``: inference only (no bursts, no plasticity).
+        ``teach=False``: prediction phase, no teacher and no plasticity, but bursts and
+        moving averages run. ``apical`` maps a burst layer's index to an apical input
+        that replaces its teacher or feedback this step (to probe the mechanism).
+        Returns (readout, error, spikes per layer or None)."""
         if self.spiking:
-            out = self._step_spiking(x, y, learn)
+            out = self._step_spiking(x, y, learn, apical or {}, teach)
         else:
-            out = self._step_rate(x, y, learn)
+            out = self._step_rate(x, y, learn and teach)
+        learn = learn and teach
         if learn:
             self.n_steps += 1
             if self.n_steps % self.t_epoch == 0:
@@ -299,7 +332,7 @@ class Network:
         err = y_hat - y
         if not learn:
             return y_hat, err, None
-        need = self.spec.rule.signals("post")
+        need = self.post_needed
         post = [dict() for _ in range(self.L)]
         if "error_drive" in need:
             fp = [fprime(self.models[l], a_list[l - 1], h_list[l]) for l in range(1, self.L + 1)]
@@ -337,7 +370,7 @@ class Network:
                 probs[l] = sigmoid(n.beta * u * (1.0 - e[l]) + offset)
         return [(p[l] - p_bar[l]) * e[l] for l in range(1, L + 1)]
 
-    def _step_spiking(self, x_spikes, y, learn):
+    def _step_spiking(self, x_spikes, y, learn, apical, teach):
         L, W, b = self.L, self.params.W, self.params.b
         gain = self.opt["gain"]
         spikes = [x_spikes]
@@ -351,6 +384,8 @@ class Network:
             unit = self.units[l]
             J = unit.soma.threshold + gain * a if self.models[l] == "burst" else \
                 unit.threshold + gain * a
+            if self.noise[l]:
+                J = J + self.noise[l] * self.noise_rng.standard_normal(J.shape)
             if self.models[l] == "lif":
                 s = unit.step(J)
                 spikes.append(s)
@@ -373,10 +408,13 @@ class Network:
             if self.models[l] != "burst":
                 continue
             E, B = events[l], bursts[l][0]
-            ehat = self.ehat[l](E)
-            bhat = self.bhat[l](B)
-            if l == L:
-                u = y - ehat
+            ehat_before = self.ehat[l].x
+            self.ehat[l](E)
+            self.bhat[l](B)
+            if l in apical:
+                u = apical[l]
+            elif l == L:
+                u = y - ehat_before if teach else np.zeros_like(y)  # past events only: an event does not judge itself
             else:
                 kind = self.net.feedback_of(l).kind
                 src = L if kind == "direct" else l + 1
@@ -385,7 +423,9 @@ class Network:
                 u = (self.bhat[src].x - pb_src * self.ehat[src].x) @ M.T
             p = self.units[l].burst_probability(u)
             self.units[l].schedule_bursts(E, p, self.rng)
-        need = self.spec.rule.signals("post")
+        if not teach:
+            return readout, err, spikes
+        need = self.post_needed
         post = [dict() for _ in range(L)]
         if "error_drive" in need:
             fp = [(nets[l] > 0).astype(float) for l in range(1, L + 1)]
@@ -425,6 +465,21 @@ class Network:
             layer = self.net.layers[l]
             if not layer.plastic:
                 continue
+            bias = b[l - 1] if layer.bias else None
+            if self._all_step_terms:
+                # the shared evaluator of the batched trainer, on a batch of n_par rows
+                sig_pre = dict(pre[l - 1])
+                sig_post = dict(post[l - 1])
+                for (ll, kind, signal, tau), v in traces.items():
+                    if ll == l - 1:
+                        (sig_pre if kind == "pre" else sig_post)[f"{signal}@{tau}"] = v
+                dW, db = rule_update(self._terms_for(l - 1, traces), sig_pre, sig_post,
+                                     W[l - 1], bias, scale=self.eta[l - 1])
+                self.acc_W[l - 1] += dW
+                if db is not None:
+                    self.acc_b[l - 1] += db
+                continue
+            # terms gated by spikes: the same sum of products, masked per step
             dW = db = None
             for term in self.terms:
                 P = self._product(term, "post", l - 1, post, traces)
@@ -437,21 +492,19 @@ class Network:
                     P = np.ones((self.n_par, W[l - 1].shape[0]))
                 if Q is None:
                     Q = np.ones((self.n_par, W[l - 1].shape[1]))
-                tw = term.coeff * (P.T @ Q)
-                tb = term.coeff * P.sum(axis=0) if layer.bias else None
+                tw = term.coeff * (P.T @ Q) / self.n_par
+                tb = term.coeff * P.sum(axis=0) if bias is not None else None
                 for fac in term.factors:
                     if fac.kind == "syn":
                         tw = tw * W[l - 1]
                         if tb is not None:
-                            tb = tb * b[l - 1]
-                # the first term is taken as is (0 + x == x), which keeps one-term rules
-                # bit-identical to the batched trainer's sum
+                            tb = tb * bias
                 dW = tw if dW is None else dW + tw
                 if tb is not None:
                     db = tb if db is None else db + tb
             self.acc_W[l - 1] += self.eta[l - 1] * dW
             if db is not None:
-                self.acc_b[l - 1] += self.eta[l - 1] * db
+                self.acc_b[l - 1] += self.eta[l - 1] * db / self.n_par
         for l, B in self.params.B.items():
             fb = self.net.feedback_of(l)
             if fb.kind == "learned":
@@ -461,6 +514,22 @@ class Network:
                         pre_l[signal] = v
                 mirror = error_free_part(self.terms, pre_l, post[l], W[l])
                 self.acc_B[l] += self.eta[l] * (mirror.T - fb.decay * B)
+
+    def _terms_for(self, l, traces):
+        """The rule's terms with filtered factors renamed to their own trace, so that a
+        signal filtered with two different taus in two terms stays two signals."""
+        if not self._filtered_factors:
+            return self.terms
+        key = ("_terms", l)
+        if key not in self.filters:
+            renamed = []
+            for t in self.terms:
+                facs = [replace(fa, signal=f"{fa.signal}@{fa.tau}")
+                        if (fa.kind, fa.signal, fa.tau) in self._filtered_factors else fa
+                        for fa in t.factors]
+                renamed.append(replace(t, factors=facs))
+            self.filters[key] = renamed
+        return self.filters[key]
 
     def _product(self, term, kind, l, sig, traces):
         out = None
@@ -562,6 +631,7 @@ def simulate(spec, *, steps: int, precision: str = "float", seed: int | None = N
     if net.spiking:
         x_t = encode(x_t, spec.simulation, seed)
     names = [layer.name for layer in spec.network.layers]
+    k = steps_per_example(spec.simulation)
     plastic = [l for l in range(1, net.L + 1) if spec.network.layers[l].plastic]
     rec_steps, rec_w = [], {names[l]: [] for l in plastic}
     outputs = np.zeros((steps, spec.network.sizes[-1]))
@@ -570,7 +640,7 @@ def simulate(spec, *, steps: int, precision: str = "float", seed: int | None = N
         if net.spiking else {}
     t0 = time.perf_counter()
     for t in range(steps):
-        out, err, spk = net.step(x_t[t:t + 1], y_t[t:t + 1])
+        out, err, spk = net.step(x_t[t:t + 1], y_t[t:t + 1], teach=net.teaching(t % k))
         outputs[t], errors[t] = out[0], err[0]
         if spk is not None:
             for n, s in zip(names, spk):
@@ -663,7 +733,7 @@ def run_time_stepped(spec, dataset=None, epochs: int | None = None, quiet: bool 
                 if net.spiking:
                     xs = enc(xs)
                 for s in range(k):
-                    net.step(xs[s:s + 1], y1)
+                    net.step(xs[s:s + 1], y1, teach=net.teaching(s))
             seconds += time.perf_counter() - t0
             te_loss, te_acc, readout = record(ep, seconds)
             bar.update(1, f"loss {te_loss:.4f}" + (f" acc {te_acc:.3f}" if te_acc is not None

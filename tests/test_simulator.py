@@ -1,0 +1,188 @@
+"""The time-stepped reference simulator (textbook schedule): LIF dynamics, the exact
+equivalence of its rate path to the batched trainer, determinism, errors, and
+spiking feedback alignment on digits."""
+
+from dataclasses import replace
+
+import numpy as np
+import pytest
+
+from neurolearn.data import load_dataset
+from neurolearn.errors import SpecError, UnsupportedRule
+from neurolearn.reference.neurons import LIF, lif_rate, lif_rate_discrete
+from neurolearn.reference.params import init_params
+from neurolearn.reference.simulator import (Network as SimNet, _Encoder, pool,
+                                            run_time_stepped, simulate, tile_data)
+from neurolearn.reference.stream import encode, input_stream
+from neurolearn.reference.trainer import BatchedTrainer
+from neurolearn.rules import load
+from neurolearn.rules.ir import (Data, Feedback, Layer, Network, Neuron, Rule, Simulation,
+                                 Spec, Term, Factor, Training)
+
+
+# -- LIF ---------------------------------------------------------------------------------
+@pytest.mark.parametrize("J", [1.05, 1.5, 3.0, 10.0])
+def test_lif_interspike_interval_is_the_stated_discretisation(J):
+    n = Neuron("lif", tau_rc=0.02, tau_ref=0.002)
+    dt = 0.001
+    lif = LIF(n, 1, dt)
+    spikes = np.array([lif.step(np.array([[J]]))[0, 0] for _ in range(5000)])
+    times = np.flatnonzero(spikes)
+    isi = np.diff(times)
+    assert len(times) > 10 and np.all(isi == isi[0])  # constant input: constant ISI
+    assert 1.0 / (isi[0] * dt) == pytest.approx(lif_rate_discrete(np.array([J]), n, dt)[0],
+                                                rel=1e-12)
+
+
+def test_lif_below_threshold_is_silent_and_small_dt_approaches_continuous_rate():
+    n = Neuron("lif", tau_rc=0.02, tau_ref=0.002)
+    lif = LIF(n, 1, 0.001)
+    assert sum(lif.step(np.array([[0.99]]))[0, 0] for _ in range(2000)) == 0
+    J = np.array([2.0])
+    assert lif_rate_discrete(J, n, 1e-6)[0] == pytest.approx(lif_rate(J, n)[0], rel=1e-3)
+
+
+# -- rate path: exact equivalence to the batched trainer ---------------------------------
+def _rate_spec(fb="random", t_epoch=1, eta=0.05, momentum=0.0, model="sigmoid",
+               rule="delta", loss="mse", hidden=8):
+    net = Network(layers=[Layer("i", 2), Layer("h", hidden, Neuron(model)),
+                          Layer("o", 1, Neuron(model))], feedback=Feedback(fb))
+    return Spec(name="eq", network=net, rule=Rule(builtin=rule, eta=eta, t_epoch=t_epoch),
+                data=Data("xor"),
+                training=Training(seed=3, momentum=momentum, loss=loss, batch_size=t_epoch),
+                simulation=Simulation(dt=0.001, t_example=0.001))
+
+
+def _trainer_on_stream(spec, steps, k):
+    ds = load_dataset(spec.data)
+    x_t, y_t = input_stream(ds.x_train, ds.y_train, spec.simulation, steps, 3)
+    bt = BatchedTrainer(spec.with_(rule=replace(spec.rule, eta=spec.rule.eta * k)))
+    for i in range(0, steps, k):
+        bt.step(x_t[i:i + k], y_t[i:i + k])
+    return bt.params
+
+
+@pytest.mark.parametrize("kw", [
+    dict(),
+    dict(fb="transport", momentum=0.9),
+    dict(fb="direct", loss="cross_entropy", model="tanh"),
+    dict(fb="learned", rule="kolen_pollack"),
+    dict(model="burst_rate", rule="burstprop_rate"),
+], ids=["fa", "bp-momentum", "dfa-ce-tanh", "kolen-pollack", "burstprop-rate"])
+def test_rate_network_with_one_step_examples_is_bit_identical_to_batch_size_one(kw):
+    spec = _rate_spec(**kw)
+    steps = 400
+    trace = simulate(spec, steps=steps, record_every=100)
+    ref = _trainer_on_stream(spec, steps, 1)
+    got = trace.extra["params"]
+    for w_sim, w_ref, w0 in zip(got.W, ref.W, init_params(spec.network, 3).W):
+        assert np.abs(w_sim - w0).max() > 1e-4  # it learned
+        assert np.array_equal(w_sim, w_ref)
+    for l in ref.B:
+        assert np.array_equal(got.B[l], ref.B[l])
+    assert np.array_equal(trace.weights["o"][-1], got.W[-1])
+
+
+def test_t_epoch_k_equals_minibatch_k_with_eta_times_k():
+    spec = _rate_spec(t_epoch=4, eta=0.02)
+    trace = simulate(spec, steps=800, record_every=4)
+    ref = _trainer_on_stream(spec, 800, 4)
+    for w_sim, w_ref in zip(trace.extra["params"].W, ref.W):
+        np.testing.assert_allclose(w_sim, w_ref, rtol=0, atol=1e-12)
+    # weights change only at epoch ends
+    w = trace.weights["h"]
+    assert len(w) == 200 and not np.array_equal(w[0], w[1])
+
+
+def test_rate_network_delta_rule_learns_xor_in_the_simulator():
+    spec = _rate_spec(fb="transport", eta=0.5, hidden=8)
+    trace = simulate(spec, steps=8000, record_every=8000)
+    err = trace.errors[:, 0] ** 2
+    assert err[-400:].mean() < 0.05 < err[:400].mean()
+
+
+# -- determinism, encoding, populations ---------------------------------------------------
+def _tiny_spiking(seed=0, encoding="regular", t_epoch=1):
+    lif = Neuron("lif")
+    return Spec(name="tiny", network=Network(layers=[Layer("i", 64), Layer("h", 20, lif),
+                                                     Layer("o", 10, lif)]),
+                rule=Rule(builtin="delta", eta=0.001, t_epoch=t_epoch), data=Data("digits"),
+                training=Training(seed=seed, loss="cross_entropy"),
+                simulation=Simulation(t_example=0.02, encoding=encoding))
+
+
+@pytest.mark.parametrize("encoding", ["regular", "poisson"])
+def test_same_seed_gives_bit_identical_weights(encoding):
+    a = simulate(_tiny_spiking(encoding=encoding), steps=300, record_every=100)
+    b = simulate(_tiny_spiking(encoding=encoding), steps=300, record_every=100)
+    c = simulate(_tiny_spiking(encoding=encoding), steps=300, record_every=100, seed=1)
+    for k in a.weights:
+        assert np.array_equal(a.weights[k], b.weights[k])
+    assert np.array_equal(a.spikes["h"], b.spikes["h"])
+    assert not np.array_equal(a.weights["h"][-1], c.weights["h"][-1])
+    assert a.spikes["h"].sum() > 0 and a.weights["o"].shape == (3, 10, 20)
+
+
+def test_chunked_encoder_matches_stream_encoding():
+    rng = np.random.default_rng(0)
+    x = rng.random((300, 7))
+    for enc in ("regular", "poisson"):
+        sim = Simulation(encoding=enc)
+        whole = encode(x, sim, 5)
+        e = _Encoder(sim, 7, 5)
+        chunks = np.concatenate([e(x[:100]), e(x[100:250]), e(x[250:])])
+        assert np.array_equal(whole, chunks)
+
+
+def test_population_tiling_and_pooling_are_inverse():
+    x = np.arange(6.0).reshape(2, 3)
+    t = tile_data(x, 4)
+    assert t.shape == (2, 12) and np.array_equal(t[:, 4:8], np.repeat(x[:, 1:2], 4, axis=1))
+    assert np.array_equal(pool(t, 4), x)
+
+
+# -- clear errors ------------------------------------------------------------------------
+def test_errors_name_the_problem():
+    spec = _tiny_spiking()
+    with pytest.raises(SpecError, match="options: unknown option.*tau_foo"):
+        simulate(spec, steps=10, tau_foo=1.0)
+    with pytest.raises(UnsupportedRule, match="precision 'fixed'"):
+        simulate(spec, steps=10, precision="fixed")
+    bad = spec.with_(network=replace(spec.network, layers=[Layer("i", 60)] +
+                                     spec.network.layers[1:]))
+    with pytest.raises(SpecError, match=r"layers\[0\].size: must be a multiple"):
+        simulate(bad, steps=10)
+    rate = _rate_spec().with_(rule=Rule(name="stdp-ish", terms=[Term(
+        [Factor("pre", "activity"), Factor("post", "activity")], when="pre_spike")]))
+    with pytest.raises(UnsupportedRule, match="needs spikes"):
+        simulate(rate, steps=10)
+    with pytest.raises(SpecError, match="options.bursts"):
+        simulate(spec, steps=10, bursts="sometimes")
+
+
+def test_pre_spike_terms_apply_only_at_presynaptic_spikes():
+    spec = _tiny_spiking().with_(rule=Rule(name="hebb-at-pre", eta=0.01, terms=[Term(
+        [Factor("post", "activity")], when="pre_spike")]))
+    net = SimNet(spec)
+    w0 = net.params.W[0].copy()
+    x = np.zeros((1, 64))
+    x[0, :5] = 1.0  # only inputs 0..4 ever spike
+    for _ in range(50):
+        net.step(x, np.zeros((1, 10)))
+    dw = net.params.W[0] - w0
+    assert np.all(dw[:, 5:] == 0) and np.abs(dw[:, :5]).max() > 0
+
+
+# -- spiking feedback alignment on digits --------------------------------------------------
+def test_spiking_fa_digits_learns_fast(specs_dir):
+    spec = load(specs_dir / "fa_digits_spiking.toml")
+    spec = spec.with_(data=replace(spec.data, n_train=300, n_test=200))
+    r = run_time_stepped(spec, epochs=1, quiet=True)
+    assert r.history["test_accuracy"][0] < 0.2
+    assert r.test_accuracy > 0.6
+
+
+@pytest.mark.slow
+def test_spiking_fa_digits_reaches_90_percent(specs_dir):
+    r = run_time_stepped(load(specs_dir / "fa_digits_spiking.toml"), quiet=True)
+    assert r.test_accuracy >= 0.90
