@@ -125,6 +125,21 @@ class SimSumOfProducts(Operator):
                 out = post[name] if out is None else out * post[name]
             return np.ones(n_post) if out is None else out
 
+        if len(compiled) == 1 and compiled[0][2] and compiled[0][3] == 0 \
+                and len(compiled[0][1]) == 1 and B is None:
+            # fast path (delta, burstprop_rate): one pre x post product, same arithmetic
+            coeff, (name,), _, _ = compiled[0]
+            p_sig = post[name]
+            buf = np.empty((n_post, n_pre))
+
+            def step_one_product():
+                np.multiply.outer(p_sig, pre, out=buf)
+                if coeff != 1.0:
+                    np.multiply(buf, coeff, out=buf)
+                np.multiply(buf, eta_dt, out=delta)
+
+            return step_one_product
+
         def step_sum_of_products():
             d = np.zeros((n_post, n_pre))
             mirror = None
@@ -210,38 +225,47 @@ class SimPostFactors(Operator):
         def sigmoid(v):
             return 1.0 / (1.0 + np.exp(-v))
 
+        layers = [None] + list(plan.layers)
+        Jl = [None] + [J[l] for l in range(1, L + 1)]
+        hl = [None] + [act[l] for l in range(1, L + 1)]
+        sig_fp = [None] + [layers[l].model in ("sigmoid", "burst_rate") for l in range(1, L + 1)]
+        drive_out = [None] + [pf.get((l, "error_drive")) for l in range(1, L + 1)]
+        burst_out = [None] + [pf.get((l, "burst_prob_dev")) for l in range(1, L + 1)]
+        fb_src = [None] + [L if kinds[l] == "direct" else l + 1 for l in range(1, L)]
+        fb_mat = [None] + [W[l + 1] if kinds[l] == "transport" else B[l]
+                           for l in range(1, L)]
+        transport = [None] + [kinds[l] == "transport" for l in range(1, L)]
+
         def step_post_factors():
             if want_drive:
-                fp = {l: plan.layers[l - 1].fprime(J[l], act[l]) for l in range(1, L + 1)}
-                a_out = J[L] / gains[L]
-                e = (softmax(a_out) if ce else act[L]) - y
-                d = {L: -e if ce else -e * fp[L]}
+                fp = [None] * (L + 1)
+                for l in range(1, L + 1):
+                    h = hl[l]
+                    fp[l] = h * (1.0 - h) if sig_fp[l] else layers[l].fprime(Jl[l], h)
+                e = (softmax(Jl[L] / gains[L]) if ce else hl[L]) - y
+                d = [None] * (L + 1)
+                d[L] = -e if ce else -e * fp[L]
                 for l in range(L - 1, 0, -1):
-                    k = kinds[l]
-                    if k == "transport":
-                        g = d[l + 1] @ W[l + 1]
-                    elif k == "direct":
-                        g = d[L] @ B[l].T
-                    else:
-                        g = d[l + 1] @ B[l].T
+                    src = d[fb_src[l]]
+                    g = src @ fb_mat[l] if transport[l] else src @ fb_mat[l].T
                     d[l] = g * fp[l]
                 for l in range(1, L + 1):
-                    pf[(l, "error_drive")][...] = d[l]
+                    drive_out[l][...] = d[l]
             if want_burst:
-                e = act
+                e = hl
                 pb = neurons[L].p_baseline
                 p_bar = {L: np.full_like(e[L], pb)}
                 p = {L: pb * (1.0 + (y - e[L]) * (1.0 - e[L]))}
                 for l in range(L - 1, 0, -1):
                     n = neurons[l]
                     off = np.log(n.p_baseline / (1.0 - n.p_baseline))
-                    src = L if kinds[l] == "direct" else l + 1
-                    M = W[l + 1].T if kinds[l] == "transport" else B[l]
+                    src = fb_src[l]
+                    M = fb_mat[l].T if transport[l] else fb_mat[l]
                     for probs in (p_bar, p):
                         u = (probs[src] * e[src]) @ M.T
                         probs[l] = sigmoid(n.beta * u * (1.0 - e[l]) + off)
                 for l in range(1, L + 1):
-                    pf[(l, "burst_prob_dev")][...] = (p[l] - p_bar[l]) * e[l]
+                    burst_out[l][...] = (p[l] - p_bar[l]) * e[l]
 
         return step_post_factors
 
