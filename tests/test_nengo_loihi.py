@@ -131,3 +131,15 @@ def test_too_large_learning_rate_is_refused_not_clipped():
 def test_real_loihi_target_is_refused():
     with pytest.raises(UnsupportedRule, match="NxSDK"):
         nl.simulate(fa_spec(), steps=10, dataset=teacher_task(), target="loihi")
+
+
+def test_projection_split_across_cores_is_refused_with_reason():
+    rng = np.random.default_rng(0)
+    x, y = rng.uniform(0, 1, (5, 784)), rng.uniform(0, 1, (5, 10))
+    ds = Dataset("wide", x, y, x, y, False)
+    layers = [Layer("input", 784), Layer("hidden", 256, Neuron("sigmoid")),
+              Layer("output", 10, Neuron("sigmoid"))]
+    spec = Spec(name="wide", network=Network(layers=layers, init=Init("uniform", 0.05)),
+                rule=Rule(builtin="delta", eta=1.0))
+    with pytest.raises(UnsupportedRule, match="784 -> 256.*split.*run it on nengo"):
+        nl.simulate(spec, steps=10, dataset=ds)

@@ -313,6 +313,19 @@ def check_built(sim, reader, caught) -> dict:
                                   "the 7-bit pre trace would exceed 127 (nengo-loihi folds "
                                   "the learning rate into it); lower eta or the rate option",
                                   "nengo (nengo.Simulator)")
+    emu = sim.sims.get("emulator")
+    for l, conn in reader.comp.connections.items():
+        if conn.learning_rule_type is None:
+            continue
+        syn = reader.syn.get(l)
+        if syn is None or (emu is not None and syn not in emu.synapses.pes_errors):
+            n_pre, n_post = reader.comp.D0[l].shape
+            raise UnsupportedRule(
+                NAME, f"the learned projection into layer {l} ({n_pre} -> {n_post})",
+                "it does not fit one Loihi core, so nengo-loihi splits its block, and "
+                "nengo-loihi 1.1.0 cannot learn on a split block (its PES error goes to "
+                "the unsplit synapse: KeyError in update_pes_errors); use smaller layers",
+                "nengo (nengo.Simulator)")
     head = reader.headroom()
     for l, r in head.items():
         if r > 0.75:
