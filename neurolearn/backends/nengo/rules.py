@@ -127,16 +127,16 @@ class SimSumOfProducts(Operator):
 
         if len(compiled) == 1 and compiled[0][2] and compiled[0][3] == 0 \
                 and len(compiled[0][1]) == 1 and B is None:
-            # fast path (delta, burstprop_rate): one pre x post product, same arithmetic
+            # fast path (delta, burstprop_rate): one pre x post product, scaled on the
+            # post vector first (one pass over the matrix, as nengo's SimPES does);
+            # this reassociates eta*dt*c*(P q) and differs from the reference by ulps
             coeff, (name,), _, _ = compiled[0]
             p_sig = post[name]
-            buf = np.empty((n_post, n_pre))
+            scale = eta_dt * coeff
+            outer = np.multiply.outer
 
             def step_one_product():
-                np.multiply.outer(p_sig, pre, out=buf)
-                if coeff != 1.0:
-                    np.multiply(buf, coeff, out=buf)
-                np.multiply(buf, eta_dt, out=delta)
+                outer(scale * p_sig, pre, out=delta)
 
             return step_one_product
 
