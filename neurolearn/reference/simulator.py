@@ -57,7 +57,19 @@ d = exp(-dt / tau), so a train at rate r has mean trace r / max_rate.
   matrix of the layer's pathway (transport W_{l+1}^T, random/learned B_l, direct B_l
   with the output layer as source). Subtracting p_baseline times the event rate plays
   Payeur's event-cancelling interneurons: only burst probability above or below
-  baseline teaches. Bursts never feed forward, so evaluation skips them.
+  baseline teaches. Bursts never feed forward, so evaluation skips them. The
+  output's e_hat is read before the step's own event is added (an event does not
+  judge itself). Burst decisions are deterministic sigma-delta by default (option
+  ``bursts="random"`` draws them from ``default_rng([seed, 4])``).
+- Background noise: burst neurons get a white current noise of std 1 on J every step
+  (``default_rng([seed, 5])``; option ``noise``), so they fire spontaneously as
+  Payeur's neurons do and a silent neuron can still be taught; LIF neurons get none.
+- Teaching protocol (Payeur et al.'s XOR code): each example is first shown without
+  teacher and without plasticity (prediction phase; bursts and the moving averages
+  run, so P_bar settles at the untaught burst probability), then teacher and
+  plasticity switch on for the last ``teach`` fraction of the example: 0.25 for
+  networks with burst neurons, 1 (always on) otherwise. ``rule.t_epoch`` counts
+  plastic steps only.
 
 **Populations**: where a layer is k times wider than the data set (input k * n_in,
 output k * n_out), each input value drives k consecutive units, each target teaches
@@ -229,6 +241,7 @@ class Network:
         self.acc_B = {k: np.zeros_like(v) for k, v in self.params.B.items()}
         self.filters = {}  # (layer, source, tau) -> _Filter
         self.theta = {}  # BCM averages per layer
+        self.last_bursts = {}  # burst layer -> (E, B, P_bar before the step)
         if not self.spiking:
             return
         self.units = [None]
@@ -397,6 +410,7 @@ class Network:
                 E, B = self.detectors[l].step(s)
                 events.append(E)
                 bursts[l] = (B, pbar)
+                self.last_bursts[l] = (E, B, pbar)  # for probes and tests
         # readout: the output layer's spike (lif) or event (burst) trace
         readout = self.xhat[L](events[L])
         self._last_events = events[L]
