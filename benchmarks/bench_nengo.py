@@ -44,7 +44,7 @@ def make_spec(sizes):
         [Layer("output", sizes[-1], Neuron("sigmoid"))]
     return Spec(name="bench", network=Network(layers=layers, feedback=Feedback("random"),
                                               init=Init("uniform", 0.3)),
-                rule=Rule(builtin="delta", eta=1.0), simulation=Simulation(t_example=0.1))
+                rule=Rule(builtin="delta", eta=0.001), simulation=Simulation(t_example=0.1))
 
 
 def data(sizes, n=50, seed=0):

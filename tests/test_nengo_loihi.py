@@ -49,7 +49,7 @@ def teacher_task():
     return Dataset("teacher", x, y, x, y, False)
 
 
-def fa_spec(kind="random", rule="delta", eta=30.0, hidden_plastic=True):
+def fa_spec(kind="random", rule="delta", eta=0.03, hidden_plastic=True):
     model = "burst_rate" if rule == "burstprop_rate" else "sigmoid"
     layers = [Layer("input", 6), Layer("hidden", 16, Neuron(model), plastic=hidden_plastic),
               Layer("output", 3, Neuron(model))]
@@ -125,7 +125,7 @@ def test_pre_trace_must_be_whole_steps():
 
 def test_too_large_learning_rate_is_refused_not_clipped():
     with pytest.raises(UnsupportedRule, match="7-bit pre trace"):
-        nl.simulate(fa_spec(eta=1e6), steps=10, dataset=teacher_task())
+        nl.simulate(fa_spec(eta=1e3), steps=10, dataset=teacher_task())
 
 
 def test_real_loihi_target_is_refused():
@@ -140,6 +140,6 @@ def test_projection_split_across_cores_is_refused_with_reason():
     layers = [Layer("input", 784), Layer("hidden", 256, Neuron("sigmoid")),
               Layer("output", 10, Neuron("sigmoid"))]
     spec = Spec(name="wide", network=Network(layers=layers, init=Init("uniform", 0.05)),
-                rule=Rule(builtin="delta", eta=1.0))
+                rule=Rule(builtin="delta", eta=0.001))
     with pytest.raises(UnsupportedRule, match="784 -> 256.*split.*run it on nengo"):
         nl.simulate(spec, steps=10, dataset=ds)

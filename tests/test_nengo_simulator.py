@@ -24,7 +24,7 @@ def toy(seed=0, n_in=4, n_out=3):
     return Dataset("toy", x, y, x, y, False)
 
 
-def rate_spec(kind, rule, model="sigmoid", sizes=(4, 6, 5, 3), eta=0.5):
+def rate_spec(kind, rule, model="sigmoid", sizes=(4, 6, 5, 3), eta=0.0005):
     if rule == "burstprop_rate":
         model = "burst_rate"
     layers = [Layer("input", sizes[0])] + \
@@ -73,7 +73,7 @@ def test_user_terms_with_pre_trace_and_weight_decay_match_reference():
     terms = [Term([Factor("pre", "activity", 0.01), Factor("post", "error_drive")]),
              Term([Factor("syn", "w")], coeff=-0.01),
              Term([Factor("pre", "activity", 0.01), Factor("post", "activity")], coeff=0.05)]
-    spec = spec.with_(rule=Rule(terms=terms, eta=0.5))
+    spec = spec.with_(rule=Rule(terms=terms, eta=0.0005))
     a = nb.simulate(spec, steps=2000, record_every=100, dataset=ds)
     b = ref.simulate(spec, steps=2000, record_every=100, dataset=ds)
     assert total_change(b) > 1e-4
@@ -90,7 +90,7 @@ def spiking_case():
               Layer("output", 3, Neuron("relu"))]
     spec = Spec(name="spiking-fa", network=Network(layers=layers, feedback=Feedback("random"),
                                                     init=Init("uniform", 0.3)),
-                rule=Rule(builtin="delta", eta=2.0), simulation=Simulation(t_example=0.1))
+                rule=Rule(builtin="delta", eta=0.002), simulation=Simulation(t_example=0.1))
     return spec, ds
 
 
@@ -142,7 +142,7 @@ def test_run_trains_and_returns_learned_weights():
     layers = [Layer("input", 2), Layer("h", 8, Neuron("tanh")), Layer("out", 1, Neuron("sigmoid"))]
     spec = Spec(name="xor", network=Network(layers=layers, feedback=Feedback("random"),
                                             init=Init("uniform", 1.0)),
-                rule=Rule(builtin="delta", eta=20.0), simulation=Simulation(t_example=0.01))
+                rule=Rule(builtin="delta", eta=0.02), simulation=Simulation(t_example=0.01))
     res = nb.run(spec, epochs=300, quiet=True, dataset=ds)
     assert res.backend == "nengo" and len(res.weights) == 2
     assert res.history["test_loss"][-1] < 0.5 * res.history["test_loss"][0]

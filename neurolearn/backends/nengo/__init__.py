@@ -4,8 +4,8 @@ Learning is a custom ``LearningRuleType`` (:class:`.rules.SumOfProducts`) with b
 operators registered through ``nengo.builder.Builder.register``. Timing is Nengo's
 own; its reference is :mod:`neurolearn.reference.schedules.nengo`.
 
-Options of ``simulate``/``run``: ``spiking`` (relu layers become
-SpikingRectifiedLinear, lif layers LIF instead of LIFRate), ``rate`` (Hz per unit
+Options of ``simulate``/``run``: ``spiking`` (default: whether the spec has lif
+layers; relu layers become SpikingRectifiedLinear, lif layers LIF instead of LIFRate), ``rate`` (Hz per unit
 of activity of spiking relu, default 400), ``synapse`` (Lowpass tau of forward
 connections; spiking default 0.002), ``act_synapse`` (filter of activities read by
 the learning rule; spiking default 0.005).
@@ -86,8 +86,9 @@ def check(spec, precision="float") -> None:
                 "numpy (neurolearn.reference.simulator) or lava")
 
 
-def _defaults(options):
-    spiking = bool(options.get("spiking", False))
+def _defaults(spec, options):
+    # lif layers are spiking unless spiking=False; relu ones only with spiking=True
+    spiking = bool(options.get("spiking", spec.network.spiking))
     return dict(spiking=spiking, rate=float(options.get("rate", 400.0)),
                 synapse=options.get("synapse", 0.002 if spiking else None),
                 act_synapse=options.get("act_synapse", 0.005 if spiking else None))
@@ -107,7 +108,7 @@ def simulate(spec, *, steps, precision="float", seed=None, record_every=1, datas
     from ...reference.stream import input_stream
     from .model import build
     check(spec, precision)
-    opts = _defaults(options)
+    opts = _defaults(spec, options)
     seed = spec.training.seed if seed is None else seed
     ds = _dataset(spec, dataset)
     params = params or init_params(spec.network, spec.training.seed)
@@ -130,7 +131,7 @@ def simulate(spec, *, steps, precision="float", seed=None, record_every=1, datas
     weights = {k: v[:n_rec] for k, v in weights.items()}
     _, Y = input_stream(ds.x_train[:, :0], ds.y_train, spec.simulation, steps, seed)
     if spec.training.loss == "cross_entropy":
-        a = data[built.probes["output_J"]] / built.layers[-1].gain
+        a = (data[built.probes["output_J"]] - built.layers[-1].bias) / built.layers[-1].gain
         z = np.exp(a - a.max(axis=1, keepdims=True))
         outputs = z / z.sum(axis=1, keepdims=True)
     else:
@@ -153,4 +154,4 @@ def run(spec, *, precision="float", epochs=None, quiet=None, dataset=None, **opt
     from .train import train
     check(spec, precision)
     return train(spec, backend=NAME, epochs=epochs, quiet=quiet, dataset=dataset,
-                 **_defaults(options))
+                 **_defaults(spec, options))

@@ -56,7 +56,8 @@ def build(spec, params, x, y, n_steps, seed, *, spiking=False, rate=400.0, synap
     """
     net_spec = spec.network
     dt = spec.simulation.dt
-    layers = [layer_neurons(layer, i, spiking=spiking, rate=rate)
+    layers = [layer_neurons(layer, i, spiking=spiking, rate=rate,
+                            max_rate=spec.simulation.max_rate)
               for i, layer in enumerate(net_spec.layers[1:], start=1)]
     tau = pre_tau(spec)
     pre_syn = nengo.Lowpass(tau) if tau else act_synapse
@@ -70,7 +71,7 @@ def build(spec, params, x, y, n_steps, seed, *, spiking=False, rate=400.0, synap
     with nengo.Network(seed=seed, label=spec.name) as net:
         inp, tgt = stream_nodes(x, y, spec.simulation, n_steps, seed)
         ens = [nengo.Ensemble(n, 1, neuron_type=ln.neuron_type, gain=np.full(n, ln.gain),
-                              bias=np.zeros(n), label=layer.name)
+                              bias=np.full(n, ln.bias), label=layer.name)
                for n, ln, layer in zip(net_spec.sizes[1:], layers, net_spec.layers[1:])]
         plan = Plan(spec, params, layers, ens, act_syn)
         # learning needs a neural pre: the input is a layer of Identity neurons

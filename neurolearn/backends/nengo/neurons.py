@@ -5,7 +5,9 @@ by the gain: J = gain * a (bias 0). Rate types are chosen so the output equals t
 reference's f(a): Sigmoid/Tanh with tau_ref = 1, RectifiedLinear with amplitude 1.
 Spiking types are scaled the same way: SpikingRectifiedLinear with gain = rate and
 amplitude = 1 / rate fires ``rate`` Hz per unit of relu(a), and its output, filtered,
-estimates relu(a). LIF uses amplitude = tau_ref so its value stays in [0, 1).
+estimates relu(a). LIF follows neurolearn.reference.simulator: J = threshold + gain*a
+(Nengo: gain/threshold, bias 1), activity 1 = simulation.max_rate Hz, surrogate
+derivative 1 above threshold.
 """
 
 from __future__ import annotations
@@ -34,9 +36,10 @@ class LayerNeurons:
     tau_rc: float = 0.02
     tau_ref: float = 0.002
     amplitude: float = 1.0
+    bias: float = 0.0
 
     def fprime(self, J, h):
-        """f'(a) at a = J / gain, with h the (filtered) activity."""
+        """f'(a) at a = (J - bias) / gain, with h the (filtered) activity."""
         m = self.model
         if m in ("sigmoid", "burst_rate"):
             return h * (1.0 - h)
@@ -46,15 +49,13 @@ class LayerNeurons:
             return (J > 0).astype(float)
         if m == "linear":
             return np.ones_like(J)
-        if m == "lif":  # derivative of the LIFRate curve (threshold 1), in units of a
-            x = np.maximum(J - 1.0, 1e-3)
-            den = self.tau_ref + self.tau_rc * np.log1p(1.0 / x)
-            out = self.amplitude * self.tau_rc / ((x + 1.0) * x * den * den) * self.gain
-            return np.where(J > 1.0, out, 0.0)
+        if m == "lif":  # surrogate, as the textbook reference: 1 above threshold
+            return (J > self.bias).astype(float)
         raise AssertionError(m)
 
 
-def layer_neurons(layer, index, *, spiking: bool, rate: float) -> LayerNeurons:
+def layer_neurons(layer, index, *, spiking: bool, rate: float,
+                  max_rate: float = 200.0, lif_gain: float = 1.0) -> LayerNeurons:
     """The Nengo neurons of one IR layer; ``spiking`` swaps relu for its spiking twin."""
     n = layer.neuron
     m = n.model
@@ -70,9 +71,12 @@ def layer_neurons(layer, index, *, spiking: bool, rate: float) -> LayerNeurons:
                                 float(rate), True)
         return LayerNeurons(m, nengo.RectifiedLinear(amplitude=1.0), 1.0, False)
     if m == "lif":
+        # as neurolearn.reference.simulator: J = threshold + gain * a, activity 1 =
+        # max_rate Hz; Nengo's LIF has threshold 1, so J / threshold = 1 + gain * a / threshold
         kind = nengo.LIF if spiking else nengo.LIFRate
-        return LayerNeurons(m, kind(tau_rc=n.tau_rc, tau_ref=n.tau_ref, amplitude=n.tau_ref),
-                            1.0 / n.threshold, spiking, n.tau_rc, n.tau_ref, n.tau_ref)
+        amp = 1.0 / max_rate
+        return LayerNeurons(m, kind(tau_rc=n.tau_rc, tau_ref=n.tau_ref, amplitude=amp),
+                            lif_gain / n.threshold, spiking, n.tau_rc, n.tau_ref, amp, 1.0)
     raise UnsupportedRule(
         "nengo", f"neuron model {m!r} (network.layers[{index}].neuron.model)",
         "the two-compartment burst neuron (soma + apical dendrite with burst/event "

@@ -9,7 +9,7 @@ Two operators per network, registered the Nengo way:
   within the step, after the neurons.
 - :class:`SimSumOfProducts` (one per plastic connection, built from the
   :class:`SumOfProducts` learning rule type) *updates* the connection's delta with
-  ``eta * dt * sum_k c_k (post_k outer pre_k) * syn_k``; Nengo adds the delta to the
+  ``eta * sum_k c_k (post_k outer pre_k) * syn_k`` (eta per step); Nengo adds the delta to the
   weights at the start of the next step. For a learned (Kolen-Pollack) feedback
   matrix it also updates B with the transposed syn-free part, minus decay * B.
 
@@ -66,7 +66,7 @@ class Plan:
 
 
 class SumOfProducts(nengo.learning_rules.LearningRuleType):
-    """dW = eta * sum_k c_k * prod(pre) * prod(post) * prod(syn), per second.
+    """dW = eta * sum_k c_k * prod(pre) * prod(post) * prod(syn), per step.
 
     ``plan`` and ``layer`` tie the rule to its network's post factors.
     """
@@ -86,17 +86,17 @@ class SumOfProducts(nengo.learning_rules.LearningRuleType):
 
 
 class SimSumOfProducts(Operator):
-    """delta = eta*dt * sum_k c_k (P_k outer Q_k) [* W]; learned B += its mirror.
+    """delta = eta * sum_k c_k (P_k outer Q_k) [* W]; learned B += its mirror.
 
     reads [pre, post factors..., weights]; updates [delta (, B)].
     """
 
-    def __init__(self, terms, eta_dt, pre, post, weights, delta, B=None, decay=0.0,
+    def __init__(self, terms, eta, pre, post, weights, delta, B=None, decay=0.0,
                  B_pre=None, tag=None):
         super().__init__(tag=tag)
         # signals live only in sets/reads/updates: Nengo's optimizer rewrites those
         self.terms = terms
-        self.eta_dt = eta_dt
+        self.eta = eta
         self.post_names = list(post)
         self.has_B, self.decay = B is not None, decay
         self.sets, self.incs = [], []
@@ -108,7 +108,7 @@ class SimSumOfProducts(Operator):
         post = {k: signals[s] for k, s in zip(self.post_names, self.reads[1:-1])}
         W = signals[self.reads[-1]]
         delta = signals[self.updates[0]]
-        eta_dt = self.eta_dt
+        eta = self.eta
         compiled = []
         for t in self.terms:
             P = [f.signal for f in t.factors if f.kind == "post"]
@@ -129,10 +129,10 @@ class SimSumOfProducts(Operator):
                 and len(compiled[0][1]) == 1 and B is None:
             # fast path (delta, burstprop_rate): one pre x post product, scaled on the
             # post vector first (one pass over the matrix, as nengo's SimPES does);
-            # this reassociates eta*dt*c*(P q) and differs from the reference by ulps
+            # this reassociates eta*c*(P q) and differs from the reference by ulps
             coeff, (name,), _, _ = compiled[0]
             p_sig = post[name]
-            scale = eta_dt * coeff
+            scale = eta * coeff
             outer = np.multiply.outer
 
             def step_one_product():
@@ -153,8 +153,8 @@ class SimSumOfProducts(Operator):
                     mirror = tw if mirror is None else mirror + tw
             if B is not None:
                 m = mirror if mirror is not None else np.zeros_like(d)
-                B[...] += eta_dt * (m.T - decay * B)
-            delta[...] = eta_dt * d
+                B[...] += eta * (m.T - decay * B)
+            delta[...] = eta * d
 
         return step_sum_of_products
 
@@ -177,7 +177,7 @@ def build_sum_of_products(model, rule_type, rule):
             plan.spec.network.feedback_of(below).kind == "learned":
         B = sig[("B", below)]
         decay = plan.spec.network.feedback_of(below).decay
-    model.add_op(SimSumOfProducts(terms, rule_type.learning_rate * model.dt, pre, post,
+    model.add_op(SimSumOfProducts(terms, rule_type.learning_rate, pre, post,
                                   model.sig[conn]["weights"], model.sig[rule]["delta"],
                                   B=B, decay=decay, tag=f"SumOfProducts{l}"))
 
@@ -217,6 +217,7 @@ class SimPostFactors(Operator):
         kinds = {l: net.feedback_of(l).kind for l in range(1, L)}
         neurons = [None] + [layer.neuron for layer in net.layers[1:]]
         gains = {l: plan.layers[l - 1].gain for l in range(1, L + 1)}
+        bias_L = plan.layers[L - 1].bias
 
         def softmax(a):
             z = np.exp(a - a.max())
@@ -242,7 +243,7 @@ class SimPostFactors(Operator):
                 for l in range(1, L + 1):
                     h = hl[l]
                     fp[l] = h * (1.0 - h) if sig_fp[l] else layers[l].fprime(Jl[l], h)
-                e = (softmax(Jl[L] / gains[L]) if ce else hl[L]) - y
+                e = (softmax((Jl[L] - bias_L) / gains[L]) if ce else hl[L]) - y
                 d = [None] * (L + 1)
                 d[L] = -e if ce else -e * fp[L]
                 for l in range(L - 1, 0, -1):

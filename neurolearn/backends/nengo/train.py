@@ -26,7 +26,7 @@ def forward_rates(layers, weights, x, loss):
             z = np.exp(a - a.max(axis=1, keepdims=True))
             return z / z.sum(axis=1, keepdims=True)
         h = np.asarray(ln.neuron_type.rates(a, np.full(a.shape[1], ln.gain),
-                                            np.zeros(a.shape[1])))
+                                            np.full(a.shape[1], ln.bias)))
     return h
 
 

@@ -17,7 +17,7 @@ layers l = 1..L:
   (the chip's 7-bit pre trace) is the eligibility trace, so the chip does
   pre trace x factor:  dD = -kappa dt / n_pre * err * act, and the chip applies it to
   both the on and the off decode neuron (decoded value on - off: twice the change,
-  measured), so kappa = eta n_pre / (2 c R^2 s_l) reproduces dW = eta dt * post outer pre.
+  measured), so kappa = eta n_pre / (2 c R^2 s_l dt) reproduces dW = eta * post outer pre per step.
 
 Compile-time checks (see :func:`check_limits`): the error grid (error sent as
 round(100 e), clipped to +-127: c_l maps a bound of |post_l| onto 1.27), presynaptic
@@ -187,7 +187,7 @@ def build(spec, params, x, y, n_steps, seed, *, rate=300.0, pre_tau=0.005, synap
             D = params.W[l - 1].T / (rate * a_scale[l])
             D0[l] = D
             learn = None if (l in frozen or not net_spec.layers[l].plastic) else \
-                nengo.PES(eta[l - 1] * sizes[l - 1] / (2.0 * c[l] * rate ** 2 * a_scale[l]),
+                nengo.PES(eta[l - 1] * sizes[l - 1] / (2.0 * c[l] * rate ** 2 * a_scale[l] * dt),
                           pre_synapse=nengo.Lowpass(pre_tau))
             conns[l] = nengo.Connection(
                 srcs[l - 1], node, function=lambda v, n=sizes[l]: np.zeros(n),

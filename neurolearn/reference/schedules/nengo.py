@@ -18,9 +18,9 @@ One step k (1-based count, time k*dt), float64:
    batch of one): error_drive, burst_prob_dev, activity.
 4. Pre factors: presynaptic activity, through the rule's pre filter in 'set' mode
    (same step): q(k) = a q(k-1) + (1-a) h(k) when the factor has a tau, else h(k).
-5. dW_l = eta_l * dt * sum_k c_k (post_k outer pre_k) * syn_k (eta is per second of
-   simulated time, as in Nengo's PES). Learned feedback:
-   dB_l = eta_{l+1} * dt * (mirror^T - decay * B_l).
+5. dW_l = eta_l * sum_k c_k (post_k outer pre_k) * syn_k (eta per step, as in
+   neurolearn.reference.simulator). Learned feedback:
+   dB_l = eta_{l+1} * (mirror^T - decay * B_l).
 6. The deltas apply from the next step (Nengo adds ``weights += delta`` at the start
    of the following step); the recorded weights of step k are those after step k's
    update.
@@ -85,7 +85,7 @@ def simulate(spec, *, steps, precision="float", seed=None, record_every=1, datas
     L = tr.L
     terms = spec.rule.resolved_terms()
     post_needed = spec.rule.signals("post")
-    eta = [e * dt for e in tr.eta]
+    eta = list(tr.eta)
     tau_pre = _pre_tau(terms)
     a_pre = np.exp(-dt / tau_pre) if tau_pre else None
     a_syn = np.exp(-dt / synapse) if synapse else None
