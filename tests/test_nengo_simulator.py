@@ -147,3 +147,17 @@ def test_run_trains_and_returns_learned_weights():
     assert res.backend == "nengo" and len(res.weights) == 2
     assert res.history["test_loss"][-1] < 0.5 * res.history["test_loss"][0]
     assert res.extra["sim_seconds_per_wall_second"] > 0
+
+
+def test_lif_rate_curve_matches_reference_and_spiking_lif_follows_it():
+    ds = toy()
+    layers = [Layer("input", 4), Layer("h", 6, Neuron("lif")), Layer("out", 3, Neuron("lif"))]
+    spec = Spec(name="lif", network=Network(layers=layers, feedback=Feedback("random"),
+                                            init=Init("uniform", 2.0)),
+                rule=Rule(builtin="delta", eta=0.001), simulation=Simulation(t_example=0.02))
+    rate = nb.simulate(spec, steps=3000, record_every=100, dataset=ds, spiking=False)
+    b = ref.simulate(spec, steps=3000, record_every=100, dataset=ds)
+    assert total_change(b) > 1e-2
+    assert max_dw(rate, b) <= 1e-12
+    spiking = nb.simulate(spec, steps=3000, record_every=100, dataset=ds)  # lif: spiking
+    assert spiking.spikes and min(dw_correlation(spiking, b).values()) >= 0.85

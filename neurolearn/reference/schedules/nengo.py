@@ -25,6 +25,10 @@ One step k (1-based count, time k*dt), float64:
    of the following step); the recorded weights of step k are those after step k's
    update.
 
+lif layers run their rate curve (as neurolearn.reference.simulator maps them: J =
+threshold + a, activity 1 = simulation.max_rate Hz, surrogate f'(a) = [a > 0]); a
+spiking Nengo run is graded against it in the statistical tier.
+
 Biases are not used by time-stepped runs (``Layer.bias`` is for the batched trainer).
 """
 
@@ -36,14 +40,35 @@ import numpy as np
 
 from ...errors import UnsupportedRule
 from ...result import Trace
-from ..activations import f
+from ..activations import f, fprime
 from ..params import init_params
 from ..stream import input_stream
 from ..terms import error_free_part, rule_update
 from ..trainer import BatchedTrainer
 
 NAME = "nengo"
-RATE_OK = ("sigmoid", "tanh", "relu", "linear", "burst_rate")
+RATE_OK = ("sigmoid", "tanh", "relu", "linear", "burst_rate", "lif")
+
+
+def _f(model, a, neuron, max_rate):
+    """The layer's rate function; lif is its rate curve as in reference.simulator:
+    J = threshold + a (gain 1), activity 1 = max_rate Hz."""
+    if model == "lif":
+        from ..neurons import lif_rate
+        return lif_rate(neuron.threshold + a, neuron) / max_rate
+    return f(model, a)
+
+
+def _error_drives(tr, a_list, h, err, models):
+    """The trainer's error drives, with the surrogate f'(a) = [a > 0] for lif."""
+    L = tr.L
+    fp = [(a_list[l - 1] > 0).astype(float) if models[l] == "lif"
+          else fprime(models[l], a_list[l - 1], h[l]) for l in range(1, L + 1)]
+    d = [None] * L
+    d[-1] = -err if tr.spec.training.loss == "cross_entropy" else -err * fp[-1]
+    for l in range(L - 1, 0, -1):
+        d[l - 1] = tr._feedback_matrix(l, d[l], d[-1]) * fp[l - 1]
+    return d
 
 
 def _pre_tau(terms):
@@ -73,7 +98,7 @@ def simulate(spec, *, steps, precision="float", seed=None, record_every=1, datas
         if m not in RATE_OK:
             raise UnsupportedRule("nengo reference", f"neuron model {m!r} "
                                   f"(network.layers[{i}])",
-                                  "the Nengo schedule reference runs rate neurons only",
+                                  "the Nengo schedule reference runs rate curves only",
                                   "neurolearn.reference.simulator")
     seed = spec.training.seed if seed is None else seed
     ds = _dataset(spec, dataset)
@@ -113,13 +138,13 @@ def simulate(spec, *, steps, precision="float", seed=None, record_every=1, datas
                 u_prev[l - 1] = u
                 a = s[l - 1].copy()
             a_list.append(a[None, :])
-            h.append(f(models[l], a_list[-1]))
+            h.append(_f(models[l], a_list[-1], net.layers[l].neuron, sim.max_rate))
         y = Y[k][None, :]
         y_hat, err = tr.output_error(a_list, h, y)
         outputs[k], errors[k] = y_hat[0], err[0]
         post = [dict() for _ in range(L)]
         if "error_drive" in post_needed:
-            for l, d in enumerate(tr.error_drives(a_list, h, err)):
+            for l, d in enumerate(_error_drives(tr, a_list, h, err, models)):
                 post[l]["error_drive"] = d
         if "burst_prob_dev" in post_needed:
             for l, d in enumerate(tr.burst_devs(h, y)):
