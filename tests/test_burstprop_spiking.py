@@ -10,8 +10,7 @@ from neurolearn.reference.burst import BurstDetector, detect
 from neurolearn.reference.neurons import BurstNeuron
 from neurolearn.reference.simulator import Network as SimNet, _Encoder, run_time_stepped
 from neurolearn.rules import load
-from neurolearn.rules.ir import (Data, Init, Layer, Network, Neuron, Rule, Simulation, Spec,
-                                 Training)
+from neurolearn.rules.ir import Data, Init, Layer, Network, Neuron, Rule, Simulation, Spec
 
 DT, WINDOW = 0.001, 0.016  # 16 steps
 

@@ -428,7 +428,8 @@ class Network:
             if l in apical:
                 u = apical[l]
             elif l == L:
-                u = y - ehat_before if teach else np.zeros_like(y)  # past events only: an event does not judge itself
+                # the teacher compares with past events only: an event does not judge itself
+                u = y - ehat_before if teach else np.zeros_like(y)
             else:
                 kind = self.net.feedback_of(l).kind
                 src = L if kind == "direct" else l + 1
