@@ -156,7 +156,11 @@ def main():
     ap.add_argument("--emulator-steps", type=int, default=2000)
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--fidelity", action="store_true", help="statistical-tier figures")
+    ap.add_argument("--json", default=None, help="write the speed rows for run_all.py")
+    ap.add_argument("--quick", action="store_true", help="short runs (smoke check)")
     args = ap.parse_args()
+    if args.quick:
+        args.steps, args.emulator_steps, args.repeats = 500, 200, 1
     if args.fidelity:
         return fidelity()
     sizes = [int(s) for s in args.sizes.split(",")]
@@ -180,6 +184,20 @@ def main():
         print(f"  {k:40s} {v:8.2f}   runs: {', '.join(f'{r:.2f}' for r in rows[k])}")
     ratio = med["compiled FA (nengo.Simulator)"] / med["stock PES (nengo.Simulator)"]
     print(f"  compiled FA / stock PES: {ratio:.2f}x (goal >= 1.0)")
+    if args.json:
+        import json
+        cmd = (f"python benchmarks/bench_nengo.py --sizes {args.sizes} --steps {args.steps} "
+               f"--repeats {args.repeats}")
+        out = [{"what": f"Nengo FA {args.sizes}, simulated s per wall s",
+                "ours": f"compiled FA {med['compiled FA (nengo.Simulator)']:.2f}",
+                "peer": f"stock PES {med['stock PES (nengo.Simulator)']:.2f}",
+                "ratio": f"{ratio:.2f}x as fast"}]
+        emu = med.get("emulator FA (nengo-loihi, target sim)")
+        if emu is not None:
+            out.append({"what": f"nengo-loihi emulator FA {args.sizes}, simulated s per "
+                                "wall s", "ours": f"{emu:.2f}", "peer": "-", "ratio": "-"})
+        with open(args.json, "w") as fh:
+            json.dump({"command": cmd, "rows": out}, fh, indent=2)
 
 
 if __name__ == "__main__":

@@ -63,3 +63,18 @@ def test_grading_figures():
     err = np.concatenate([np.ones((4, 1)), np.full((4, 1), 2.0)])
     # second half of each 4-step window: 1 then 2 -> squared 1 and 4
     assert windowed_errors(err, 4).tolist() == [1.0, 4.0]
+
+
+def test_task_tier_reports_accuracy_gap(specs_dir):
+    if not backends.is_installed("nengo"):
+        pytest.skip("nengo not installed")
+    spec = load(specs_dir / "fa_digits.toml")
+    spec.data.n_train, spec.data.n_test = 40, 40
+    spec.simulation.t_example = 0.01
+    rep = compare(spec, ["numpy", "nengo"], steps=50, task_epochs=1, quiet=True, plots=False)
+    task = [v for v in rep.verdicts if v.tier == "task"]
+    assert [v.backend for v in task] == ["nengo (task)"]
+    f = task[0].figures
+    assert f["gap_points"] == pytest.approx(100 * (f["accuracy"] - f["reference_accuracy"]))
+    assert task[0].status == ("pass" if abs(f["gap_points"]) <= 2 else "outside tolerance")
+    assert rep.runs["numpy"].test_accuracy == f["reference_accuracy"]

@@ -20,7 +20,8 @@ Semantics (float64), one update per minibatch of n samples:
    dW_l = eta_l * sum_k c_k (P_k^T Q_k / n) * syn_k, with eta_L = eta_output.
    A learned feedback matrix gets dB_l = eta_{l+1} * (the syn-free part of
    dW_{l+1})^T - eta_{l+1} * decay * B_l (Kolen-Pollack).
-6. SGD with optional momentum: v = mu v + dW; W += v.
+6. SGD with optional momentum: v = mu v + dW; W += v. After every epoch eta is
+   multiplied by ``training.lr_decay`` (1 by default).
 
 Shuffling uses ``default_rng([seed, 1])``; parameters use ``default_rng(seed)``.
 """
@@ -320,6 +321,8 @@ def train(spec, dataset=None, epochs: int | None = None, quiet: bool | None = No
                     record_angles()
                     t0 = time.perf_counter()
             seconds += time.perf_counter() - t0
+            if t.lr_decay != 1.0:
+                trainer.eta = [e * t.lr_decay for e in trainer.eta]
             te_loss, te_acc = record_epoch(ep)
             if not record_every:
                 record_angles()

@@ -235,6 +235,9 @@ class Training:
     seed: int = field(0, check=non_negative_int, doc="seed of every random draw")
     momentum: float = field(0.0, check=lambda v: None if 0 <= v < 1
                             else f"must be in [0, 1), got {v!r}", doc="SGD momentum")
+    lr_decay: float = field(1.0, check=lambda v: None if 0 < v <= 1
+                            else f"must be in (0, 1], got {v!r}",
+                            doc="eta is multiplied by this after every epoch (batched trainer)")
     mode: str = field("auto", check=one_of("auto", "batched", "time_stepped"),
                       doc="auto: batched for rate networks, time-stepped for spiking ones")
 
