@@ -95,6 +95,7 @@ from ..progress import Progress
 from ..result import RunResult, Trace
 from .activations import f, fprime, sigmoid
 from .burst import BurstDetector
+from .trainer import burst_prob_devs
 from .neurons import LIF, BurstNeuron
 from .params import Params, init_params
 from .stream import encode, example_order, input_stream, steps_per_example
@@ -367,21 +368,7 @@ class Network:
 
     def _burst_devs(self, e, y):
         """The batched trainer's (p - p_bar) * e on one sample (its docstring, step 4)."""
-        L, neurons = self.L, self.neurons
-        p_bar, p = [None] * (L + 1), [None] * (L + 1)
-        pb = neurons[L].p_baseline
-        p_bar[L] = np.full_like(e[L], pb)
-        p[L] = pb * (1.0 + (y - e[L]) * (1.0 - e[L]))
-        for l in range(L - 1, 0, -1):
-            n = neurons[l]
-            offset = np.log(n.p_baseline / (1.0 - n.p_baseline))
-            kind = self.net.feedback_of(l).kind
-            src = L if kind == "direct" else l + 1
-            M = self.params.W[l].T if kind == "transport" else self.params.B[l]
-            for probs in (p_bar, p):
-                u = (probs[src] * e[src]) @ M.T
-                probs[l] = sigmoid(n.beta * u * (1.0 - e[l]) + offset)
-        return [(p[l] - p_bar[l]) * e[l] for l in range(1, L + 1)]
+        return burst_prob_devs(self.net, self.params, e, y)
 
     def _step_spiking(self, x_spikes, y, learn, apical, teach):
         L, W, b = self.L, self.params.W, self.params.b

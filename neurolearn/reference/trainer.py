@@ -123,24 +123,7 @@ class BatchedTrainer:
 
     def burst_devs(self, h_list, y):
         """(p - p_bar) * e for every layer (index 0..L-1), step 4 of the docstring."""
-        L = self.L
-        neurons = [layer.neuron for layer in self.net.layers]
-        e = h_list
-        pb_out = neurons[L].p_baseline
-        p_bar = [None] * (L + 1)
-        p = [None] * (L + 1)
-        p_bar[L] = np.full_like(e[L], pb_out)
-        p[L] = pb_out * (1.0 + (y - e[L]) * (1.0 - e[L]))
-        for l in range(L - 1, 0, -1):
-            n = neurons[l]
-            offset = np.log(n.p_baseline / (1.0 - n.p_baseline))
-            kind = self.net.feedback_of(l).kind
-            src = L if kind == "direct" else l + 1
-            M = self.params.W[l].T if kind == "transport" else self.params.B[l]
-            for probs, out in ((p_bar, p_bar), (p, p)):
-                u = (probs[src] * e[src]) @ M.T
-                out[l] = sigmoid(n.beta * u * (1.0 - e[l]) + offset)
-        return [(p[l] - p_bar[l]) * e[l] for l in range(1, L + 1)]
+        return burst_prob_devs(self.net, self.params, h_list, y)
 
     def signals(self, x, y):
         """Forward pass plus every pre and post signal the rule needs, per layer."""
@@ -266,6 +249,27 @@ class BatchedTrainer:
             g = bp[l - 1].T @ h_list[l - 1] / len(x)
             out.append(angle_deg(dW[l - 1], g) if dW[l - 1] is not None else float("nan"))
         return out
+
+
+def burst_prob_devs(net, params: Params, e, y):
+    """Rate burstprop's post factor (p - p_bar) * e for layers 1..L (step 4 of the
+    module docstring); ``e`` holds the event rates of layers 0..L, ``y`` the target."""
+    L = len(net.layers) - 1
+    neurons = [layer.neuron for layer in net.layers]
+    pb_out = neurons[L].p_baseline
+    p_bar, p = [None] * (L + 1), [None] * (L + 1)
+    p_bar[L] = np.full_like(e[L], pb_out)
+    p[L] = pb_out * (1.0 + (y - e[L]) * (1.0 - e[L]))
+    for l in range(L - 1, 0, -1):
+        n = neurons[l]
+        offset = np.log(n.p_baseline / (1.0 - n.p_baseline))
+        kind = net.feedback_of(l).kind
+        src = L if kind == "direct" else l + 1
+        M = params.W[l].T if kind == "transport" else params.B[l]
+        for probs in (p_bar, p):  # without teacher, then with it
+            u = (probs[src] * e[src]) @ M.T
+            probs[l] = sigmoid(n.beta * u * (1.0 - e[l]) + offset)
+    return [(p[l] - p_bar[l]) * e[l] for l in range(1, L + 1)]
 
 
 def train(spec, dataset=None, epochs: int | None = None, quiet: bool | None = None,
