@@ -95,7 +95,7 @@ from ..progress import Progress
 from ..result import RunResult, Trace
 from .activations import f, fprime, sigmoid
 from .burst import BurstDetector
-from .trainer import burst_prob_devs
+from .trainer import burst_prob_devs, feedback_signal
 from .neurons import LIF, BurstNeuron
 from .params import Params, init_params
 from .stream import encode, example_order, input_stream, steps_per_example
@@ -292,12 +292,7 @@ class Network:
 
     # -- feedback ---------------------------------------------------------------------
     def _g(self, l, delta_above, delta_out):
-        kind = self.net.feedback_of(l).kind
-        if kind == "transport":
-            return delta_above @ self.params.W[l]
-        if kind == "direct":
-            return delta_out @ self.params.B[l].T
-        return delta_above @ self.params.B[l].T
+        return feedback_signal(self.net, self.params, l, delta_above, delta_out)
 
     def _drives(self, fp, err):
         d_out = -err if self.ce else -err * fp[-1]

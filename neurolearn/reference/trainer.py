@@ -95,13 +95,7 @@ class BatchedTrainer:
         return float(np.mean((y_hat - y) ** 2))
 
     def _feedback_matrix(self, l, delta_above, delta_out):
-        """g_l: the error carried to hidden layer l by its pathway."""
-        kind = self.net.feedback_of(l).kind
-        if kind == "transport":
-            return delta_above @ self.params.W[l]
-        if kind == "direct":
-            return delta_out @ self.params.B[l].T
-        return delta_above @ self.params.B[l].T
+        return feedback_signal(self.net, self.params, l, delta_above, delta_out)
 
     def error_drives(self, a_list, h_list, err, transport_only=False):
         """delta_1..delta_L (index 0..L-1); transport_only gives true backprop."""
@@ -249,6 +243,16 @@ class BatchedTrainer:
             g = bp[l - 1].T @ h_list[l - 1] / len(x)
             out.append(angle_deg(dW[l - 1], g) if dW[l - 1] is not None else float("nan"))
         return out
+
+
+def feedback_signal(net, params: Params, l: int, delta_above, delta_out):
+    """g_l, the error carried to hidden layer l by its pathway (step 3)."""
+    kind = net.feedback_of(l).kind
+    if kind == "transport":
+        return delta_above @ params.W[l]
+    if kind == "direct":
+        return delta_out @ params.B[l].T
+    return delta_above @ params.B[l].T
 
 
 def burst_prob_devs(net, params: Params, e, y):
