@@ -6,6 +6,7 @@ from __future__ import annotations
 from ...errors import UnsupportedRule
 
 NAME = "numpy"
+REFERENCE_SCHEDULE = None  # it is the reference (textbook schedule)
 
 
 def capabilities() -> dict:
@@ -32,3 +33,10 @@ def run(spec, *, precision: str = "float", epochs=None, quiet=None, profile=None
         return train(spec, dataset=dataset, epochs=epochs, quiet=quiet, **options)
     from ...reference.simulator import run_time_stepped
     return run_time_stepped(spec, dataset=dataset, epochs=epochs, quiet=quiet, **options)
+
+
+def simulate(spec, *, steps, precision="float", seed=None, record_every=1, **options):
+    """The textbook-schedule time-stepped run (neurolearn.reference.simulator)."""
+    from ...reference.simulator import simulate as textbook
+    return textbook(spec, steps=steps, precision=precision, seed=seed,
+                    record_every=record_every, **options)
