@@ -75,7 +75,9 @@ def main():
             np.savez(npz, x_train=ds.x_train, y_train=ds.y_train, x_test=ds.x_test,
                      y_test=ds.y_test, W1=params.W[0], W2=params.W[1], b1=params.b[0],
                      b2=params.b[1], B1=params.B[1], eta=spec.rule.eta, momentum=t.momentum,
-                     batch_size=t.batch_size, orders=orders, dtype=dtype)
+                     batch_size=t.batch_size, orders=orders, dtype=dtype,
+                     loss=t.loss, lr_decay=t.lr_decay,
+                     hidden=spec.network.layers[1].neuron.model)
             out = subprocess.run([str(py), str(HERE / "peers" / "torch_fa.py"), str(npz),
                                   str(args.epochs), str(args.threads)],
                                  capture_output=True, text=True, check=True)

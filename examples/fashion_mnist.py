@@ -13,20 +13,17 @@ def main():
     p = parser(__doc__.splitlines()[0])
     p.add_argument("--epochs", type=int, default=None)
     args = p.parse_args()
-    spec = neurolearn.load(SPECS / "fa_fashion_mnist.toml")
-    if args.tiny:  # a slice of the data and a small hidden layer
-        spec.data.n_train, spec.data.n_test = 2000, 500
-        spec.network.layers[1].size = 100
-    for kind in ("random", "transport"):
-        spec.network.feedback.kind = kind
+    for name, label in (("fa_fashion_mnist", "FA"), ("bp_fashion_mnist", "BP")):
+        spec = neurolearn.load(SPECS / f"{name}.toml")
+        if args.tiny:  # a slice of the data and a small hidden layer
+            spec.data.n_train, spec.data.n_test = 2000, 500
+            spec.network.layers[1].size = 100
         try:
             res = neurolearn.run(spec, epochs=args.epochs or (2 if args.tiny else None))
         except DataNotFound as err:
             raise SystemExit(f"fashion_mnist: {err}")
-        label = {"random": "FA", "transport": "BP"}[kind]
         print(f"{label}: test accuracy {100 * res.test_accuracy:.2f} % "
               f"({res.epochs} epochs, {res.train_seconds:.0f} s)")
-
 
 if __name__ == "__main__":
     main()

@@ -2,7 +2,8 @@
 
 A custom autograd Function whose backward sends the error through the fixed
 feedback matrix B instead of W^T. Same initial weights (read from an .npz written
-by the driver), same batch order, same SGD with momentum, MSE on sigmoid outputs.
+by the driver), same batch order, same SGD with momentum and decay, same loss
+(softmax cross-entropy, or MSE on sigmoid outputs) and hidden nonlinearity.
 Run by benchmarks/bench_fa_fashion_mnist.py in its own Python 3.11 environment.
 Prints one JSON line: {"seconds_per_epoch": ..., "test_accuracy": ...}.
 """
@@ -39,6 +40,8 @@ def main(npz_path, epochs, threads):
     fb2 = t(d["B1"]).t().contiguous()  # shaped like W2, (n_out, n_hidden), as biotorch stores B
     opt = torch.optim.SGD([w1, b1, w2, b2], lr=float(d["eta"]), momentum=float(d["momentum"]))
     orders = d["orders"]
+    ce = str(d["loss"]) == "cross_entropy"
+    act = torch.relu if str(d["hidden"]) == "relu" else torch.tanh
     bs = int(d["batch_size"])
     seconds = []
     for ep in range(epochs):
@@ -47,17 +50,21 @@ def main(npz_path, epochs, threads):
         for s in range(0, len(order), bs):
             idx = order[s:s + bs]
             xb, yb = x_tr[idx], y_tr[idx]
-            h = torch.tanh(xb @ w1.t() + b1)
-            out = torch.sigmoid(FALinearFn.apply(h, w2, b2, fb2))
-            # sum over outputs, mean over the batch: the reference's delta-rule scale
-            loss = 0.5 * ((out - yb) ** 2).sum(1).mean()
+            h = act(xb @ w1.t() + b1)
+            a2 = FALinearFn.apply(h, w2, b2, fb2)
+            if ce:  # softmax cross-entropy, mean over the batch, as the reference
+                loss = torch.nn.functional.cross_entropy(a2, yb)
+            else:  # sum over outputs, mean over the batch: the reference's delta-rule scale
+                loss = 0.5 * ((torch.sigmoid(a2) - yb) ** 2).sum(1).mean()
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
         seconds.append(time.perf_counter() - t0)
+        for group in opt.param_groups:
+            group["lr"] *= float(d["lr_decay"])
     with torch.no_grad():
-        h = torch.tanh(x_te @ w1.t() + b1)
-        acc = (torch.sigmoid(h @ w2.t() + b2).argmax(1) == y_te.argmax(1)).double().mean()
+        h = act(x_te @ w1.t() + b1)
+        acc = ((h @ w2.t() + b2).argmax(1) == y_te.argmax(1)).double().mean()
     print(json.dumps({"seconds_per_epoch": float(np.median(seconds)), "epochs": epochs,
                       "test_accuracy": float(acc), "threads": threads,
                       "torch": torch.__version__, "dtype": str(dtype)}))
