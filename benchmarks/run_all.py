@@ -102,6 +102,8 @@ def write_page(done) -> Path:
     lines += ["", "## Recorded figures (accuracy, equivalence, timing of slow checks)", "",
               "From `benchmarks/README.md`, each with the command that reproduces it.", ""]
     readme = (HERE / "README.md").read_text()
+    if readme.startswith("# "):  # its title: this page has its own
+        readme = readme.split("\n", 1)[1]
     lines.append(readme.replace("\n# ", "\n### ").replace("\n## ", "\n### "))
     out = ROOT / "docs" / "benchmarks.md"
     out.write_text("\n".join(lines).rstrip() + "\n")

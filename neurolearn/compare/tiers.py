@@ -49,6 +49,6 @@ def expected_tier(backend: str, spec, precision: str, options: dict) -> str:
         return "quantized-exact"
     if backend == "nengo-loihi":
         return "statistical"  # chip/host pipelining and Loihi quantisation
-    if backend == "nengo" and options.get("spiking"):
-        return "statistical"
+    if backend == "nengo" and (options.get("spiking") or spec.network.spiking):
+        return "statistical"  # spiking neurons against the rate reference
     return "exact"
