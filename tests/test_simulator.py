@@ -188,3 +188,20 @@ def test_spiking_fa_digits_learns_fast(specs_dir):
 def test_spiking_fa_digits_reaches_90_percent(specs_dir):
     r = run_time_stepped(load(specs_dir / "fa_digits_spiking.toml"), quiet=True)
     assert r.test_accuracy >= 0.90
+
+
+def test_time_stepped_runs_apply_lr_decay_after_every_epoch():
+    # as the batched trainer: eta_l * lr_decay**epochs, and a decayed run learns less
+    layers = [Layer("input", 2), Layer("hidden", 4, Neuron("sigmoid")),
+              Layer("output", 1, Neuron("sigmoid"))]
+    spec = Spec(name="decay", network=Network(layers=layers),
+                rule=Rule(builtin="delta", eta=0.5, eta_output=0.25),
+                data=Data(dataset="xor"), simulation=Simulation(dt=0.001, t_example=0.005))
+    plain = run_time_stepped(spec, epochs=3, quiet=True)
+    decayed = run_time_stepped(replace(spec, training=replace(spec.training, lr_decay=0.5)),
+                               epochs=3, quiet=True)
+    assert plain.state.eta == [0.5, 0.25]
+    assert decayed.state.eta == [0.5 * 0.125, 0.25 * 0.125]
+    W0 = init_params(spec.network, 0).W[0]
+    moved = lambda r: np.abs(r.state.params.W[0] - W0).sum()  # noqa: E731
+    assert 0 < moved(decayed) < moved(plain)

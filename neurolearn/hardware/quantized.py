@@ -98,6 +98,13 @@ class QuantizedTrainer(BatchedTrainer):
                     f"{self.net.layers[l].name})", "the learned feedback matrix learns "
                     "on the host; the quantized reference models only on-chip weights",
                     "numpy with --precision float")
+        for l, layer in enumerate(self.net.layers[1:], start=1):
+            if not layer.bias and layer.bias_init != 0.0:
+                raise UnsupportedRule(
+                    "numpy (fixed)", f"network.layers[{l}].bias_init = {layer.bias_init:g} "
+                    "with bias = false", "the bias column of the weight grid is held at 0 "
+                    "when the bias does not learn, so a fixed offset would be lost",
+                    "bias = true, or numpy with --precision float")
         self.profile = profile
         self.w = widths_of(profile)
         seed = spec.training.seed

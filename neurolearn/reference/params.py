@@ -42,7 +42,7 @@ def init_params(network, seed: int) -> Params:
     rng = np.random.default_rng(seed)
     sizes = network.sizes
     W = [draw(network.init, (sizes[l], sizes[l - 1]), rng) for l in range(1, len(sizes))]
-    b = [np.zeros(n) for n in sizes[1:]]
+    b = [np.full(layer.size, float(layer.bias_init)) for layer in network.layers[1:]]
     B = {}
     for l in range(1, len(sizes) - 1):
         fb = network.feedback_of(l)

@@ -688,7 +688,8 @@ def run_time_stepped(spec, dataset=None, epochs: int | None = None, quiet: bool 
     """Train ``spec`` with the time-stepped simulator: ``epochs`` passes over the
     training set, each example shown for ``t_example``, in the order of
     :func:`neurolearn.reference.stream.example_order`; the test set is evaluated
-    (:func:`evaluate`) before training and after every epoch."""
+    (:func:`evaluate`) before training and after every epoch. After every epoch eta
+    is multiplied by ``training.lr_decay``, as in the batched trainer."""
     t = spec.training
     ds, k_in, k_out = _dataset(spec, dataset)
     epochs = epochs or t.epochs
@@ -732,6 +733,8 @@ def run_time_stepped(spec, dataset=None, epochs: int | None = None, quiet: bool 
                 for s in range(k):
                     net.step(xs[s:s + 1], y1, teach=net.teaching(s))
             seconds += time.perf_counter() - t0
+            if t.lr_decay != 1.0:  # as the batched trainer: eta shrinks after every epoch
+                net.eta = [e * t.lr_decay for e in net.eta]
             te_loss, te_acc, readout = record(ep, seconds)
             bar.update(1, f"loss {te_loss:.4f}" + (f" acc {te_acc:.3f}" if te_acc is not None
                                                    else ""))

@@ -55,3 +55,15 @@ def check_data_fits(spec, dataset) -> None:
         raise SpecError(f"must equal the output size of data set {dataset.name!r} "
                         f"({dataset.n_out}), got {sizes[-1]}",
                         f"network.layers[{len(sizes) - 1}].size")
+
+
+def refuse_offsets(spec, backend: str, alternative: str = "numpy") -> None:
+    """Backends whose lowerings have no bias input refuse a non-zero ``bias_init``
+    (they would silently drop it)."""
+    from ..errors import UnsupportedRule
+    for i, layer in enumerate(spec.network.layers[1:], start=1):
+        if layer.bias_init != 0.0:
+            raise UnsupportedRule(
+                backend, f"network.layers[{i}].bias_init = {layer.bias_init:g}",
+                "this backend's lowering has no bias input, so the offset would be lost",
+                alternative)

@@ -107,6 +107,11 @@ class Layer:
     size: int = field(check=positive_int, doc="number of neurons")
     neuron: Neuron = field(default_factory=Neuron, doc="neuron model")
     bias: bool = field(True, doc="learnable bias (rate models in the batched trainer)")
+    bias_init: float = field(0.0, check=finite,
+                             doc="initial bias; with bias = false a fixed offset of the "
+                                 "net input (spiking: the neuron fires above net input "
+                                 "-bias_init, so a negative value is a rheobase; numpy "
+                                 "backend only)")
     plastic: bool = field(True, doc="whether the projection into this layer learns")
     feedback: Feedback | None = field(None, doc="overrides network.feedback for this layer")
 

@@ -18,6 +18,7 @@ import time
 import numpy as np
 
 from ...errors import UnsupportedRule
+from ...rules.compat import refuse_offsets
 from ...result import RunResult, Trace
 
 NAME = "nengo"
@@ -55,6 +56,7 @@ def check(spec, precision="float") -> None:
         raise UnsupportedRule(NAME, f"precision {precision!r}",
                               "nengo.Simulator computes in float64 only",
                               "lava or numpy (precision fixed)")
+    refuse_offsets(spec, NAME)
     post = spec.rule.signals("post")
     if post & {"burst", "pbar_event", "event"}:
         raise UnsupportedRule(

@@ -25,6 +25,7 @@ import warnings
 import numpy as np
 
 from ...errors import UnsupportedRule
+from ...rules.compat import refuse_offsets
 from ...result import Trace
 
 NAME = "nengo-loihi"
@@ -76,6 +77,7 @@ class Runner:
             raise UnsupportedRule(NAME, f"precision {precision!r}", "the emulator's "
                                   "quantisation is Loihi's own; precision is not a choice",
                                   "lava or numpy (precision fixed)")
+        refuse_offsets(spec, NAME)
         if target not in TARGETS:
             raise UnsupportedRule(NAME, f"target {target!r}", "real Loihi needs Intel's "
                                   "NxSDK, which is not installable; the emulator is "

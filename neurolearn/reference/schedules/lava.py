@@ -57,6 +57,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ...errors import UnsupportedRule
+from ...rules.compat import refuse_offsets
 from ...result import Trace
 from ..activations import f as rate_f, fprime as rate_fprime, sigmoid
 from ..params import init_params
@@ -130,6 +131,7 @@ def plan(spec, precision: str = "float") -> list[LayerPlan]:
     fixed = precision == "fixed"
     if precision not in ("float", "fixed"):
         _refuse(f"precision {precision!r}", "use float or fixed")
+    refuse_offsets(spec, BACKEND)
     if fixed and not net.spiking:
         _refuse(f"precision 'fixed' for rate network {spec.name!r}",
                 "graded payloads would need an integer rate code on Lava's fixed-point "
