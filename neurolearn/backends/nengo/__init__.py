@@ -56,7 +56,6 @@ def check(spec, precision="float") -> None:
         raise UnsupportedRule(NAME, f"precision {precision!r}",
                               "nengo.Simulator computes in float64 only",
                               "lava or numpy (precision fixed)")
-    refuse_offsets(spec, NAME)
     post = spec.rule.signals("post")
     if post & {"burst", "pbar_event", "event"}:
         raise UnsupportedRule(
@@ -86,6 +85,7 @@ def check(spec, precision="float") -> None:
                 NAME, f"neuron model 'burst' (network.layers[{i}].neuron.model)",
                 "no Nengo neuron type has the soma/apical burst and event outputs",
                 "numpy (neurolearn.reference.simulator) or lava")
+    refuse_offsets(spec, NAME)
 
 
 def _defaults(spec, options):
