@@ -95,7 +95,7 @@ from ..progress import Progress
 from ..result import RunResult, Trace
 from .activations import f, fprime, sigmoid
 from .burst import BurstDetector
-from .trainer import burst_prob_devs, feedback_signal
+from .trainer import accuracy, burst_prob_devs, feedback_signal
 from .neurons import LIF, BurstNeuron
 from .params import Params, init_params
 from .stream import encode, example_order, input_stream, steps_per_example
@@ -674,13 +674,7 @@ def evaluate(spec, params: Params, x, y, k_in: int = 1, k_out: int = 1, seed: in
         readout, _, _ = net.step(xt, yt, learn=False)
     readout = pool(readout, k_out)
     loss = float(np.mean((readout - y) ** 2))
-    acc = None
-    if classification:
-        if y.shape[1] == 1:
-            acc = float(np.mean((readout[:, 0] > 0.5) == (y[:, 0] > 0.5)))
-        else:
-            acc = float(np.mean(readout.argmax(1) == y.argmax(1)))
-    return loss, acc, readout
+    return loss, (accuracy(readout, y) if classification else None), readout
 
 
 def run_time_stepped(spec, dataset=None, epochs: int | None = None, quiet: bool | None = None,

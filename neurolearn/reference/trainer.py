@@ -47,6 +47,13 @@ def softmax(a):
     return ez / ez.sum(axis=1, keepdims=True)
 
 
+def accuracy(y_hat, y) -> float:
+    """Class accuracy: argmax, or y_hat > 0.5 for a single output."""
+    if y.shape[1] == 1:
+        return float(np.mean((y_hat[:, 0] > 0.5) == (y[:, 0] > 0.5)))
+    return float(np.mean(y_hat.argmax(1) == y.argmax(1)))
+
+
 def angle_deg(u, v) -> float:
     nu, nv = np.linalg.norm(u), np.linalg.norm(v)
     if nu == 0 or nv == 0:
@@ -219,13 +226,7 @@ class BatchedTrainer:
     def evaluate(self, x, y, classification=True):
         y_hat = self.predict(x)
         loss = self.loss(y_hat, y)
-        acc = None
-        if classification:
-            if y.shape[1] == 1:
-                acc = float(np.mean((y_hat[:, 0] > 0.5) == (y[:, 0] > 0.5)))
-            else:
-                acc = float(np.mean(y_hat.argmax(1) == y.argmax(1)))
-        return loss, acc
+        return loss, (accuracy(y_hat, y) if classification else None)
 
     def alignment(self, x, y) -> list[float]:
         """Angle (deg) between each hidden layer's rule update and the backprop
