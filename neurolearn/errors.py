@@ -14,17 +14,20 @@ class SpecError(NeurolearnError, ValueError):
     integer, got -3``.
     """
 
-    def __init__(self, reason: str, path: str = "", source: str | None = None):
+    def __init__(self, reason: str, path: str = "", source: str | None = None,
+                 node: str | None = None):
         self.reason = reason
         self.path = path
         self.source = source
+        self.node = node  # the node type, for a node constructed in Python
         super().__init__(self._render())
 
     def with_source(self, source: str | None) -> "SpecError":
         return SpecError(self.reason, self.path, source)
 
     def _render(self) -> str:
-        parts = [p for p in (self.source, self.path) if p]
+        where = f"{self.node}.{self.path}" if self.node and self.path else self.path
+        parts = [p for p in (self.source, where) if p]
         return ": ".join(parts + [self.reason])
 
 

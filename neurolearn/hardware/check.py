@@ -26,7 +26,7 @@ Learning engine (the rule-mapping check), per plastic projection: each term's
 dependency, factors, distinct pre/post traces, the scale eta*c as m*2^e (unless
 the profile's engine reads graded post factors, into which eta*c is folded so that
 every product has scale 1, as the Lava lowering does), the number of terms and
-t_epoch against the profile. A breach makes the projection
+the profile's limits. A breach makes the projection
 learn on the host (``consequence = "host"``); an unsupported neuron model or a
 rule family the profile marks ``none`` means it cannot run. Exit status of
 ``neurolearn check``: 1 when a resource or model limit is broken or a projection
@@ -161,7 +161,7 @@ def resources(spec, profile: Profile):
     rows = []
     for l in range(1, L + 1):
         layer = net.layers[l]
-        comps = layer.size * (2 if layer.neuron.model == "burst" else 1)
+        comps = layer.size * (2 if layer.neuron.bursts else 1)
         srcs = _sources(net, l, needs_error)
         in_axons = sum(n for _, n in srcs)
         synapses = sum(n * layer.size if name != "target" else layer.size
@@ -224,10 +224,9 @@ def learning_violations(spec, profile: Profile, where: str) -> tuple[list, list]
     if lim is not None and len(terms) > lim:
         out.append(Violation("learning.max_terms", lim, len(terms), where,
                              f"the rule has {len(terms)} terms", "host"))
-    bits = profile.get("learning.epoch_bits")
-    if bits is not None and rule.t_epoch > 2 ** bits - 1:
-        out.append(Violation("learning.epoch_bits", 2 ** bits - 1, rule.t_epoch, where,
-                             f"t_epoch must fit in {bits} bits", "host"))
+    # learning.epoch_bits is never broken: every lowering learns with an epoch of
+    # one step (a batch is accumulated in a synaptic tag, not in a longer epoch,
+    # because the engine sees only epoch-end post traces)
     deps = profile.get("learning.dependencies")
     kinds = {"pre": "learning.pre_factors", "post": "learning.post_factors",
              "syn": "learning.syn_factors"}

@@ -85,26 +85,36 @@ def _to_grid(W, f: int, w: EngineWidths) -> np.ndarray:
     return np.clip(np.rint(W * 2.0 ** f), w.weight_min, w.weight_max).astype(np.int64)
 
 
+def check_quantizable(spec) -> None:
+    """Refuse what the quantized reference cannot model (UnsupportedRule)."""
+    net = spec.network
+    if net.spiking:
+        raise UnsupportedRule("numpy (fixed)", f"spiking network {spec.name!r}",
+                              "the quantized reference is the batched rate trainer",
+                              "numpy with --precision float")
+    for l in range(1, len(net.layers) - 1):
+        if net.feedback_of(l).kind == "learned":
+            raise UnsupportedRule(
+                "numpy (fixed)", f"feedback kind 'learned' (layer "
+                f"{net.layers[l].name})", "the learned feedback matrix learns "
+                "on the host; the quantized reference models only on-chip weights",
+                "numpy with --precision float")
+    for l, layer in enumerate(net.layers[1:], start=1):
+        if not layer.bias and layer.bias_init != 0.0:
+            raise UnsupportedRule(
+                "numpy (fixed)", f"network.layers[{l}].bias_init = {layer.bias_init:g} "
+                "with bias = false", "the bias column of the weight grid is held at 0 "
+                "when the bias does not learn, so a fixed offset would be lost",
+                "bias = true, or numpy with --precision float")
+
+
 class QuantizedTrainer(BatchedTrainer):
     """BatchedTrainer whose weights live on an integer grid and learn through the
     learning engine's arithmetic (module docstring, steps 1-5)."""
 
     def __init__(self, spec, params=None, *, profile: Profile, weight_headroom: float = 4.0):
+        check_quantizable(spec)
         super().__init__(spec, params)
-        for l in range(1, self.L):
-            if self.net.feedback_of(l).kind == "learned":
-                raise UnsupportedRule(
-                    "numpy (fixed)", f"feedback kind 'learned' (layer "
-                    f"{self.net.layers[l].name})", "the learned feedback matrix learns "
-                    "on the host; the quantized reference models only on-chip weights",
-                    "numpy with --precision float")
-        for l, layer in enumerate(self.net.layers[1:], start=1):
-            if not layer.bias and layer.bias_init != 0.0:
-                raise UnsupportedRule(
-                    "numpy (fixed)", f"network.layers[{l}].bias_init = {layer.bias_init:g} "
-                    "with bias = false", "the bias column of the weight grid is held at 0 "
-                    "when the bias does not learn, so a fixed offset would be lost",
-                    "bias = true, or numpy with --precision float")
         self.profile = profile
         self.w = widths_of(profile)
         seed = spec.training.seed
@@ -252,10 +262,7 @@ def train_quantized(spec, *, profile=None, epochs=None, quiet=None, dataset=None
     if prof.precision != "fixed":
         raise SpecError(f"profile {prof.name!r} is float: it has no integer arithmetic "
                         f"(use --precision float)", "--profile")
-    if spec.network.spiking:
-        raise UnsupportedRule("numpy (fixed)", f"spiking network {spec.name!r}",
-                              "the quantized reference is the batched rate trainer",
-                              "numpy with --precision float")
+    check_quantizable(spec)
     if options:
         unknown = ", ".join(sorted(options))
         raise SpecError(f"unknown option(s) {unknown} for the quantized reference",

@@ -1,29 +1,28 @@
 """The batched face of the NumPy reference: minibatch training of rate networks.
 
-Semantics (float64), one update per minibatch of n samples:
+Semantics (float64), one update per minibatch of n samples, with the learning
+signals of :mod:`neurolearn.reference.signals` (each formula written once there):
 
 1. Forward: a_l = h_{l-1} W_l^T + b_l, h_l = f_l(a_l), h_0 = x.
-2. Output error e = y_hat - y with y_hat = h_L (loss "mse") or softmax(a_L)
-   (loss "cross_entropy"). Output drive delta_L = -e * f'(a_L) (mse) or -e (ce).
-3. Hidden drive delta_l = g_l * f'(a_l), with g_l by the layer's feedback pathway:
-   transport g = delta_{l+1} W_{l+1}; random and learned g = delta_{l+1} B_l^T;
-   direct g = delta_L B_l^T.
-4. Burst neurons (burst_rate): event rate e_l = h_l. Two top-down passes give the
-   burst probability without teacher (p_bar) and with it (p). Output:
-   p_bar_L = p_b, p_L = p_b * (1 + (y - e_L) * (1 - e_L)). Hidden:
-   p_l = sigmoid(beta * u_l * (1 - e_l) + logit(p_b)) with apical input
-   u_l = (p_{l+1} e_{l+1}) M_l^T (M_l the feedback matrix of step 3, transport:
-   W_{l+1}^T); p_bar_l likewise from the baseline bursts. The post factor is
-   (p_l - p_bar_l) * e_l, which for small signals is p_b(1-p_b) beta times the
-   FA/BP drive, so burstprop learns what its feedback pathway teaches.
-5. Each plastic layer's update is the rule's sum of products (see terms.py),
-   dW_l = eta_l * sum_k c_k (P_k^T Q_k / n) * syn_k, with eta_L = eta_output.
+2. Output error, output and hidden drives under each layer's feedback pathway, and
+   rate burstprop's (p - p_bar) e: signals.py.
+3. Each plastic layer's update is the rule's sum of products (see terms.py),
+   dW_l = eta_l * sum_k c_k (P_k^T Q_k / n) * syn_k, with eta_L = eta_output: the
+   mean over the batch of each example's rule value. A rate example has no time
+   course, so a factor with a ``tau`` takes its steady-state value, except the
+   moving average ``activity_sq_avg`` (BCM), which runs across updates with tau in
+   seconds of plastic time (an update covers n * plastic steps * dt seconds).
    A learned feedback matrix gets dB_l = eta_{l+1} * (the syn-free part of
    dW_{l+1})^T - eta_{l+1} * decay * B_l (Kolen-Pollack).
-6. SGD with optional momentum: v = mu v + dW; W += v. After every epoch eta is
+4. SGD with optional momentum: v = mu v + dW; W += v. After every epoch eta is
    multiplied by ``training.lr_decay`` (1 by default).
 
-Shuffling uses ``default_rng([seed, 1])``; parameters use ``default_rng(seed)``.
+The time-stepped simulator runs the same updates (reference/simulator.py): with one
+step per example they agree update for update.
+
+The examples of each epoch come in the order of
+:func:`neurolearn.reference.stream.example_order` (``default_rng([seed, 2])``, the
+stream every time-stepped run uses); parameters use ``default_rng(seed)``.
 """
 
 from __future__ import annotations
@@ -36,15 +35,11 @@ from ..data import load_dataset
 from ..rules.compat import check_data_fits
 from ..progress import Progress
 from ..result import RunResult
-from .activations import f, fprime, sigmoid
 from .params import Params, init_params
+from .signals import (burst_prob_devs, error_drives, layer_etas, loss_value, output_error,
+                      output_readout)
+from .stream import example_order, steps_per_example
 from .terms import error_free_part, rule_update
-
-
-def softmax(a):
-    z = a - a.max(axis=1, keepdims=True)
-    ez = np.exp(z)
-    return ez / ez.sum(axis=1, keepdims=True)
 
 
 def accuracy(y_hat, y) -> float:
@@ -70,13 +65,17 @@ class BatchedTrainer:
     def __init__(self, spec, params: Params | None = None):
         self.spec = spec
         self.net = spec.network
-        self.models = [layer.neuron.model for layer in self.net.layers]
+        self.neurons = [layer.neuron for layer in self.net.layers]
         self.L = len(self.net.layers) - 1
         self.params = params if params is not None else init_params(self.net, spec.training.seed)
         self.terms = spec.rule.resolved_terms()
         self.post_needed = spec.rule.signals("post")
-        self.eta = [spec.rule.eta] * (self.L - 1) + [spec.rule.eta_output or spec.rule.eta]
+        self.eta = layer_etas(spec.rule, self.L)
         self.momentum = spec.training.momentum
+        self.loss_kind = spec.training.loss
+        sim = spec.simulation
+        # seconds of plastic time one example stands for (moving averages across updates)
+        self.example_seconds = sim.dt * max(1, int(round(sim.teach * steps_per_example(sim))))
         self._vel = None
         self._theta = {}  # BCM thresholds per layer
         self.updates = 0
@@ -87,44 +86,20 @@ class BatchedTrainer:
         for l in range(1, self.L + 1):
             a = h_list[-1] @ self.params.W[l - 1].T + self.params.b[l - 1]
             a_list.append(a)
-            h_list.append(f(self.models[l], a))
+            h_list.append(self.neurons[l].f(a))
         return a_list, h_list
 
     def output_error(self, a_list, h_list, y):
-        if self.spec.training.loss == "cross_entropy":
-            y_hat = softmax(a_list[-1])
-            return y_hat, y_hat - y
-        return h_list[-1], h_list[-1] - y
+        y_hat = output_readout(a_list[-1], h_list[-1], self.loss_kind)
+        return y_hat, output_error(y_hat, y)
 
     def loss(self, y_hat, y) -> float:
-        if self.spec.training.loss == "cross_entropy":
-            return float(-np.mean(np.sum(y * np.log(np.clip(y_hat, 1e-300, None)), axis=1)))
-        return float(np.mean((y_hat - y) ** 2))
-
-    def _feedback_matrix(self, l, delta_above, delta_out):
-        return feedback_signal(self.net, self.params, l, delta_above, delta_out)
+        return loss_value(y_hat, y, self.loss_kind)
 
     def error_drives(self, a_list, h_list, err, transport_only=False):
         """delta_1..delta_L (index 0..L-1); transport_only gives true backprop."""
-        L = self.L
-        fp = [fprime(self.models[l], a_list[l - 1], h_list[l]) for l in range(1, L + 1)]
-        if self.spec.training.loss == "cross_entropy":
-            d_out = -err
-        else:
-            d_out = -err * fp[-1]
-        deltas = [None] * L
-        deltas[-1] = d_out
-        for l in range(L - 1, 0, -1):
-            if transport_only:
-                g = deltas[l] @ self.params.W[l]
-            else:
-                g = self._feedback_matrix(l, deltas[l], d_out)
-            deltas[l - 1] = g * fp[l - 1]
-        return deltas
-
-    def burst_devs(self, h_list, y):
-        """(p - p_bar) * e for every layer (index 0..L-1), step 4 of the docstring."""
-        return burst_prob_devs(self.net, self.params, h_list, y)
+        fp = [self.neurons[l].fprime(a_list[l - 1], h_list[l]) for l in range(1, self.L + 1)]
+        return error_drives(self.net, self.params, fp, err, self.loss_kind, transport_only)
 
     def signals(self, x, y):
         """Forward pass plus every pre and post signal the rule needs, per layer."""
@@ -135,17 +110,16 @@ class BatchedTrainer:
             for l, d in enumerate(self.error_drives(a_list, h_list, err)):
                 post[l]["error_drive"] = d
         if "burst_prob_dev" in self.post_needed:
-            for l, d in enumerate(self.burst_devs(h_list, y)):
+            for l, d in enumerate(burst_prob_devs(self.net, self.params, h_list, y)):
                 post[l]["burst_prob_dev"] = d
         if "activity" in self.post_needed:
             for l in range(self.L):
                 post[l]["activity"] = h_list[l + 1]
         if "activity_sq_avg" in self.post_needed:
-            tau = self._tau("post", "activity_sq_avg")
+            d = np.exp(-len(x) * self.example_seconds / self._tau("post", "activity_sq_avg"))
             for l in range(self.L):
                 m = np.mean(h_list[l + 1] ** 2, axis=0)
-                th = self._theta.get(l, m)
-                th = th + (m - th) / tau if l in self._theta else m
+                th = d * self._theta[l] + (1.0 - d) * m if l in self._theta else m
                 self._theta[l] = th
                 post[l]["activity_sq_avg"] = np.broadcast_to(th, h_list[l + 1].shape)
         pre = [{"activity": h_list[l], "event_trace": h_list[l]} for l in range(self.L)]
@@ -156,7 +130,7 @@ class BatchedTrainer:
             for fac in t.factors:
                 if fac.kind == kind and fac.signal == signal and fac.tau:
                     return fac.tau
-        return 100.0
+        return 1.0  # s, as the time-stepped simulator
 
     # -- learning ----------------------------------------------------------------------
     def compute_updates(self, x, y):
@@ -219,9 +193,7 @@ class BatchedTrainer:
     # -- metrics -----------------------------------------------------------------------
     def predict(self, x):
         a_list, h_list = self.forward(x)
-        if self.spec.training.loss == "cross_entropy":
-            return softmax(a_list[-1])
-        return h_list[-1]
+        return output_readout(a_list[-1], h_list[-1], self.loss_kind)
 
     def evaluate(self, x, y, classification=True):
         y_hat = self.predict(x)
@@ -246,37 +218,6 @@ class BatchedTrainer:
         return out
 
 
-def feedback_signal(net, params: Params, l: int, delta_above, delta_out):
-    """g_l, the error carried to hidden layer l by its pathway (step 3)."""
-    kind = net.feedback_of(l).kind
-    if kind == "transport":
-        return delta_above @ params.W[l]
-    if kind == "direct":
-        return delta_out @ params.B[l].T
-    return delta_above @ params.B[l].T
-
-
-def burst_prob_devs(net, params: Params, e, y):
-    """Rate burstprop's post factor (p - p_bar) * e for layers 1..L (step 4 of the
-    module docstring); ``e`` holds the event rates of layers 0..L, ``y`` the target."""
-    L = len(net.layers) - 1
-    neurons = [layer.neuron for layer in net.layers]
-    pb_out = neurons[L].p_baseline
-    p_bar, p = [None] * (L + 1), [None] * (L + 1)
-    p_bar[L] = np.full_like(e[L], pb_out)
-    p[L] = pb_out * (1.0 + (y - e[L]) * (1.0 - e[L]))
-    for l in range(L - 1, 0, -1):
-        n = neurons[l]
-        offset = np.log(n.p_baseline / (1.0 - n.p_baseline))
-        kind = net.feedback_of(l).kind
-        src = L if kind == "direct" else l + 1
-        M = params.W[l].T if kind == "transport" else params.B[l]
-        for probs in (p_bar, p):  # without teacher, then with it
-            u = (probs[src] * e[src]) @ M.T
-            probs[l] = sigmoid(n.beta * u * (1.0 - e[l]) + offset)
-    return [(p[l] - p_bar[l]) * e[l] for l in range(1, L + 1)]
-
-
 def train(spec, dataset=None, epochs: int | None = None, quiet: bool | None = None,
           params: Params | None = None, trainer_cls=BatchedTrainer,
           record_every: int | None = None) -> RunResult:
@@ -288,9 +229,9 @@ def train(spec, dataset=None, epochs: int | None = None, quiet: bool | None = No
     t = spec.training
     ds = dataset if dataset is not None else load_dataset(spec.data, t.seed)
     check_data_fits(spec, ds)
-    epochs = epochs or t.epochs
+    epochs = t.epochs if epochs is None else epochs
     trainer = trainer_cls(spec, params)
-    rng = np.random.default_rng([t.seed, 1])
+    order = example_order(len(ds.x_train), epochs * len(ds.x_train), t.seed)
     hidden = [layer.name for layer in spec.network.layers[1:-1]]
     probe = slice(0, min(len(ds.x_train), 512))
     px, py = ds.x_train[probe], ds.y_train[probe]
@@ -320,10 +261,10 @@ def train(spec, dataset=None, epochs: int | None = None, quiet: bool | None = No
     seconds = 0.0
     with Progress(epochs, f"{spec.name} numpy", quiet) as bar:
         for ep in range(1, epochs + 1):
-            order = rng.permutation(n)
+            epoch_order = order[(ep - 1) * n: ep * n]
             t0 = time.perf_counter()
             for start in range(0, n, bs):
-                idx = order[start:start + bs]
+                idx = epoch_order[start:start + bs]
                 trainer.step(ds.x_train[idx], ds.y_train[idx])
                 if record_every and trainer.updates % record_every == 0:
                     seconds += time.perf_counter() - t0

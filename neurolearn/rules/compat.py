@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 from ..errors import SpecError
+from .neurons import Burst, BurstRate
 
-# post signals and the neuron models that compute them
+# post signals and the neuron model (class) that computes them
 _POST_NEEDS = {
-    "burst_prob_dev": ("burst_rate",),
-    "burst": ("burst",),
-    "pbar_event": ("burst",),
-    "event": ("burst",),
+    "burst_prob_dev": BurstRate,
+    "burst": Burst,
+    "pbar_event": Burst,
+    "event": Burst,
 }
-_PRE_NEEDS = {"event_trace": ("burst",)}
+_PRE_NEEDS = {"event_trace": Burst}
 
 
 def check_compatible(spec) -> None:
@@ -22,22 +23,22 @@ def check_compatible(spec) -> None:
         if not layer.plastic:
             continue
         for sig in post:
-            ok = _POST_NEEDS.get(sig)
-            if ok and layer.neuron.model not in ok:
+            need = _POST_NEEDS.get(sig)
+            if need and not isinstance(layer.neuron, need):
                 raise SpecError(
                     f"rule {rule.display_name!r} uses post signal {sig!r}, which needs "
-                    f"neuron model {' or '.join(ok)}, got {layer.neuron.model!r}",
+                    f"neuron model {need.model!r}, got {layer.neuron.model!r}",
                     f"network.layers[{i}].neuron.model")
         for sig in pre:
-            ok = _PRE_NEEDS.get(sig)
+            need = _PRE_NEEDS.get(sig)
             src = net.layers[i - 1]
-            if ok and i > 1 and src.neuron.model not in ok:
+            if need and i > 1 and not isinstance(src.neuron, need):
                 raise SpecError(
                     f"rule {rule.display_name!r} uses pre signal {sig!r}, which needs "
-                    f"neuron model {' or '.join(ok)}, got {src.neuron.model!r}",
+                    f"neuron model {need.model!r}, got {src.neuron.model!r}",
                     f"network.layers[{i - 1}].neuron.model")
-    models = {layer.neuron.model for layer in net.layers[1:]}
-    if models & {"lif", "burst"} and models - {"lif", "burst"}:
+    kinds = {layer.neuron.spiking for layer in net.layers[1:]}
+    if len(kinds) > 1:
         raise SpecError("mixes rate and spiking neuron models; use one kind per network",
                         "network.layers")
     if spec.training.mode == "batched" and net.spiking:

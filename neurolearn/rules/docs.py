@@ -5,10 +5,11 @@ from __future__ import annotations
 
 from . import ir
 from .library import BUILTIN_RULES
+from .neurons import NeuronModel
 from .schema import describe
 
 SECTIONS = [("Spec (top level)", ir.Spec), ("network", ir.Network),
-            ("network.layers[i]", ir.Layer), ("neuron", ir.Neuron),
+            ("network.layers[i]", ir.Layer),
             ("feedback (network.feedback, layers[i].feedback)", ir.Feedback),
             ("init (network.init, feedback.init)", ir.Init), ("rule", ir.Rule),
             ("rule.terms[k]", ir.Term), ("rule.terms[k].factors[m]", ir.Factor),
@@ -28,6 +29,8 @@ def render() -> str:
            " * prod(syn factors)(ij)", ""]
     for title, cls in SECTIONS:
         out += [f"## {title}", ""] + describe(cls) + [""]
+        if cls is ir.Layer:
+            out += _neurons()
     out += ["## Signals a factor may name", ""]
     for kind, signals in ir.SIGNALS.items():
         for name, meaning in signals.items():
@@ -39,6 +42,20 @@ def render() -> str:
                    + f". Neurons: {rule.needs}. Source: {rule.reference}.")
     out += ["", "## Example", "", "```toml", _example(), "```", ""]
     return "\n".join(out)
+
+
+def _neurons() -> list[str]:
+    out = ["## Neuron models (network.layers[i].neuron)", "",
+           "A table whose `model` names the model; only that model's parameters are "
+           "accepted. Each model is a class in `neurolearn/rules/neurons.py` with its "
+           "equations.", ""]
+    for name, cls in NeuronModel.registry.items():
+        doc = " ".join((cls.__doc__ or "").split())
+        kind = "spiking" if cls.spiking else "rate"
+        out += [f"### `model = \"{name}\"` ({kind}, `{cls.__name__}`)", "", doc, ""]
+        out += describe(cls) or ["- no parameters"]
+        out.append("")
+    return out
 
 
 def _example() -> str:

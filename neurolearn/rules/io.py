@@ -25,8 +25,18 @@ def _format_of(path: Path, fmt: str | None) -> str:
     return fmt
 
 
+V1_MIGRATION = ("format version 1 is no longer read: in version 2 a rule's eta is per "
+                "example (averaged over its plastic steps) and training.batch_size and "
+                "momentum hold in every mode, so version-1 time-stepped specs would learn "
+                "differently; rule.t_epoch is gone (use training.batch_size). Multiply a "
+                "time-stepped eta by the number of plastic steps per example, set "
+                "version = 2 (docs/format.md, 'From version 1')")
+
+
 def parse(cls, data: dict, source: str | None = None):
     """Validate plain data as ``cls``; errors carry ``source`` as their file name."""
+    if cls is Spec and isinstance(data, dict) and data.get("version") == 1:
+        raise SpecError(V1_MIGRATION, "version", source)
     try:
         return from_dict(cls, data)
     except SpecError as err:

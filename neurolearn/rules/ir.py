@@ -1,6 +1,7 @@
 """The rule-description layer: networks, feedback pathways and plasticity rules as data.
 
-A spec is a tree of plain dataclasses. A plasticity rule is a sum of products of
+A spec is a tree of typed nodes (dataclasses deriving from schema.Node), each
+validated when it is constructed, in Python as from a file. A plasticity rule is a sum of products of
 locality-typed factors,
 
     dW_ij = eta * sum_k c_k * D_k * prod(pre factors)(j) * prod(post factors)(i) * prod(syn)(ij)
@@ -16,15 +17,13 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 from ..errors import SpecError
-from .schema import (field, finite, non_negative, one_of, open_unit_interval, optional,
-                     positive, positive_int, non_negative_int)
+from .neurons import (NEURON_MODELS, RATE_MODELS, SPIKING_MODELS, Neuron,  # noqa: F401
+                      NeuronModel, Sigmoid)
+from .schema import (Node, field, finite, half_open_unit_interval, non_negative, one_of,
+                     optional, positive, positive_int, non_negative_int)
 
 FORMAT_TYPE = "neurolearn.spec"
-FORMAT_VERSION = 1
-
-RATE_MODELS = ("sigmoid", "tanh", "relu", "linear", "burst_rate")
-SPIKING_MODELS = ("lif", "burst")
-NEURON_MODELS = RATE_MODELS + SPIKING_MODELS
+FORMAT_VERSION = 2
 
 FEEDBACK_KINDS = ("transport", "random", "direct", "learned")
 FEEDBACK_MEANING = {
@@ -56,7 +55,7 @@ WHEN = ("step", "pre_spike", "post_spike")
 
 
 @dataclass
-class Init:
+class Init(Node):
     """How a weight matrix is drawn from the seeded generator."""
     dist: str = field("glorot_uniform", check=one_of("uniform", "uniform_positive", "normal",
                                                     "glorot_uniform", "zeros"),
@@ -67,7 +66,7 @@ class Init:
 
 
 @dataclass
-class Feedback:
+class Feedback(Node):
     """The pathway that carries errors back to a layer."""
     kind: str = field("random", check=one_of(*FEEDBACK_KINDS),
                       doc="; ".join(f"{k}: {v}" for k, v in FEEDBACK_MEANING.items()))
@@ -78,34 +77,14 @@ class Feedback:
 
 
 @dataclass
-class Neuron:
-    """A neuron model and its parameters (parameters of other models are ignored)."""
-    model: str = field("sigmoid", check=one_of(*NEURON_MODELS),
-                       doc="rate: sigmoid, tanh, relu, linear, burst_rate; spiking: lif, burst")
-    tau_rc: float = field(0.02, check=positive, doc="lif/burst: membrane time constant (s)")
-    tau_ref: float = field(0.002, check=non_negative, doc="lif/burst: refractory period (s)")
-    threshold: float = field(1.0, check=positive, doc="lif/burst: firing threshold")
-    p_baseline: float = field(0.2, check=open_unit_interval,
-                              doc="burst/burst_rate: burst probability without teaching")
-    beta: float = field(1.0, check=finite, doc="burst/burst_rate: apical gain into p")
-    burst_window: float = field(0.016, check=positive,
-                                doc="burst: a spike within this time of the last is part "
-                                    "of a burst (s)")
-    tau_avg: float = field(0.5, check=positive,
-                           doc="burst: time constant of the moving averages B_bar, E_bar (s)")
-
-    @property
-    def spiking(self) -> bool:
-        return self.model in SPIKING_MODELS
-
-
-@dataclass
-class Layer:
+class Layer(Node):
     """A population. ``layers[0]`` is the input; its neuron model is ignored."""
     name: str = field(check=lambda v: None if v.isidentifier()
                       else f"must be an identifier, got {v!r}", doc="unique name")
     size: int = field(check=positive_int, doc="number of neurons")
-    neuron: Neuron = field(default_factory=Neuron, doc="neuron model")
+    neuron: NeuronModel = field(default_factory=Sigmoid,
+                                doc="neuron model: a table whose `model` names it "
+                                    "(see 'neuron models' below)")
     bias: bool = field(True, doc="learnable bias (rate models in the batched trainer)")
     bias_init: float = field(0.0, check=finite,
                              doc="initial bias; with bias = false a fixed offset of the "
@@ -117,7 +96,7 @@ class Layer:
 
 
 @dataclass
-class Network:
+class Network(Node):
     layers: list[Layer] = field(doc="input first, output last")
     feedback: Feedback = field(default_factory=Feedback,
                                doc="feedback pathway of every hidden layer")
@@ -126,12 +105,12 @@ class Network:
     def validate(self, path: str):
         if len(self.layers) < 2:
             raise SpecError(f"needs at least 2 layers (input and output), got "
-                            f"{len(self.layers)}", f"{path}.layers")
+                            f"{len(self.layers)}", "layers")
         seen = set()
         for i, layer in enumerate(self.layers):
             if layer.name in seen:
                 raise SpecError(f"duplicate layer name {layer.name!r}",
-                                f"{path}.layers[{i}].name")
+                                f"layers[{i}].name")
             seen.add(layer.name)
 
     def feedback_of(self, index: int) -> Feedback:
@@ -148,7 +127,7 @@ class Network:
 
 
 @dataclass
-class Factor:
+class Factor(Node):
     kind: str = field(check=one_of("pre", "post", "syn"), doc="locality of the factor")
     signal: str = field(doc="signal name, see neurolearn.rules.ir.SIGNALS")
     tau: float | None = field(None, check=optional(positive),
@@ -159,7 +138,7 @@ class Factor:
         known = SIGNALS[self.kind]
         if self.signal not in known:
             raise SpecError(f"unknown {self.kind} signal {self.signal!r} (known: "
-                            f"{', '.join(known)})", f"{path}.signal")
+                            f"{', '.join(known)})", "signal")
 
     def __str__(self):
         tau = f"[tau={self.tau:g}]" if self.tau is not None else ""
@@ -167,14 +146,14 @@ class Factor:
 
 
 @dataclass
-class Term:
+class Term(Node):
     factors: list[Factor] = field(doc="the product's factors")
     coeff: float = field(1.0, check=finite, doc="c_k, relative to the rule's eta")
     when: str = field("step", check=one_of(*WHEN), doc="dependency D_k: when the term applies")
 
     def validate(self, path: str):
         if not self.factors:
-            raise SpecError("a term needs at least one factor", f"{path}.factors")
+            raise SpecError("a term needs at least one factor", "factors")
 
     def __str__(self):
         return f"{self.coeff:+g} * " + " * ".join(map(str, self.factors)) + \
@@ -182,26 +161,28 @@ class Term:
 
 
 @dataclass
-class Rule:
+class Rule(Node):
     """A plasticity rule: a built-in by name, or terms written by the user."""
     name: str = field("", doc="display name (defaults to builtin)")
     builtin: str | None = field(None, doc="name of a built-in rule (neurolearn rules)")
     terms: list[Term] | None = field(None, doc="the sum of products; overrides builtin")
-    eta: float = field(0.01, check=positive, doc="learning rate")
+    eta: float = field(0.01, check=positive,
+                       doc="learning rate: each update changes W by eta times the mean, "
+                           "over the batch's examples, of the rule's sum of products "
+                           "averaged over the example's plastic steps (docs/format.md, "
+                           "'What eta means')")
     eta_output: float | None = field(None, check=optional(positive),
                                      doc="learning rate of the output layer (defaults to eta)")
-    t_epoch: int = field(1, check=positive_int,
-                         doc="apply accumulated changes every t_epoch steps (simulator)")
     description: str = field("", doc="free text")
 
     def validate(self, path: str):
         if self.builtin is None and not self.terms:
-            raise SpecError("give either builtin = NAME or terms = [...]", path)
+            raise SpecError("give either builtin = NAME or terms = [...]")
         if self.builtin is not None:
             from .library import BUILTIN_RULES
             if self.builtin not in BUILTIN_RULES:
                 raise SpecError(f"unknown built-in rule {self.builtin!r} (known: "
-                                f"{', '.join(BUILTIN_RULES)})", f"{path}.builtin")
+                                f"{', '.join(BUILTIN_RULES)})", "builtin")
 
     def resolved_terms(self) -> list[Term]:
         if self.terms:
@@ -218,7 +199,7 @@ class Rule:
 
 
 @dataclass
-class Data:
+class Data(Node):
     dataset: str = field("digits", check=one_of("digits", "xor", "linear_teacher",
                                                "fashion_mnist", "mnist"),
                          doc="which data set")
@@ -232,33 +213,41 @@ class Data:
 
 
 @dataclass
-class Training:
+class Training(Node):
     epochs: int = field(20, check=positive_int, doc="passes over the training set")
-    batch_size: int = field(32, check=positive_int, doc="minibatch size (batched trainer)")
+    batch_size: int = field(32, check=positive_int,
+                            doc="examples per update, in every mode (time-stepped runs "
+                                "accumulate the change over the batch's plastic steps)")
     loss: str = field("mse", check=one_of("mse", "cross_entropy"),
                       doc="mse on the output activity, or softmax cross-entropy")
     seed: int = field(0, check=non_negative_int, doc="seed of every random draw")
     momentum: float = field(0.0, check=lambda v: None if 0 <= v < 1
-                            else f"must be in [0, 1), got {v!r}", doc="SGD momentum")
+                            else f"must be in [0, 1), got {v!r}",
+                            doc="SGD momentum, per update: v = momentum v + dW; W += v")
     lr_decay: float = field(1.0, check=lambda v: None if 0 < v <= 1
                             else f"must be in (0, 1], got {v!r}",
-                            doc="eta is multiplied by this after every epoch (batched trainer)")
+                            doc="eta is multiplied by this after every epoch")
     mode: str = field("auto", check=one_of("auto", "batched", "time_stepped"),
                       doc="auto: batched for rate networks, time-stepped for spiking ones")
 
 
 @dataclass
-class Simulation:
+class Simulation(Node):
     """Time-stepped runs: spiking networks, and equivalence checks."""
     dt: float = field(0.001, check=positive, doc="time step (s)")
     t_example: float = field(0.1, check=positive, doc="presentation time per example (s)")
     max_rate: float = field(200.0, check=positive, doc="input rate for a value of 1 (Hz)")
     encoding: str = field("regular", check=one_of("regular", "poisson"),
                           doc="input spike encoding of spiking networks")
+    teach: float = field(1.0, check=half_open_unit_interval,
+                         doc="fraction of each example, at its end, with the teacher and "
+                             "plasticity on (the plastic steps); before it the network "
+                             "settles without them (Payeur et al.'s prediction phase); "
+                             "the readout is the mean over the same window")
 
 
 @dataclass
-class Spec:
+class Spec(Node):
     name: str = field(doc="name of the experiment")
     network: Network = field(doc="populations, projections and feedback")
     rule: Rule = field(doc="plasticity rule of every plastic projection")
@@ -267,8 +256,8 @@ class Spec:
     simulation: Simulation = field(default_factory=Simulation, doc="time-stepped settings")
     description: str = field("", doc="free text")
     type: str = field(FORMAT_TYPE, check=one_of(FORMAT_TYPE), doc="always neurolearn.spec")
-    version: int = field(FORMAT_VERSION, check=one_of(FORMAT_VERSION),
-                         doc="format version")
+    version: int = field(FORMAT_VERSION, check=lambda v: None if v == FORMAT_VERSION
+                         else f"must be {FORMAT_VERSION}, got {v!r}", doc="format version")
 
     def validate(self, path: str):
         from .compat import check_compatible

@@ -1,42 +1,19 @@
-"""The NumPy reference as a backend: batched trainer for rate networks, the
-time-stepped simulator for spiking ones."""
+"""The NumPy reference as a backend: the meaning of a spec, on the textbook schedule.
+
+Rate networks train with the batched trainer (``training.mode = "auto"`` or
+``"batched"``) or the time-stepped simulator (``"time_stepped"``); spiking networks
+with the time-stepped simulator. ``precision = "fixed"`` runs the quantized
+trainer (a hardware profile's integer arithmetic, neurolearn.hardware.quantized).
+"""
 
 from __future__ import annotations
 
-from ...errors import UnsupportedRule
+from ...reference.schedule import TEXTBOOK
+from ..base import Backend
+from .lower import lower  # noqa: F401
+from .runtime import run, simulate  # noqa: F401
 
-NAME = "numpy"
-REFERENCE_SCHEDULE = None  # it is the reference (textbook schedule)
-
-
-def capabilities() -> dict:
-    return {
-        "rules": "all (the reference defines their semantics)",
-        "neuron_models": ["sigmoid", "tanh", "relu", "linear", "burst_rate", "lif", "burst"],
-        "precisions": ["float", "fixed (with a hardware profile)"],
-    }
-
-
-def run(spec, *, precision: str = "float", epochs=None, quiet=None, profile=None,
-        dataset=None, **options):
-    mode = spec.training.mode
-    if mode == "auto":
-        mode = "time_stepped" if spec.network.spiking else "batched"
-    if precision == "fixed":
-        from ...hardware.quantized import train_quantized
-        return train_quantized(spec, profile=profile, epochs=epochs, quiet=quiet,
-                               dataset=dataset, **options)
-    if precision != "float":
-        raise UnsupportedRule(NAME, f"precision {precision!r}", "use float or fixed")
-    if mode == "batched":
-        from ...reference.trainer import train
-        return train(spec, dataset=dataset, epochs=epochs, quiet=quiet, **options)
-    from ...reference.simulator import run_time_stepped
-    return run_time_stepped(spec, dataset=dataset, epochs=epochs, quiet=quiet, **options)
-
-
-def simulate(spec, *, steps, precision="float", seed=None, record_every=1, **options):
-    """The textbook-schedule time-stepped run (neurolearn.reference.simulator)."""
-    from ...reference.simulator import simulate as textbook
-    return textbook(spec, steps=steps, precision=precision, seed=seed,
-                    record_every=record_every, **options)
+BACKEND = Backend(
+    name="numpy", package=__name__, extra="core", requires=None, emulator=False,
+    schedule=TEXTBOOK, precisions=("float", "fixed"),
+    summary="the reference: batched trainer, time-stepped simulator, quantized trainer")

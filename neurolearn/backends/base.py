@@ -1,0 +1,89 @@
+"""What every backend is: a descriptor, a lowering to a Program, an emulator and a
+runtime, all of one shape.
+
+A backend package ``neurolearn/backends/<name>/`` holds
+
+- ``__init__.py``: ``BACKEND = Backend(...)`` and the uniform functions below; it
+  imports no engine, so the registry, ``capabilities()`` and every refusal work
+  without the engine installed;
+- ``lower.py``: ``lower(spec, precision, profile, variant) -> Program``. Every
+  refusal lives here (``UnsupportedRule`` naming the rule, the reason and where it
+  can run); ``capabilities()`` and the grid's "not supported" cells are derived by
+  lowering;
+- ``emulator.py`` (if the engine's arithmetic differs from the reference's): NumPy,
+  bit-exact to the engine, reading the Program;
+- ``runtime.py``: the engine itself, reading the Program.
+
+Uniform functions of a backend package (keyword-only after ``spec``):
+
+- ``lower(spec, precision="float", profile=None, variant=None) -> Program``
+- ``simulate(spec, *, steps, precision="float", seed=None, record_every=1,
+  variant=None, dataset=None, time_limit=None) -> Trace``: the runtime on the shared
+  training stream (:mod:`neurolearn.reference.stream`), learning on;
+- ``emulate(...)`` with the same arguments, if ``BACKEND.emulator``;
+- ``run(spec, *, precision="float", epochs=None, quiet=None, dataset=None,
+  variant=None, profile=None, time_limit=None) -> RunResult``: train on the spec's
+  data set. Test accuracy is the reference's evaluation
+  (:func:`neurolearn.reference.simulator.evaluate` or the batched trainer's) of the
+  trained weights, so the task tier grades learning, the same way on every engine.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from ..reference.schedule import TEXTBOOK, Schedule
+
+KINDS = ("timing", "neuron model", "precision", "learning")
+
+
+@dataclass(frozen=True)
+class Approximation:
+    """A named departure from the spec's meaning that a lowering declares; compare
+    measures it. ``kind`` is one of timing, neuron model, precision, learning."""
+    name: str
+    kind: str
+    description: str
+
+    def __post_init__(self):
+        if self.kind not in KINDS:
+            raise ValueError(f"Approximation.kind must be one of {KINDS}, got {self.kind!r}")
+
+    def __str__(self):
+        return f"{self.name} ({self.kind}): {self.description}"
+
+
+@dataclass
+class Program:
+    """A spec lowered to one engine: computed once, in the parent process, and sent
+    where it is needed. Backends subclass it with their engine's fields."""
+    backend: str
+    precision: str
+    schedule: Schedule = TEXTBOOK
+    variant: str | None = None
+    approximations: list = field(default_factory=list)  # [Approximation]
+
+    def describe(self) -> list[str]:
+        return [self.schedule.describe()] + [str(a) for a in self.approximations]
+
+
+@dataclass(frozen=True)
+class Backend:
+    """A backend's descriptor.
+
+    ``requires``: the third-party module whose absence means "not installed"
+    (``extra`` names the pip extra). ``variants``: lowerings or targets graded
+    separately (Lava: stock, fused). ``emulator``: whether a NumPy emulator of the
+    engine exists (then compare checks runtime == emulator at ``plumbing_tier``).
+    ``schedule``: the engine's timing, which the reference runs under to measure the
+    timing departure (a variant may lower to another; the Program says)."""
+    name: str
+    package: str
+    extra: str
+    requires: str | None = None
+    variants: tuple = (None,)
+    emulator: bool = False
+    plumbing_tier: str = "exact"
+    schedule: Schedule = TEXTBOOK
+    precisions: tuple = ("float",)
+    summary: str = ""

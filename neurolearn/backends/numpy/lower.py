@@ -1,0 +1,32 @@
+"""What the numpy backend runs: every rule in float; precision 'fixed' through the
+quantized (batched) trainer of a hardware profile."""
+
+from __future__ import annotations
+
+from ...errors import UnsupportedRule
+from ...reference.schedule import TEXTBOOK
+from ..base import Program
+
+NAME = "numpy"
+
+
+def mode_of(spec) -> str:
+    mode = spec.training.mode
+    if mode == "auto":
+        mode = "time_stepped" if spec.network.spiking else "batched"
+    return mode
+
+
+def lower(spec, precision: str = "float", profile=None, variant=None) -> Program:
+    if precision not in ("float", "fixed"):
+        raise UnsupportedRule(NAME, f"precision {precision!r}", "use float or fixed")
+    if precision == "fixed":
+        if spec.network.spiking or mode_of(spec) != "batched":
+            raise UnsupportedRule(
+                NAME, f"precision 'fixed' for {'spiking' if spec.network.spiking else 'time-stepped'} "
+                f"spec {spec.name!r}", "the quantized reference is the batched trainer "
+                "under a profile's integer arithmetic", "lava --precision fixed (spiking) "
+                "or numpy --precision fixed with a rate network in batched mode")
+        from ...hardware.quantized import check_quantizable
+        check_quantizable(spec)
+    return Program(NAME, precision, TEXTBOOK, variant)

@@ -1,0 +1,29 @@
+"""Runs of the numpy backend: the reference itself."""
+
+from __future__ import annotations
+
+from .lower import lower, mode_of
+
+
+def run(spec, *, precision: str = "float", epochs=None, quiet=None, profile=None,
+        dataset=None, variant=None, time_limit=None):
+    lower(spec, precision, profile, variant)
+    if precision == "fixed":
+        from ...hardware.quantized import train_quantized
+        return train_quantized(spec, profile=profile, epochs=epochs, quiet=quiet,
+                               dataset=dataset)
+    if mode_of(spec) == "batched":
+        from ...reference.trainer import train
+        return train(spec, dataset=dataset, epochs=epochs, quiet=quiet)
+    from ...reference.simulator import run_time_stepped
+    return run_time_stepped(spec, dataset=dataset, epochs=epochs, quiet=quiet)
+
+
+def simulate(spec, *, steps, precision="float", seed=None, record_every=1, variant=None,
+             dataset=None, time_limit=None, schedule=None):
+    """The time-stepped run on the textbook schedule (or ``schedule``)."""
+    from ...reference.schedule import TEXTBOOK
+    from ...reference.simulator import simulate as textbook
+    return textbook(spec, steps=steps, precision=precision, seed=seed,
+                    record_every=record_every, dataset=dataset,
+                    schedule=schedule or TEXTBOOK)

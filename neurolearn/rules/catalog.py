@@ -1,0 +1,55 @@
+"""The conformance catalog: one small spec per built-in rule, feedback pathway and
+neuron kind. The grid grades every backend on it, and a backend's capabilities are
+derived by lowering it (neurolearn.backends.capabilities).
+
+Sizes follow the conformance checks: 64-100-10 (digits), with a second hidden layer
+of 30 where the pathway needs one to differ (direct FA); examples of 20 steps whose
+last half is plastic (so engines with delays settle before learning), batch size 1
+and no momentum unless the row is about them.
+"""
+
+from __future__ import annotations
+
+from .ir import Data, Feedback, Layer, Network, Rule, Simulation, Spec, Training
+from .neurons import Neuron
+
+# (label, builtin rule, feedback kind, hidden/output neuron models, data set, extra)
+ROWS = [
+    ("delta · BP · rate", "delta", "transport", ("tanh", "sigmoid"), "digits", {}),
+    ("delta · FA · rate", "delta", "random", ("tanh", "sigmoid"), "digits", {}),
+    ("delta · FA · rate · batch 8, momentum 0.9", "delta", "random", ("tanh", "sigmoid"),
+     "digits", {"batch_size": 8, "momentum": 0.9}),
+    ("delta · DFA · rate", "delta", "direct", ("tanh", "sigmoid"), "digits", {"deep": True}),
+    ("kolen_pollack · rate", "kolen_pollack", "learned", ("tanh", "sigmoid"), "digits", {}),
+    ("delta · FA · lif", "delta", "random", ("lif", "lif"), "digits", {}),
+    ("delta · DFA · lif", "delta", "direct", ("lif", "lif"), "digits", {"deep": True}),
+    ("burstprop_rate", "burstprop_rate", "random", ("burst_rate", "burst_rate"), "digits",
+     {}),
+    ("burstprop (spiking)", "burstprop", "random", ("burst", "burst"), "digits", {}),
+]
+
+
+def row_spec(label, rule, fb, models, dataset, extra=None) -> Spec:
+    """The spec of one catalog row."""
+    extra = extra or {}
+    n_in, n_out = (64, 10) if dataset == "digits" else (2, 1)
+    hid, out = models
+    spiking = hid in ("lif", "burst")
+    layers = [Layer("input", n_in), Layer("h1", 100, Neuron(hid))]
+    if extra.get("deep"):
+        layers.append(Layer("h2", 30, Neuron(hid)))
+    layers.append(Layer("output", n_out, Neuron(out)))
+    eta = 0.002 if spiking else 0.1
+    return Spec(
+        label.replace(" · ", "_").replace(", ", "_").replace(" ", "_"),
+        Network(layers, Feedback(fb)), Rule(builtin=rule, eta=eta),
+        Data(dataset, n_train=40, n_test=40),
+        Training(epochs=1, batch_size=extra.get("batch_size", 1),
+                 momentum=extra.get("momentum", 0.0), seed=0,
+                 loss="mse"),
+        Simulation(dt=0.001, t_example=0.02, max_rate=200.0, teach=0.5))
+
+
+def catalog() -> list:
+    """[(label, spec)] for every row."""
+    return [(row[0], row_spec(*row)) for row in ROWS]
