@@ -60,8 +60,8 @@ traces are unit-area low-pass filters, x <- d x + (1 - d) s / (dt max_rate).
   the layer's tau_apical of M_l (B_src - p_b,src E_src) (signals.apical_drive),
   i.e. M_l (b_hat - p_b e_hat): only burst probability above or below baseline
   teaches (Payeur's event-cancelling interneurons). Bursts never feed forward.
-- Random draws: poisson input ``default_rng([seed, 3])``, burst draws
-  ``default_rng([seed, 4])``, current noise ``default_rng([seed, 5])``.
+- Random draws: poisson input ``default_rng([seed, 3])``; per layer l, burst draws
+  ``default_rng([seed, 4, l])`` and current noise ``default_rng([seed, 5, l])``.
 
 **Populations**: where a layer is k times wider than the data set (input k * n_in,
 output k * n_out), each input value drives k consecutive units, each target teaches
@@ -189,8 +189,10 @@ class Network:
         self.post_needed = spec.rule.signals("post")
         self._all_step_terms = all(t.when == "step" for t in self.terms)
         self._vel = None
-        self.rng = np.random.default_rng([self.seed, 4])
-        self.noise_rng = np.random.default_rng([self.seed, 5])
+        # one generator per layer, so an engine that runs each layer in its own
+        # process draws the same numbers
+        self.rng = [np.random.default_rng([self.seed, 4, l]) for l in range(self.L + 1)]
+        self.noise_rng = [np.random.default_rng([self.seed, 5, l]) for l in range(self.L + 1)]
         self.k = steps_per_example(self.sim)
         self.teach_steps = teach_steps(self.sim)
         self.n_steps = 0
@@ -361,7 +363,7 @@ class Network:
             unit, neuron = self.units[l], self.neurons[l]
             J = neuron.threshold + neuron.gain * nets[l]
             if neuron.noise:
-                J = J + neuron.noise * self.noise_rng.standard_normal(J.shape)
+                J = J + neuron.noise * self.noise_rng[l].standard_normal(J.shape)
             if isinstance(neuron, Burst):
                 s, _ = unit.step(J)
                 spikes.append(s)
@@ -398,7 +400,7 @@ class Network:
             if l in apical:
                 u = apical[l]
             p = self.units[l].burst_probability(u)
-            self.units[l].schedule_bursts(E, p, self.rng)
+            self.units[l].schedule_bursts(E, p, self.rng[l])
         need = self.post_needed
         post = [dict() for _ in range(L)]
         if "error_drive" in need:

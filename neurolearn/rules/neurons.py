@@ -148,7 +148,7 @@ class LIF(NeuronModel, Node):
                         doc="J = threshold + gain * (I + b): current per unit of input")
     noise: float = field(0.0, check=non_negative,
                          doc="std of a white current noise added to J every step "
-                             "(default_rng([seed, 5]))")
+                             "(default_rng([seed, 5, layer]))")
 
     def fprime(self, a, h=None):
         """Surrogate derivative: 1 while the filtered input drives the neuron."""
@@ -192,7 +192,7 @@ class Burst(LIF):
     burst_draw: str = field("regular", check=one_of("regular", "random"),
                             doc="regular: deterministic sigma-delta (an event adds p to "
                                 "an accumulator, bursts at 1); random: a uniform draw "
-                                "from default_rng([seed, 4]) per event")
+                                "from default_rng([seed, 4, layer]) per event")
 
 
 NEURON_MODELS = tuple(NeuronModel.registry)
