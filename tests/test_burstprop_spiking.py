@@ -81,8 +81,8 @@ def test_burst_neuron_events_do_not_depend_on_bursting_and_detector_reads_them(m
 
 
 # -- Payeur et al. 2021, Fig. 2: apical drive steers plasticity -----------------------------
-def _single_layer(eta=0.01):
-    n = Neuron("burst", beta=3.0, tau_avg=1.0)
+def _single_layer(eta=0.01, mode="regular"):
+    n = Neuron("burst", beta=3.0, tau_avg=1.0, burst_draw=mode)
     return Spec(name="fig2", network=Network(layers=[Layer("i", 20), Layer("o", 20, n)],
                                              init=Init("uniform", 0.05)),
                 rule=Rule(builtin="burstprop", eta=eta), data=Data("xor"),
@@ -91,8 +91,8 @@ def _single_layer(eta=0.01):
 
 @pytest.mark.parametrize("mode", ["regular", "random"])
 def test_fig2_apical_drive_above_baseline_potentiates_below_depresses(mode):
-    spec = _single_layer()
-    net = SimNet(spec, bursts=mode)
+    spec = _single_layer(mode=mode)
+    net = SimNet(spec)
     net.params.W[0][:] += 0.1  # the input drives the soma
     enc = _Encoder(spec.simulation, 20, 0)
     y = np.zeros((1, 20))
@@ -104,6 +104,7 @@ def test_fig2_apical_drive_above_baseline_potentiates_below_depresses(mode):
         pbar0 = net.detectors[1].p_bar.copy()
         for t in range(steps):
             net.step(xs[t:t + 1], y, apical={1: u})
+        net.apply()  # the phase's accumulated change
         return net.params.W[0] - w0, pbar0
 
     counts = {}  # phase -> [events, bursts], read from the post signals the rule sees

@@ -115,7 +115,9 @@ def test_unknown_backend_and_missing_extra_are_clear(monkeypatch):
     from neurolearn.errors import BackendUnavailable, NeurolearnError
     with pytest.raises(NeurolearnError, match="unknown backend 'loihi9'"):
         backends.get("loihi9")
-    monkeypatch.setitem(backends.BACKENDS, "lava", ("neurolearn.backends.lava", "lava",
-                                                    "lava_not_here"))
-    with pytest.raises(BackendUnavailable, match=r"pip install 'neurolearn\[lava\]'"):
-        backends.get("lava")
+    from dataclasses import replace
+    pkg = backends.package("numpy")
+    monkeypatch.setattr(pkg, "BACKEND", replace(pkg.BACKEND, requires="engine_not_here",
+                                                extra="someextra"))
+    with pytest.raises(BackendUnavailable, match=r"pip install 'neurolearn\[someextra\]'"):
+        backends.get("numpy")

@@ -15,13 +15,13 @@ from neurolearn.rules.schema import from_dict
 ETA = 2.0 ** -6  # exactly m * 2^e
 
 
-def spec(sizes, plastic=None, fb="random", model="lif", rule=None, eta=ETA, t_epoch=1):
+def spec(sizes, plastic=None, fb="random", model="lif", rule=None, eta=ETA):
     plastic = plastic or [True] * (len(sizes) - 1)
     layers = [{"name": "input", "size": sizes[0]}] + [
         {"name": f"l{i}", "size": s, "neuron": {"model": model}, "plastic": p}
         for i, (s, p) in enumerate(zip(sizes[1:], plastic), 1)]
     r = {"builtin": "delta"} if rule is None else {"terms": rule}
-    r.update(eta=eta, t_epoch=t_epoch)
+    r.update(eta=eta)
     return from_dict(Spec, {"name": "crafted", "network": {"layers": layers,
                                                            "feedback": {"kind": fb}},
                             "rule": r})
@@ -125,7 +125,7 @@ def test_loihi1_pre_factor():
 
 
 def test_loihi1_unknown_learning_figures_are_listed_unchecked():
-    report = check(spec([64, 100, 10], eta=1e-6, t_epoch=1000), load_profile("loihi1"))
+    report = check(spec([64, 100, 10], eta=1e-6), load_profile("loihi1"))
     assert report.violations == []   # no scale or epoch figure to break
     text = " ".join(report.unchecked)
     assert "learning.epoch_bits" in text and "learning.max_terms" in text
@@ -147,7 +147,6 @@ def test_loihi2_neuron_model():
 @pytest.mark.parametrize("kwargs,name,value", [
     (dict(eta=1e-3), "learning.scale", "0.001"),           # below 1 * 2^-7
     (dict(eta=4096.0), "learning.scale", "4096"),          # above 8 * 2^8
-    (dict(t_epoch=64), "learning.epoch_bits", 64),          # 6 bits: <= 63
 ])
 def test_loihi2_learning_limits(kwargs, name, value):
     profile = load_profile("loihi2")

@@ -71,6 +71,6 @@ def test_backends_without_bias_input_refuse_an_offset():
 
 def test_quantized_refuses_a_fixed_offset_it_would_drop():
     from neurolearn.hardware.profile import load_profile
-    from neurolearn.hardware.quantized import QuantizedTrainer
+    from neurolearn.reference.quantized import QuantizedTrainer
     with pytest.raises(UnsupportedRule, match=r"bias_init = -0.5 with bias = false"):
         QuantizedTrainer(_spec(), profile=load_profile("loihi2"))

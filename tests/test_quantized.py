@@ -100,7 +100,8 @@ def test_weight_rounding_is_seeded_and_shared():
 
 from neurolearn.errors import SpecError, UnsupportedRule  # noqa: E402
 from neurolearn.hardware.profile import load_profile  # noqa: E402
-from neurolearn.hardware.quantized import QuantizedTrainer, train_quantized, widths_of  # noqa: E402
+from neurolearn.hardware.profile import widths_of  # noqa: E402
+from neurolearn.reference.quantized import QuantizedTrainer, train_quantized  # noqa: E402
 from neurolearn.rules.io import load  # noqa: E402
 from neurolearn.rules.ir import Spec  # noqa: E402
 from neurolearn.rules.schema import from_dict  # noqa: E402

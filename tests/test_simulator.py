@@ -11,9 +11,11 @@ from neurolearn.data import load_dataset
 from neurolearn.errors import SpecError, UnsupportedRule
 from neurolearn.reference.neurons import LIF, lif_rate, lif_rate_discrete
 from neurolearn.reference.params import init_params
-from neurolearn.reference.simulator import (Network as SimNet, _Encoder, pool,
-                                            run_time_stepped, simulate, tile_data)
-from neurolearn.reference.stream import encode, input_stream
+from neurolearn.reference.schedule import Schedule
+from neurolearn.reference.simulator import (Network as SimNet, _Encoder, _Delay,
+                                            batches_of, pool, run_time_stepped, simulate,
+                                            tile_data)
+from neurolearn.reference.stream import encode, example_order
 from neurolearn.reference.trainer import BatchedTrainer
 from neurolearn.rules import load
 from neurolearn.rules.ir import (Data, Feedback, Layer, Network, Neuron, Rule, Simulation,
@@ -42,23 +44,27 @@ def test_lif_below_threshold_is_silent_and_small_dt_approaches_continuous_rate()
     assert lif_rate_discrete(J, n, 1e-6)[0] == pytest.approx(lif_rate(J, n)[0], rel=1e-3)
 
 
-# -- rate path: exact equivalence to the batched trainer ---------------------------------
-def _rate_spec(fb="random", t_epoch=1, eta=0.05, momentum=0.0, model="sigmoid",
-               rule="delta", loss="mse", hidden=8):
+# -- rate path: the same rule as the batched trainer ------------------------------------
+def _rate_spec(fb="random", eta=0.05, momentum=0.0, model="sigmoid", rule="delta",
+               loss="mse", hidden=8, batch=1, k=1, teach=1.0):
     net = Network(layers=[Layer("i", 2), Layer("h", hidden, Neuron(model)),
                           Layer("o", 1, Neuron(model))], feedback=Feedback(fb))
-    return Spec(name="eq", network=net, rule=Rule(builtin=rule, eta=eta, t_epoch=t_epoch),
+    return Spec(name="eq", network=net, rule=Rule(builtin=rule, eta=eta),
                 data=Data("xor"),
-                training=Training(seed=3, momentum=momentum, loss=loss, batch_size=t_epoch),
-                simulation=Simulation(dt=0.001, t_example=0.001))
+                training=Training(seed=3, momentum=momentum, loss=loss, batch_size=batch),
+                simulation=Simulation(dt=0.001, t_example=0.001 * k, teach=teach))
 
 
-def _trainer_on_stream(spec, steps, k):
+def _trainer_on_stream(spec, n_examples):
+    """The batched trainer on the stream's examples, in the stream's batches."""
     ds = load_dataset(spec.data)
-    x_t, y_t = input_stream(ds.x_train, ds.y_train, spec.simulation, steps, 3)
-    bt = BatchedTrainer(spec.with_(rule=replace(spec.rule, eta=spec.rule.eta * k)))
-    for i in range(0, steps, k):
-        bt.step(x_t[i:i + k], y_t[i:i + k])
+    order = example_order(len(ds.x_train), n_examples, 3)
+    bt = BatchedTrainer(spec)
+    pos = 0
+    for size in batches_of(len(ds.x_train), spec.training.batch_size, n_examples):
+        idx = order[pos:pos + size]
+        bt.step(ds.x_train[idx], ds.y_train[idx])
+        pos += size
     return bt.params
 
 
@@ -71,9 +77,8 @@ def _trainer_on_stream(spec, steps, k):
 ], ids=["fa", "bp-momentum", "dfa-ce-tanh", "kolen-pollack", "burstprop-rate"])
 def test_rate_network_with_one_step_examples_is_bit_identical_to_batch_size_one(kw):
     spec = _rate_spec(**kw)
-    steps = 400
-    trace = simulate(spec, steps=steps, record_every=100)
-    ref = _trainer_on_stream(spec, steps, 1)
+    trace = simulate(spec, steps=400, record_every=100)
+    ref = _trainer_on_stream(spec, 400)
     got = trace.extra["params"]
     for w_sim, w_ref, w0 in zip(got.W, ref.W, init_params(spec.network, 3).W):
         assert np.abs(w_sim - w0).max() > 1e-4  # it learned
@@ -83,15 +88,58 @@ def test_rate_network_with_one_step_examples_is_bit_identical_to_batch_size_one(
     assert np.array_equal(trace.weights["o"][-1], got.W[-1])
 
 
-def test_t_epoch_k_equals_minibatch_k_with_eta_times_k():
-    spec = _rate_spec(t_epoch=4, eta=0.02)
-    trace = simulate(spec, steps=800, record_every=4)
-    ref = _trainer_on_stream(spec, 800, 4)
-    for w_sim, w_ref in zip(trace.extra["params"].W, ref.W):
+@pytest.mark.parametrize("kw", [dict(batch=4), dict(batch=3, momentum=0.9, k=5),
+                                dict(batch=4, k=10, teach=0.3)],
+                         ids=["batch4", "batch3-momentum-5steps", "batch4-10steps-teach0.3"])
+def test_batches_and_longer_examples_learn_the_batched_trainers_rule(kw):
+    """batch_size and momentum mean the same in every mode: the time-stepped run, with
+    any number of (plastic) steps per example, applies the batched trainer's updates
+    (to rounding: the batch mean is summed step by step)."""
+    spec = _rate_spec(eta=0.5, **kw)
+    k = kw.get("k", 1)
+    n_ex = 100 * spec.training.batch_size
+    trace = simulate(spec, steps=n_ex * k, record_every=k)
+    ref = _trainer_on_stream(spec, n_ex)
+    for w_sim, w_ref, w0 in zip(trace.extra["params"].W, ref.W,
+                                init_params(spec.network, 3).W):
+        assert np.abs(w_sim - w0).max() > 1e-2
         np.testing.assert_allclose(w_sim, w_ref, rtol=0, atol=1e-12)
-    # weights change only at epoch ends
+    # weights change only when a batch ends (XOR has 4 examples: a pass of 4 is cut
+    # into batches of batch_size, the last one smaller, as in the batched trainer)
     w = trace.weights["h"]
-    assert len(w) == 200 and not np.array_equal(w[0], w[1])
+    changed = [i for i in range(1, len(w)) if not np.array_equal(w[i], w[i - 1])]
+    ends = set(np.cumsum(batches_of(4, spec.training.batch_size, n_ex)) - 1)
+    assert changed and set(changed) <= ends
+
+
+def test_plastic_steps_are_the_last_teach_fraction_of_each_example():
+    spec = _rate_spec(k=10, teach=0.3)
+    net = SimNet(spec, schedule=Schedule("per-step", apply="step"))
+    assert net.teach_steps == 3
+    assert [net.teaching(s) for s in range(10)] == [False] * 7 + [True] * 3
+    w0 = net.params.W[0].copy()
+    x, y = np.array([[1.0, 0.0]]), np.array([[1.0]])
+    for s in range(7):
+        net.step(x, y, teach=net.teaching(s))
+    assert np.array_equal(net.params.W[0], w0)  # settling: no plasticity
+    net.step(x, y, teach=True)
+    assert not np.array_equal(net.params.W[0], w0)
+
+
+def test_schedule_delays_and_per_step_application():
+    # a forward delay of one step per projection: the output sees the input L steps late
+    spec = _rate_spec(model="linear", k=1)
+    delayed = SimNet(spec, schedule=Schedule("d", forward_delay=1))
+    x, y = np.array([[1.0, 1.0]]), np.array([[0.0]])
+    outs = [delayed.step(x, y, learn=False)[0][0, 0] for _ in range(4)]
+    plain = SimNet(spec).step(x, y, learn=False)[0][0, 0]
+    b = delayed.params.b
+    assert outs[0] == 0.0 + b[-1][0] and outs[2] == outs[3] == pytest.approx(plain)
+    # apply="step": each plastic step's share takes effect at once
+    net = SimNet(spec, schedule=Schedule("s", apply="step"))
+    w0 = net.params.W[0].copy()
+    net.step(x, np.array([[1.0]]))
+    assert not np.array_equal(net.params.W[0], w0)
 
 
 def test_rate_network_delta_rule_learns_xor_in_the_simulator():
@@ -102,12 +150,12 @@ def test_rate_network_delta_rule_learns_xor_in_the_simulator():
 
 
 # -- determinism, encoding, populations ---------------------------------------------------
-def _tiny_spiking(seed=0, encoding="regular", t_epoch=1):
+def _tiny_spiking(seed=0, encoding="regular"):
     lif = Neuron("lif")
     return Spec(name="tiny", network=Network(layers=[Layer("i", 64), Layer("h", 20, lif),
                                                      Layer("o", 10, lif)]),
-                rule=Rule(builtin="delta", eta=0.001, t_epoch=t_epoch), data=Data("digits"),
-                training=Training(seed=seed, loss="cross_entropy"),
+                rule=Rule(builtin="delta", eta=0.02), data=Data("digits"),
+                training=Training(seed=seed, loss="cross_entropy", batch_size=1),
                 simulation=Simulation(t_example=0.02, encoding=encoding))
 
 
@@ -144,8 +192,6 @@ def test_population_tiling_and_pooling_are_inverse():
 # -- clear errors ------------------------------------------------------------------------
 def test_errors_name_the_problem():
     spec = _tiny_spiking()
-    with pytest.raises(SpecError, match="options: unknown option.*tau_foo"):
-        simulate(spec, steps=10, tau_foo=1.0)
     with pytest.raises(UnsupportedRule, match="precision 'fixed'"):
         simulate(spec, steps=10, precision="fixed")
     bad = spec.with_(network=replace(spec.network, layers=[Layer("i", 60)] +
@@ -156,8 +202,6 @@ def test_errors_name_the_problem():
         [Factor("pre", "activity"), Factor("post", "activity")], when="pre_spike")]))
     with pytest.raises(UnsupportedRule, match="needs spikes"):
         simulate(rate, steps=10)
-    with pytest.raises(SpecError, match="options.bursts"):
-        simulate(spec, steps=10, bursts="sometimes")
 
 
 def test_pre_spike_terms_apply_only_at_presynaptic_spikes():
@@ -169,6 +213,7 @@ def test_pre_spike_terms_apply_only_at_presynaptic_spikes():
     x[0, :5] = 1.0  # only inputs 0..4 ever spike
     for _ in range(50):
         net.step(x, np.zeros((1, 10)))
+    net.apply()  # the batch's accumulated change
     dw = net.params.W[0] - w0
     assert np.all(dw[:, 5:] == 0) and np.abs(dw[:, :5]).max() > 0
 
@@ -176,12 +221,12 @@ def test_pre_spike_terms_apply_only_at_presynaptic_spikes():
 # -- spiking feedback alignment on digits --------------------------------------------------
 def test_spiking_fa_digits_learns_fast(specs_dir):
     spec = load(specs_dir / "fa_digits_spiking.toml")
-    # 500 training images once, at a higher rate than the spec's (which gets 91 %)
+    # 500 training images once, at a higher rate than the spec's (which gets 92 %)
     spec = spec.with_(data=replace(spec.data, n_train=500, n_test=200),
-                      rule=replace(spec.rule, eta=0.001))
+                      rule=replace(spec.rule, eta=0.05))
     r = run_time_stepped(spec, epochs=1, quiet=True)
     assert r.history["test_accuracy"][0] < 0.2  # chance before learning
-    assert r.test_accuracy > 0.5  # measured 0.64
+    assert r.test_accuracy > 0.5
 
 
 @pytest.mark.slow

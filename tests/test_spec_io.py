@@ -22,7 +22,7 @@ NODES = [
     Term([Factor("pre", "activity"), Factor("post", "activity")], coeff=-0.5,
          when="post_spike"),
     Rule(name="oja", terms=[Term([Factor("pre", "activity"), Factor("post", "activity")])],
-         eta=0.1, eta_output=0.2, t_epoch=4, description="Oja"),
+         eta=0.1, eta_output=0.2, description="Oja"),
     Rule(builtin="burstprop"),
     Data("fashion_mnist", path="/tmp/x", n_train=10, n_test=5),
     Data("linear_teacher", noise=0.1),
@@ -94,12 +94,12 @@ def test_issue_example_message(tmp_path):
      "network.layers[1].name: duplicate layer name 'input'"),
     ('builtin = "delta"', 'builtin = "burstprop_rate"',
      "network.layers[1].neuron.model: rule 'burstprop_rate' uses post signal "
-     "'burst_prob_dev', which needs neuron model burst_rate, got 'sigmoid'"),
+     "'burst_prob_dev', which needs neuron model 'burst_rate', got 'sigmoid'"),
     ('builtin = "delta"', 'terms = [{factors = [{kind = "post", signal = "voltage"}]}]',
      "rule.terms[0].factors[0].signal: unknown post signal 'voltage'"),
     ('builtin = "delta"', 'terms = [{factors = []}]',
      "rule.terms[0].factors: a term needs at least one factor"),
-    ('[network]', 'version = 2\n[network]', "version: must be one of 1, got 2"),
+    ('[network]', 'version = 3\n[network]', "version: must be 2, got 3"),
 ])
 def test_bad_input_names_file_field_and_reason(tmp_path, old, new, message):
     assert old in GOOD
@@ -107,6 +107,48 @@ def test_bad_input_names_file_field_and_reason(tmp_path, old, new, message):
         load(write(tmp_path, GOOD.replace(old, new)))
     assert str(err.value).startswith("fa.toml: ")
     assert message in str(err.value)
+
+
+def test_spec_built_in_python_is_validated_like_the_file_form(tmp_path):
+    """The same bad size fails with the same error class and reason in both forms;
+    the Python form names the node type, since a node is checked where it is built."""
+    with pytest.raises(SpecError) as from_file:
+        load(write(tmp_path, GOOD.replace('{name = "h", size = 10}',
+                                          '{name = "h", size = -3}')))
+    with pytest.raises(SpecError) as in_python:
+        Spec("x", Network([Layer("input", 64), Layer("h", -3), Layer("out", 10)]),
+             Rule(builtin="delta"))
+    assert in_python.value.reason == from_file.value.reason == \
+        "must be a positive integer, got -3"
+    assert str(in_python.value) == "Layer.size: must be a positive integer, got -3"
+    assert str(from_file.value) == \
+        "fa.toml: network.layers[1].size: must be a positive integer, got -3"
+    # cross-field checks run at construction too
+    with pytest.raises(SpecError, match="duplicate layer name 'input'"):
+        Network([Layer("input", 2), Layer("input", 3)])
+    with pytest.raises(SpecError, match="needs neuron model 'burst_rate'"):
+        Spec("x", Network([Layer("i", 2), Layer("o", 1)]), Rule(builtin="burstprop_rate"))
+
+
+def test_neuron_models_are_typed_and_take_only_their_parameters(tmp_path):
+    from neurolearn.rules.neurons import LIF, Burst
+    assert isinstance(Neuron("burst"), LIF) and isinstance(Neuron("burst"), Burst)
+    with pytest.raises(SpecError, match=r"LIF.tau_rc: must be a positive number"):
+        Neuron("lif", tau_rc=-1.0)
+    with pytest.raises(TypeError):
+        Neuron("lif", p_baseline=0.3)  # a burst parameter
+    bad = GOOD.replace('{name = "h", size = 10}',
+                       '{name = "h", size = 10, neuron = {model = "lif", beta = 2.0}}')
+    with pytest.raises(SpecError, match=r"network.layers\[1\].neuron.beta: unknown field"):
+        load(write(tmp_path, bad))
+
+
+def test_version_1_specs_are_refused_with_the_migration(tmp_path):
+    with pytest.raises(SpecError) as err:
+        load(write(tmp_path, 'version = 1\n' + GOOD))
+    msg = str(err.value)
+    assert msg.startswith("fa.toml: version: format version 1 is no longer read")
+    assert "eta is per example" in msg and "From version 1" in msg
 
 
 def test_invalid_toml_and_json_and_missing_file(tmp_path):
@@ -132,9 +174,10 @@ def test_failed_save_keeps_existing_file(tmp_path):
     spec = load(write(tmp_path, GOOD))
     target = save(spec, tmp_path / "keep.json")
     before = target.read_text()
+    bad = Spec("bad", spec.network, Rule(builtin="delta"))
+    object.__setattr__(bad.rule, "description", object())  # not serialisable
     with pytest.raises(TypeError):
-        save(Spec("bad", spec.network, Rule(builtin="delta", description=object())),
-             target)
+        save(bad, target)
     assert target.read_text() == before
     assert json.loads(before)["name"] == "x"
 

@@ -1,4 +1,4 @@
-"""``neurolearn compare SPEC``: every backend against the reference, graded by tier."""
+"""``neurolearn compare SPEC``: every backend against the one meaning, by tier."""
 
 from __future__ import annotations
 
@@ -9,16 +9,19 @@ from pathlib import Path
 
 def register(sub):
     from .. import backends
+    from ..compare import DEFAULT_STEPS, DEFAULT_TASK_EPOCHS
     p = sub.add_parser("compare", help="grade backends against the reference by tier")
     p.add_argument("spec", help="spec file (.toml or .json)")
     p.add_argument("--backends", default=",".join(backends.names()),
                    help="comma-separated (default: all); missing ones are reported")
     p.add_argument("--precision", default="float", choices=["float", "fixed"])
     p.add_argument("--profile", default=None, help="hardware profile (fixed precision)")
-    p.add_argument("--steps", type=int, default=500, help="time steps per equivalence run")
-    p.add_argument("--record-every", type=int, default=10)
-    p.add_argument("--task-epochs", type=int, default=0,
-                   help="also train each backend this many epochs (task tier)")
+    p.add_argument("--steps", type=int, default=DEFAULT_STEPS,
+                   help="time steps of the plumbing and textbook runs")
+    p.add_argument("--record-every", type=int, default=50)
+    p.add_argument("--task-epochs", type=int, default=DEFAULT_TASK_EPOCHS,
+                   help=f"epochs each backend trains for the task tier (default "
+                        f"{DEFAULT_TASK_EPOCHS}; 0 turns the task tier off)")
     p.add_argument("--json", metavar="PATH", default=None)
     p.add_argument("--out", metavar="DIR", default="compare_out", help="folder for PNG plots")
     p.add_argument("--no-plots", action="store_true")
@@ -27,22 +30,27 @@ def register(sub):
 
 
 def main(args) -> int:
+    from .. import backends
     from ..api import as_spec
     from ..compare import compare
-    from .. import backends
+    from ..errors import NeurolearnError
     names = [b.strip() for b in args.backends.split(",") if b.strip()]
     for n in names:
-        if n not in backends.BACKENDS:
-            from ..errors import NeurolearnError
-            raise NeurolearnError(f"unknown backend {n!r} (known: {', '.join(backends.names())})")
+        if n not in backends.PACKAGES:
+            raise NeurolearnError(f"--backends: unknown backend {n!r} (known: "
+                                  f"{', '.join(backends.names())})")
     spec = as_spec(args.spec)
     report = compare(spec, names, precision=args.precision, profile=args.profile,
                      steps=args.steps, record_every=args.record_every,
-                     task_epochs=args.task_epochs, out_dir=None if args.no_plots else args.out,
-                     quiet=True if args.quiet else None, plots=not args.no_plots)
+                     task_epochs=args.task_epochs, quiet=True if args.quiet else None)
     print(report.table())
-    for name, path in report.plots.items():
-        print(f"plot   {name}: {path}")
+    if not args.no_plots:
+        try:
+            from ..viz.plots import write_compare_plots
+            for name, path in write_compare_plots(spec, report, Path(args.out)).items():
+                print(f"plot   {name}: {path}")
+        except (NeurolearnError, OSError) as err:
+            print(f"neurolearn compare: plots not written: {err}", file=sys.stderr)
     print(f"time   {report.seconds:.1f} s")
     if args.json:
         Path(args.json).write_text(json.dumps(report.to_dict(), indent=2, default=float) + "\n")

@@ -1,4 +1,4 @@
-"""Compare backends against the reference, grade by tier, and the conformance grid."""
+"""Grade backends against the one meaning of a spec, and the conformance grid."""
 
-from .run import Report, compare  # noqa: F401
-from .tiers import BOUNDS, Verdict, expected_tier  # noqa: F401
+from .run import DEFAULT_STEPS, DEFAULT_TASK_EPOCHS, Report, compare  # noqa: F401
+from .tiers import BOUNDS, Verdict  # noqa: F401

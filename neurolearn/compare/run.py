@@ -1,32 +1,37 @@
-"""``compare``: run one spec on several backends and on the reference under each
-backend's schedule, grade every pair by tier, and write a table, JSON and plots.
+"""``compare``: grade backends against the one meaning of a spec; returns data.
 
-Pairs: every backend other than numpy is run with ``simulate`` on the shared input
-stream and graded against ``neurolearn.reference.schedules.<REFERENCE_SCHEDULE>``
-run on the same stream, same seed and same initial weights, at the tier
-``tiers.expected_tier`` gives. Lava is graded once per lowering (stock, fused).
-With ``task_epochs`` > 0 each backend also trains on the data set and is graded
-against the numpy reference's accuracy (task tier).
+For every backend and variant (see :mod:`neurolearn.compare.tiers` for the checks):
+
+1. ``lower`` the spec (a refusal is reported with its reason);
+2. run the runtime and, where the backend has one, its emulator on the shared
+   training stream (same seed, same initial weights) for ``steps`` steps;
+3. plumbing: runtime vs emulator (exact or 0 LSB);
+4. textbook: emulator (or runtime) vs the reference on the textbook schedule, with
+   the departure split into timing, neuron model (and the Program's other declared
+   approximations) and precision;
+5. task (``task_epochs`` > 0): every backend trains on the data set for that many
+   epochs and its test accuracy is graded against the reference's at the same
+   budget (numpy in the spec's mode; for rate networks the numpy time-stepped
+   simulator is graded too, since it must learn the same rule).
+
+Nothing here draws or prints: the CLI does (neurolearn.viz.plots).
 """
 
 from __future__ import annotations
 
-import importlib
 import time
-from dataclasses import dataclass, field
-from pathlib import Path
-
-import numpy as np
+from dataclasses import dataclass, field, replace
 
 from .. import backends as registry
 from ..errors import BackendUnavailable, NeurolearnError, UnsupportedRule
 from ..progress import Progress
-from ..reference.stream import steps_per_example
+from ..reference.schedule import TEXTBOOK
+from ..reference.simulator import simulate as reference_simulate
 from . import stats
-from .tiers import (BOUNDS, EXACT_TOL, STAT_MAX_ERROR_RATIO, STAT_MIN_CORR, TASK_MAX_GAP,
-                    Verdict, expected_tier)
+from .tiers import BOUNDS, EXACT_TOL, STAT_MIN_CORR, Verdict, task_gap_bound
 
-LAVA_LOWERINGS = ("stock", "fused")
+DEFAULT_STEPS = 500
+DEFAULT_TASK_EPOCHS = 3
 
 
 @dataclass
@@ -34,29 +39,39 @@ class Report:
     spec_name: str
     precision: str
     steps: int
+    task_epochs: int
     verdicts: list = field(default_factory=list)
-    traces: dict = field(default_factory=dict, repr=False)  # label -> (trace, ref trace)
-    runs: dict = field(default_factory=dict, repr=False)  # label -> RunResult (task tier)
-    plots: dict = field(default_factory=dict)
+    # label -> {"runtime", "emulator", "schedule", "textbook": Trace or None}
+    traces: dict = field(default_factory=dict, repr=False)
+    runs: dict = field(default_factory=dict, repr=False)  # label -> RunResult (task)
+    approximations: dict = field(default_factory=dict)  # label -> [str]
     seconds: float = 0.0
 
     def to_dict(self) -> dict:
         return {"spec": self.spec_name, "precision": self.precision, "steps": self.steps,
-                "bounds": BOUNDS, "verdicts": [v.to_dict() for v in self.verdicts],
-                "plots": {k: str(v) for k, v in self.plots.items()},
-                "seconds": self.seconds}
+                "task_epochs": self.task_epochs, "bounds": BOUNDS,
+                "verdicts": [v.to_dict() for v in self.verdicts],
+                "approximations": self.approximations, "seconds": self.seconds}
 
     def table(self) -> str:
-        rows = [("backend", "reference", "tier", "verdict", "figures", "bound")]
+        rows = [("backend", "check", "against", "tier", "verdict", "figures")]
         for v in self.verdicts:
             figs = ", ".join(f"{k}={_fmt(x)}" for k, x in v.figures.items()
-                             if not isinstance(x, dict))
-            rows.append((v.backend, v.reference, v.tier, v.status, figs, v.bound))
-        widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
-        lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in rows]
-        lines.insert(1, "  ".join("-" * w for w in widths))
-        notes = [f"- {v.backend}: {v.note}" for v in self.verdicts if v.note]
-        return "\n".join(lines + ([""] + notes if notes else []))
+                             if not isinstance(x, dict) and "[" not in k)
+            rows.append((v.backend, v.check, v.against, v.tier, v.status, figs))
+        widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]) - 1)]
+        lines = ["  ".join([c.ljust(w) for c, w in zip(r[:-1], widths)] + [r[-1]]).rstrip()
+                 for r in rows]
+        lines.insert(1, "  ".join("-" * w for w in widths) + "  " + "-" * 7)
+        notes = [f"- {v.backend} ({v.check}): {v.note}" for v in self.verdicts if v.note]
+        approx = [f"- {label}: {a}" for label, items in self.approximations.items()
+                  for a in items]
+        out = lines
+        if approx:
+            out += ["", "declared schedules and approximations:"] + approx
+        if notes:
+            out += ["", "notes:"] + notes
+        return "\n".join(out)
 
 
 def _fmt(x) -> str:
@@ -65,157 +80,167 @@ def _fmt(x) -> str:
     return str(x)
 
 
-def _reference_module(mod):
-    return importlib.import_module(f"neurolearn.reference.schedules.{mod.REFERENCE_SCHEDULE}")
+class _References:
+    """Reference traces on the shared stream, one per schedule (cached)."""
+
+    def __init__(self, spec, steps, record_every):
+        self.spec, self.steps, self.every = spec, steps, record_every
+        self.cache = {}
+
+    def __call__(self, schedule=TEXTBOOK):
+        if schedule not in self.cache:
+            self.cache[schedule] = reference_simulate(
+                self.spec, steps=self.steps, record_every=self.every, schedule=schedule)
+        return self.cache[schedule]
 
 
-def _grade(label, ref_label, tier, trace, ref, k) -> Verdict:
-    if tier in ("exact", "quantized-exact"):
-        d = stats.max_abs_diff(trace, ref)
-        if tier == "exact":
-            ok = d <= EXACT_TOL
-            figs = {"max_abs_dW": d}
-        else:
-            ok = d == 0
-            figs = {"max_lsb": d}
-        return Verdict(label, ref_label, tier, "pass" if ok else "outside tolerance", figs,
-                       BOUNDS[tier])
-    corr = stats.dw_correlation(trace, ref)
-    figs = {"corr_dW_min": min(corr.values()) if corr else float("nan")}
-    for name, c in corr.items():
-        figs[f"corr_dW[{name}]"] = c
-    if trace.errors is not None and ref.errors is not None:
-        e_b = stats.windowed_final_error(trace.errors, k)
-        e_r = stats.windowed_final_error(ref.errors, k)
-        figs["error_ratio"] = e_b / e_r if e_r > 0 else float("inf")
-    ok = figs["corr_dW_min"] >= STAT_MIN_CORR and figs.get("error_ratio", 0) <= \
-        STAT_MAX_ERROR_RATIO
-    return Verdict(label, ref_label, tier, "pass" if ok else "outside tolerance", figs,
-                   BOUNDS[tier])
+def _labels(desc):
+    return [(desc.name if v is None else f"{desc.name} ({v})", v) for v in desc.variants]
 
 
-def _labels(name):
-    return [(f"lava ({lo})", {"lowering": lo}) for lo in LAVA_LOWERINGS] \
-        if name == "lava" else [(name, {})]
+def _plumbing(label, desc, program, runtime, emulator, refs, precision) -> Verdict | None:
+    if emulator is not None:
+        d = stats.max_abs_diff(runtime, emulator)
+        if precision == "fixed":
+            return Verdict(label, "plumbing", f"{desc.name} emulator", "quantized-exact",
+                           "pass" if d == 0 else "outside tolerance", {"max_abs_dW": d},
+                           BOUNDS["quantized-exact"])
+        return Verdict(label, "plumbing", f"{desc.name} emulator", "exact",
+                       "pass" if d <= EXACT_TOL else "outside tolerance",
+                       {"max_abs_dW": d}, BOUNDS["exact"])
+    if program.approximations:
+        return None  # no model of the engine: its departure is all in the textbook check
+    d = stats.max_abs_diff(runtime, refs(program.schedule))
+    return Verdict(label, "plumbing", f"numpy[{program.schedule.name} schedule]", "exact",
+                   "pass" if d <= EXACT_TOL else "outside tolerance", {"max_abs_dW": d},
+                   BOUNDS["exact"])
 
 
-def compare(spec, backends=("numpy", "lava", "nengo", "nengo-loihi"), *,
-            precision: str = "float", profile=None, steps: int = 500, record_every: int = 10,
-            task_epochs: int = 0, options: dict | None = None, out_dir=None,
-            quiet: bool | None = None, plots: bool = True) -> Report:
-    """Grade every backend in ``backends`` against the reference; see module docstring.
+def _textbook(label, mod, spec, program, model, refs, precision, run_kw) -> Verdict:
+    textbook = refs(TEXTBOOK)
+    figs = dict(stats.departure(model, textbook))
+    timing = stats.departure(refs(program.schedule), textbook)
+    figs["timing.corr_dW"], figs["timing.rel_dW"] = timing["corr_dW"], timing["rel_dW"]
+    if precision == "fixed" and getattr(mod.BACKEND, "emulator", False):
+        float_model = mod.emulate(spec, **{**run_kw, "precision": "float"})
+        part = stats.departure(float_model, refs(program.schedule))
+        prec = stats.departure(model, float_model)
+        figs["precision.corr_dW"], figs["precision.rel_dW"] = prec["corr_dW"], prec["rel_dW"]
+    else:
+        part = stats.departure(model, refs(program.schedule))
+    figs["model.corr_dW"], figs["model.rel_dW"] = part["corr_dW"], part["rel_dW"]
+    ok = figs["corr_dW"] >= STAT_MIN_CORR
+    return Verdict(label, "textbook", "numpy[textbook]", "statistical",
+                   "pass" if ok else "outside tolerance", figs, BOUNDS["statistical"])
 
-    ``options`` maps a backend name to extra keyword arguments of its simulate/run.
-    """
+
+def _failure(label, check, against, tier, err) -> Verdict:
+    if isinstance(err, BackendUnavailable):
+        return Verdict(label, check, against, tier, "not installed",
+                       note=f"pip install 'neurolearn[{err.extra}]'")
+    if isinstance(err, UnsupportedRule):
+        return Verdict(label, check, against, tier, "not supported", note=str(err))
+    if isinstance(err, NeurolearnError):
+        return Verdict(label, check, against, tier, "error", note=str(err))
+    return Verdict(label, check, against, tier, "error", note=f"{type(err).__name__}: {err}")
+
+
+def compare(spec, backends=None, *, precision: str = "float", profile=None,
+            steps: int = DEFAULT_STEPS, record_every: int = 50,
+            task_epochs: int = DEFAULT_TASK_EPOCHS, quiet: bool | None = None,
+            time_limit: float | None = None) -> Report:
+    """Grade every backend in ``backends`` (default: all) against the reference."""
     t_start = time.perf_counter()
-    options = options or {}
-    report = Report(spec.name, precision, steps)
-    k = steps_per_example(spec.simulation)
-    ref_cache = {}
-    work = [(name, label, extra) for name in backends if name != "numpy"
-            for label, extra in _labels(name)]
-    with Progress(len(work) + (1 if task_epochs else 0), f"compare {spec.name}", quiet) as bar:
-        for name, label, extra in work:
-            bar.update(0, label)
-            opts = {**options.get(name, {}), **extra}
-            tier = expected_tier(name, spec, precision, opts)
-            try:
-                mod = registry.get(name)
-            except BackendUnavailable as err:
-                report.verdicts.append(Verdict(label, "-", tier, "not installed",
-                                               note=f"pip install 'neurolearn[{err.extra}]'"))
-                bar.update(1)
-                continue
-            ref_label = f"numpy[{mod.REFERENCE_SCHEDULE} schedule]"
-            try:
-                # the backend first: its refusal names the rule, the reason and where
-                # to run it instead
-                trace = mod.simulate(spec, steps=steps, precision=precision,
-                                     record_every=record_every, **opts)
-                key = (mod.REFERENCE_SCHEDULE, precision, tier)
-                if key not in ref_cache:
-                    ref_opts = {kk: v for kk, v in opts.items() if kk not in ("lowering",
-                                                                              "target")}
-                    if tier == "statistical":
-                        ref_opts = {}  # the rate reference
-                    ref_cache[key] = _reference_module(mod).simulate(
-                        spec, steps=steps, precision=precision, record_every=record_every,
-                        **ref_opts)
-                ref = ref_cache[key]
-                verdict = _grade(label, ref_label, tier, trace, ref, k)
-                verdict.figures["seconds"] = round(trace.wall_seconds, 2)
-                report.traces[label] = (trace, ref)
-            except UnsupportedRule as err:
-                verdict = Verdict(label, ref_label, tier, "not supported", note=str(err))
-            except NeurolearnError as err:
-                verdict = Verdict(label, ref_label, tier, "error", note=str(err))
-            except Exception as err:  # a backend bug must not hide the other rows
-                verdict = Verdict(label, ref_label, tier, "error",
-                                  note=f"{type(err).__name__}: {err}")
-            report.verdicts.append(verdict)
+    names = list(backends) if backends is not None else registry.names()
+    report = Report(spec.name, precision, steps, task_epochs)
+    refs = _References(spec, steps, record_every)
+    engines = [n for n in names if n != "numpy"]
+    n_work = len(engines) + (1 if task_epochs else 0)
+    with Progress(n_work, f"compare {spec.name}", quiet) as bar:
+        for name in engines:
+            bar.update(0, name)
+            _grade_backend(name, spec, precision, profile, steps, record_every, refs,
+                           report, time_limit)
             bar.update(1)
         if task_epochs:
-            _task_tier(spec, backends, precision, profile, task_epochs, options, report)
+            bar.update(0, "task tier")
+            _task_tier(spec, names, precision, profile, task_epochs, report, time_limit)
             bar.update(1)
-    if plots and out_dir is not None:
-        from ..viz.plots import write_compare_plots
-        report.plots = write_compare_plots(spec, report, Path(out_dir))
     report.seconds = time.perf_counter() - t_start
     return report
 
 
-def _task_tier(spec, backends, precision, profile, epochs, options, report):
+def _grade_backend(name, spec, precision, profile, steps, record_every, refs, report,
+                   time_limit):
+    try:
+        mod = registry.get(name)
+    except BackendUnavailable as err:
+        report.verdicts.append(_failure(name, "plumbing", "-", "-", err))
+        return
+    desc = mod.BACKEND
+    for label, variant in _labels(desc):
+        run_kw = dict(steps=steps, precision=precision, record_every=record_every,
+                      variant=variant, time_limit=time_limit)
+        try:
+            program = mod.lower(spec, precision=precision, profile=profile, variant=variant)
+        except Exception as err:  # a refusal names the rule, the reason, where to run it
+            report.verdicts.append(_failure(label, "plumbing", "-", "-", err))
+            continue
+        report.approximations[label] = program.describe()
+        try:
+            runtime = mod.simulate(spec, **run_kw)
+            emulator = mod.emulate(spec, **run_kw) if desc.emulator else None
+            report.traces[label] = {"runtime": runtime, "emulator": emulator,
+                                    "schedule": refs(program.schedule),
+                                    "textbook": refs(TEXTBOOK)}
+            v = _plumbing(label, desc, program, runtime, emulator, refs, precision)
+            if v is not None:
+                v.figures["seconds"] = round(runtime.wall_seconds, 2)
+                report.verdicts.append(v)
+            model = emulator if emulator is not None else runtime
+            report.verdicts.append(_textbook(label, mod, spec, program, model, refs,
+                                             precision, run_kw))
+        except Exception as err:  # a backend bug must not hide the other rows
+            report.verdicts.append(_failure(label, "plumbing", "-", "-", err))
+
+
+def _task_tier(spec, names, precision, profile, epochs, report, time_limit):
     from ..api import run
-    ref = run(spec, "numpy", epochs=epochs, quiet=True)
+    bound = task_gap_bound(spec)
+    try:
+        ref = run(spec, "numpy", epochs=epochs, quiet=True)
+    except Exception as err:
+        report.verdicts.append(_failure("numpy", "task", "-", "task", err))
+        return
     report.runs["numpy"] = ref
-    for name in backends:
+    against = f"numpy ({'time-stepped' if spec.network.spiking else spec.training.mode})"
+    report.verdicts.append(Verdict("numpy", "reference", "-", "task", "pass",
+                                   {"accuracy": ref.test_accuracy}, note=""))
+    todo = []
+    if not spec.network.spiking and spec.training.mode != "time_stepped":
+        todo.append(("numpy (time-stepped)", "numpy",
+                     spec.with_(training=replace(spec.training, mode="time_stepped")), {}))
+    for name in names:
         if name == "numpy" and precision == "float":
             continue
-        label = f"{name} (task)"
+        opts = {"profile": profile} if profile is not None else {}
+        todo.append((name if name != "numpy" else f"numpy ({precision})", name, spec, opts))
+    for label, name, s, opts in todo:
         try:
-            opts = dict(options.get(name, {}))
-            if profile is not None and name == "numpy":
-                opts["profile"] = profile
-            res = run(spec, name, epochs=epochs, precision=precision, quiet=True, **opts)
-            report.runs[name] = res
+            res = run(s, name, epochs=epochs, precision=precision, quiet=True,
+                      time_limit=time_limit, **opts)
+            report.runs[label] = res
             if res.test_accuracy is None or ref.test_accuracy is None:
-                report.verdicts.append(Verdict(label, "numpy", "task", "not supported",
+                report.verdicts.append(Verdict(label, "task", against, "task",
+                                               "not supported",
                                                note="no accuracy on this data set"))
                 continue
             gap = res.test_accuracy - ref.test_accuracy
             report.verdicts.append(Verdict(
-                label, "numpy", "task", "pass" if abs(gap) <= TASK_MAX_GAP
-                else "outside tolerance",
+                label, "task", against, "task",
+                "pass" if abs(gap) <= bound + 1e-12 else "outside tolerance",
                 {"accuracy": res.test_accuracy, "reference_accuracy": ref.test_accuracy,
-                 "gap_points": 100 * gap}, BOUNDS["task"]))
-        except BackendUnavailable as err:
-            report.verdicts.append(Verdict(label, "numpy", "task", "not installed",
-                                           note=f"pip install 'neurolearn[{err.extra}]'"))
-        except UnsupportedRule as err:
-            report.verdicts.append(Verdict(label, "numpy", "task", "not supported",
-                                           note=str(err)))
+                 "gap_points": 100 * gap, "seconds": round(res.train_seconds, 1)},
+                BOUNDS["task"]))
         except Exception as err:
-            report.verdicts.append(Verdict(label, "numpy", "task", "error",
-                                           note=f"{type(err).__name__}: {err}"))
-
-
-def targets_for(spec, steps, seed=None):
-    """The per-step targets of the shared stream (for traces without errors)."""
-    from ..data import load_dataset
-    from ..reference.stream import input_stream
-    ds = load_dataset(spec.data, spec.training.seed)
-    seed = spec.training.seed if seed is None else seed
-    return input_stream(ds.x_train, ds.y_train, spec.simulation, steps, seed)[1]
-
-
-def learning_curve(trace, spec, steps) -> np.ndarray:
-    """Windowed output error per example of a trace."""
-    k = steps_per_example(spec.simulation)
-    errors = trace.errors
-    if errors is None and trace.outputs is not None:
-        y = targets_for(spec, steps)
-        n = min(len(y), len(trace.outputs))
-        if y.shape[1] != trace.outputs.shape[1]:
-            return np.zeros(0)
-        errors = trace.outputs[:n] - y[:n]
-    return stats.windowed_errors(errors, k) if errors is not None else np.zeros(0)
+            report.verdicts.append(_failure(label, "task", against, "task", err))

@@ -1,4 +1,4 @@
-"""Figures that grade a backend's trace against the reference's."""
+"""Figures that grade one trace against another (same stream, seed and weights)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import numpy as np
 
 
 def max_abs_diff(trace, ref) -> float:
-    """max |W_backend - W_reference| over every plastic layer and record."""
+    """max |W_a - W_b| over every plastic layer and record."""
     worst = 0.0
     for name, w in trace.weights.items():
         r = ref.weights[name]
@@ -17,7 +17,7 @@ def max_abs_diff(trace, ref) -> float:
 
 
 def divergence_over_time(trace, ref) -> dict:
-    """Per layer: max |dW| at each record (for the divergence plot)."""
+    """Per layer: max |W_a - W_b| at each record (for the divergence plot)."""
     out = {}
     for name, w in trace.weights.items():
         r = ref.weights[name]
@@ -26,16 +26,40 @@ def divergence_over_time(trace, ref) -> dict:
     return out
 
 
+def _dw(trace, name):
+    w = np.asarray(trace.weights[name])
+    return (w[-1] - w[0]).ravel()
+
+
 def dw_correlation(trace, ref) -> dict:
-    """Pearson correlation of each plastic layer's total weight change."""
+    """Pearson correlation of each plastic layer's weight change (first to last record)."""
     out = {}
-    for name, w in trace.weights.items():
-        a = (w[-1] - w[0]).ravel()
-        b = (ref.weights[name][-1] - ref.weights[name][0]).ravel()
-        if a.std() == 0 or b.std() == 0:
-            out[name] = float("nan")
-        else:
-            out[name] = float(np.corrcoef(a, b)[0, 1])
+    for name in trace.weights:
+        a, b = _dw(trace, name), _dw(ref, name)
+        out[name] = float("nan") if a.std() == 0 or b.std() == 0 else \
+            float(np.corrcoef(a, b)[0, 1])
+    return out
+
+
+def relative_change(trace, ref) -> dict:
+    """Per layer: ||dW_a - dW_b|| / ||dW_b|| of the weight changes."""
+    out = {}
+    for name in trace.weights:
+        a, b = _dw(trace, name), _dw(ref, name)
+        nb = float(np.linalg.norm(b))
+        out[name] = float(np.linalg.norm(a - b)) / nb if nb > 0 else float("nan")
+    return out
+
+
+def departure(trace, ref) -> dict:
+    """corr(dW) (the worst layer), the relative change (the worst layer), per layer too."""
+    corr = dw_correlation(trace, ref)
+    rel = relative_change(trace, ref)
+    vals = [c for c in corr.values() if c == c]
+    out = {"corr_dW": min(vals) if vals else float("nan"),
+           "rel_dW": max((r for r in rel.values() if r == r), default=float("nan"))}
+    for name in corr:
+        out[f"corr_dW[{name}]"] = corr[name]
     return out
 
 

@@ -80,7 +80,7 @@ FACTOR_WIDTH = {"x0": 1, "y0": 1, "x1": W_TRACE, "x2": W_TRACE, "y1": W_TRACE,
 @dataclass(frozen=True)
 class EngineWidths:
     """The bit widths the primitives use; defaults are Lava 0.10.0's. A hardware
-    profile builds one with :func:`neurolearn.hardware.quantized.widths_of`."""
+    profile builds one with :func:`neurolearn.hardware.profile.widths_of`."""
     weight_bits: int = W_WEIGHTS_U          # magnitude bits; a sign bit comes on top
     trace_bits: int = W_TRACE
     trace_frac_bits: int = W_TRACE_FRACTIONAL_PART

@@ -20,7 +20,8 @@ from pathlib import Path
 
 from ..errors import SpecError
 from ..rules.io import load, parse
-from ..rules.schema import field, one_of
+from ..rules.schema import Node, field, one_of
+from .arith import EngineWidths
 
 FORMAT_TYPE = "neurolearn.profile"
 FORMAT_VERSION = 1
@@ -39,7 +40,7 @@ def _source(v):
 
 
 @dataclass
-class Figure:
+class Figure(Node):
     """An integer figure and where it comes from; no ``value`` means unknown."""
     source: str = field(check=_source, doc="file + constant, paper, or why unknown")
     value: int | None = field(None, doc="the figure (absent: unknown)")
@@ -47,7 +48,7 @@ class Figure:
 
 
 @dataclass
-class SignedFigure:
+class SignedFigure(Node):
     """An integer figure that may be negative (exponent bounds)."""
     source: str = field(check=_source, doc="file + constant, paper, or why unknown")
     value: int | None = field(None, doc="the figure (absent: unknown)")
@@ -59,7 +60,7 @@ class SignedFigure:
 
 
 @dataclass
-class Names:
+class Names(Node):
     """A list of supported names and where it comes from; no ``value``: unknown."""
     source: str = field(check=_source, doc="file + constant, paper, or why unknown")
     value: list[str] | None = field(None, doc="the names (absent: unknown)")
@@ -67,7 +68,7 @@ class Names:
 
 
 @dataclass
-class Flag:
+class Flag(Node):
     """A yes/no capability and where it comes from; no ``value`` means unknown."""
     source: str = field(check=_source, doc="file + constant, paper, or why unknown")
     value: bool | None = field(None, doc="true or false (absent: unknown)")
@@ -75,7 +76,7 @@ class Flag:
 
 
 @dataclass
-class Support:
+class Support(Node):
     """Whether a rule family learns on the chip."""
     mode: str = field(check=one_of(*SUPPORT_MODES),
                       doc="on_chip: the learning engine runs it; host: weights learn "
@@ -98,14 +99,14 @@ def _checked(*names):
 
 
 @dataclass
-class Chip:
+class Chip(Node):
     chips: Figure | None = field(None, doc="chips available to the network")
     cores_per_chip: Figure | None = field(None, doc="neuron cores per chip")
     validate = _checked("chips", "cores_per_chip")
 
 
 @dataclass
-class Core:
+class Core(Node):
     compartments: Figure | None = field(None, doc="compartments (neurons) per core")
     input_axons: Figure | None = field(None, doc="input axons per core")
     output_axons: Figure | None = field(None, doc="output axons per core")
@@ -119,7 +120,7 @@ class Core:
 
 
 @dataclass
-class Weights:
+class Weights(Node):
     bits: Figure | None = field(None, doc="weight magnitude bits (a sign bit comes on top)")
     exponent_min: SignedFigure | None = field(None, doc="smallest shared weight exponent")
     exponent_max: SignedFigure | None = field(None, doc="largest shared weight exponent")
@@ -127,14 +128,14 @@ class Weights:
 
 
 @dataclass
-class Traces:
+class Traces(Node):
     bits: Figure | None = field(None, doc="trace bits (unsigned, saturating)")
     fraction_bits: Figure | None = field(None, doc="fractional bits of trace impulses")
     validate = _checked("bits", "fraction_bits")
 
 
 @dataclass
-class Learning:
+class Learning(Node):
     accumulator_bits: Figure | None = field(None, doc="accumulator magnitude bits "
                                                       "(a sign bit comes on top)")
     mantissa_bits: Figure | None = field(None, doc="bits of the scale's mantissa m")
@@ -161,13 +162,13 @@ class Learning:
 
 
 @dataclass
-class Models:
+class Models(Node):
     neuron_models: Names | None = field(None, doc="neurolearn neuron models the cores run")
     synapse_types: Names | None = field(None, doc="connectivity kinds (dense, sparse, conv)")
 
 
 @dataclass
-class Profile:
+class Profile(Node):
     name: str = field(doc="short name, used by --profile")
     description: str = field("", doc="what the target is")
     precision: str = field("fixed", check=one_of("float", "fixed"),
@@ -249,3 +250,23 @@ def load_profile(name_or_path) -> Profile:
 
 def parse_profile(data: dict, source: str | None = None) -> Profile:
     return parse(Profile, data, source)
+
+
+def widths_of(profile: Profile) -> EngineWidths:
+    """The engine widths of a profile; a figure the profile does not know is an error."""
+    need = {"weights.bits": "weight_bits", "traces.bits": "trace_bits",
+            "learning.accumulator_bits": "accumulator_bits",
+            "learning.mantissa_bits": "mantissa_bits", "learning.mantissa_min": "mantissa_min",
+            "learning.mantissa_max": "mantissa_max", "learning.exponent_min": "exponent_min",
+            "learning.exponent_max": "exponent_max"}
+    kwargs = {}
+    for fig, arg in need.items():
+        v = profile.get(fig)
+        if v is None:
+            raise SpecError(f"the quantized reference needs {fig}, which profile "
+                            f"{profile.name!r} does not know", fig, source=profile.name)
+        kwargs[arg] = v
+    frac = profile.get("traces.fraction_bits")
+    if frac is not None:
+        kwargs["trace_frac_bits"] = frac
+    return EngineWidths(**kwargs)

@@ -621,13 +621,18 @@ def _check_precision(precision):
                               "the numpy backend's batched trainer with precision 'fixed'")
 
 
-def present(net, x, y, k: int, enc=None, on_step=None):
-    """Show one example (x, y: (1, width)) for k steps: settling, then plastic steps."""
+def present(net, x, y, k: int, enc=None, on_step=None, end_batch: bool = False):
+    """Show one example (x, y: (1, width)) for k steps: settling, then plastic steps.
+    ``end_batch``: it is its batch's last example, so the batch's change is applied
+    after its last step (schedules with ``apply = "batch"``), before ``on_step``
+    sees that step."""
     xs = np.broadcast_to(x, (k, x.shape[1]))
     if enc is not None:
         xs = enc(xs)
     for s in range(k):
         out = net.step(xs[s:s + 1], y, teach=net.teaching(s))
+        if end_batch and s == k - 1 and net.schedule.apply == "batch":
+            net.apply()
         if on_step is not None:
             on_step(out)
 
@@ -678,15 +683,12 @@ def simulate(spec, *, steps: int, precision: str = "float", seed: int | None = N
     pos = 0
     for size in batches_of(len(ds.x_train), spec.training.batch_size, n_examples):
         net.begin_batch(size)
-        whole = True
-        for idx in order[pos:pos + size]:
+        for j, idx in enumerate(order[pos:pos + size]):
             shown = min(k, steps - t[0])
-            whole = whole and shown == k
-            if shown:
-                present(net, xtr[idx:idx + 1], ytr[idx:idx + 1], shown, enc, on_step)
+            if shown:  # an example cut short by the end of the run ends no batch
+                present(net, xtr[idx:idx + 1], ytr[idx:idx + 1], shown, enc, on_step,
+                        end_batch=j == size - 1 and shown == k)
         pos += size
-        if whole and net.schedule.apply == "batch":
-            net.apply()
         if t[0] >= steps:
             break
     wall = time.perf_counter() - t0
@@ -765,11 +767,10 @@ def run_time_stepped(spec, dataset=None, epochs: int | None = None, quiet: bool 
             pos = (ep - 1) * n
             for size in sizes:
                 net.begin_batch(size)
-                for idx in order[pos:pos + size]:
-                    present(net, xtr[idx:idx + 1], ytr[idx:idx + 1], k, enc)
+                for j, idx in enumerate(order[pos:pos + size]):
+                    present(net, xtr[idx:idx + 1], ytr[idx:idx + 1], k, enc,
+                            end_batch=j == size - 1)
                 pos += size
-                if net.schedule.apply == "batch":
-                    net.apply()
             seconds += time.perf_counter() - t0
             if t.lr_decay != 1.0:  # as the batched trainer: eta shrinks after every pass
                 net.eta = [e * t.lr_decay for e in net.eta]

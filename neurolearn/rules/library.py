@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .ir import Factor, Term
+from .terms import Factor, Term
 
 
 @dataclass(frozen=True)

@@ -127,7 +127,8 @@ class Node:
             try:
                 validate("")
             except SpecError as err:
-                raise SpecError(err.reason, err.path, node=type(self).__name__) from None
+                raise SpecError(err.reason, err.path.lstrip("."),
+                                node=type(self).__name__) from None
 
 
 _HINTS: dict = {}
@@ -242,8 +243,8 @@ def _from_union(base, data, path: str):
 
 
 def _join(path: str, name: str) -> str:
-    if not path:
-        return name
+    if not path or not name:
+        return path or name
     return f"{path}{name}" if name.startswith("[") else f"{path}.{name}"
 
 
@@ -255,6 +256,13 @@ def from_dict(cls, data, path: str = ""):
         raise SpecError(f"must be a table, got {_short(data)}", path)
     hints = _hints(cls)
     fields = {f.name: f for f in dataclasses.fields(cls)}
+    tag = getattr(cls, "tag", None)
+    if tag is not None and tag not in fields and tag in data:
+        # a union member read on its own: its tag must name it
+        if data[tag] != getattr(cls, tag):
+            raise SpecError(f"must be {getattr(cls, tag)!r}, got {_short(data[tag])}",
+                            _join(path, tag))
+        data = {k: v for k, v in data.items() if k != tag}
     unknown = sorted(k for k in data if k not in fields)
     if unknown:
         raise SpecError(f"unknown field (expected one of {', '.join(fields)})",

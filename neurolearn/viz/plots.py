@@ -22,15 +22,16 @@ def _plt():
 
 def write_compare_plots(spec, report, out: Path) -> dict:
     plt = _plt()
-    from ..compare.run import learning_curve
+    from ..compare.curves import learning_curve
     out.mkdir(parents=True, exist_ok=True)
     written = {}
 
     # 1. learning curves: windowed output error per example, each backend and reference
     fig, ax = plt.subplots(figsize=(7, 4))
     drawn = set()
-    for label, (trace, ref) in report.traces.items():
-        for name, tr in ((label, trace), (f"reference [{ref.schedule}]", ref)):
+    for label, tr_set in report.traces.items():
+        trace, ref = tr_set["runtime"], tr_set["textbook"]
+        for name, tr in ((label, trace), ("reference [textbook]", ref)):
             if name in drawn:
                 continue
             curve = learning_curve(tr, spec, report.steps)
@@ -51,13 +52,14 @@ def write_compare_plots(spec, report, out: Path) -> dict:
     from ..compare.stats import divergence_over_time
     fig, ax = plt.subplots(figsize=(7, 4))
     floor = 1e-18
-    for label, (trace, ref) in report.traces.items():
+    for label, tr_set in report.traces.items():
+        trace, ref = tr_set["runtime"], tr_set["textbook"]
         for layer, d in divergence_over_time(trace, ref).items():
             ax.plot(trace.steps[:len(d)] if len(trace.steps) >= len(d) else np.arange(len(d)),
                     np.maximum(d, floor), label=f"{label} · {layer}")
     ax.axhline(1e-12, color="k", ls="--", lw=0.8, label="exact tier bound 1e-12")
     ax.set(xlabel="step", ylabel="max |W - W_ref|", yscale="log",
-           title=f"{spec.name}: weight divergence from the reference "
+           title=f"{spec.name}: weight divergence from the textbook reference "
                  f"(identical = {floor:g})")
     ax.legend(fontsize=7)
     written["divergence"] = _save(fig, out / "divergence.png", plt)
@@ -77,7 +79,8 @@ def write_compare_plots(spec, report, out: Path) -> dict:
         written["alignment"] = _save(fig, out / "alignment.png", plt)
 
     # 4. spike raster of one sample where a backend has spikes
-    for label, (trace, ref) in report.traces.items():
+    for label, tr_set in report.traces.items():
+        trace, ref = tr_set["runtime"], tr_set["textbook"]
         spk = trace.spikes or ref.spikes
         if spk:
             fig, axes = plt.subplots(len(spk), 1, figsize=(7, 1.2 + 1.2 * len(spk)),

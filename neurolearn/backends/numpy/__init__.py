@@ -3,7 +3,7 @@
 Rate networks train with the batched trainer (``training.mode = "auto"`` or
 ``"batched"``) or the time-stepped simulator (``"time_stepped"``); spiking networks
 with the time-stepped simulator. ``precision = "fixed"`` runs the quantized
-trainer (a hardware profile's integer arithmetic, neurolearn.hardware.quantized).
+trainer (a hardware profile's integer arithmetic, neurolearn.reference.quantized).
 """
 
 from __future__ import annotations

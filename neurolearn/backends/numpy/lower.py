@@ -27,6 +27,6 @@ def lower(spec, precision: str = "float", profile=None, variant=None) -> Program
                 f"spec {spec.name!r}", "the quantized reference is the batched trainer "
                 "under a profile's integer arithmetic", "lava --precision fixed (spiking) "
                 "or numpy --precision fixed with a rate network in batched mode")
-        from ...hardware.quantized import check_quantizable
+        from ...reference.quantized import check_quantizable
         check_quantizable(spec)
     return Program(NAME, precision, TEXTBOOK, variant)

@@ -9,7 +9,7 @@ def run(spec, *, precision: str = "float", epochs=None, quiet=None, profile=None
         dataset=None, variant=None, time_limit=None):
     lower(spec, precision, profile, variant)
     if precision == "fixed":
-        from ...hardware.quantized import train_quantized
+        from ...reference.quantized import train_quantized
         return train_quantized(spec, profile=profile, epochs=epochs, quiet=quiet,
                                dataset=dataset)
     if mode_of(spec) == "batched":

@@ -46,32 +46,12 @@ import math
 import numpy as np
 
 from ..errors import SpecError, UnsupportedRule
-from ..reference.trainer import BatchedTrainer, train
-from . import arith
-from .arith import EngineWidths
-from .profile import Profile, load_profile
+from ..hardware import arith
+from ..hardware.arith import EngineWidths
+from ..hardware.profile import Profile, load_profile, widths_of
+from .trainer import BatchedTrainer, train
 
 DEFAULT_PROFILE = "loihi2"
-
-
-def widths_of(profile: Profile) -> EngineWidths:
-    """The engine widths of a profile; a figure the profile does not know is an error."""
-    need = {"weights.bits": "weight_bits", "traces.bits": "trace_bits",
-            "learning.accumulator_bits": "accumulator_bits",
-            "learning.mantissa_bits": "mantissa_bits", "learning.mantissa_min": "mantissa_min",
-            "learning.mantissa_max": "mantissa_max", "learning.exponent_min": "exponent_min",
-            "learning.exponent_max": "exponent_max"}
-    kwargs = {}
-    for fig, arg in need.items():
-        v = profile.get(fig)
-        if v is None:
-            raise SpecError(f"the quantized reference needs {fig}, which profile "
-                            f"{profile.name!r} does not know", fig, source=profile.name)
-        kwargs[arg] = v
-    frac = profile.get("traces.fraction_bits")
-    if frac is not None:
-        kwargs["trace_frac_bits"] = frac
-    return EngineWidths(**kwargs)
 
 
 def _grid_bits(W, bits: int, headroom: float) -> int:
