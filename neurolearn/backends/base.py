@@ -87,3 +87,13 @@ class Backend:
     schedule: Schedule = TEXTBOOK
     precisions: tuple = ("float",)
     summary: str = ""
+
+
+def require_float64(spec, backend: str) -> None:
+    """Engines and time-stepped runs compute in float64: refuse training.dtype =
+    float32 by name (it is the batched trainer's speed option)."""
+    if spec.training.dtype != "float64":
+        from ..errors import UnsupportedRule
+        raise UnsupportedRule(backend, f"training.dtype = {spec.training.dtype!r}",
+                              "float32 is an option of the batched trainer only; this "
+                              "backend computes in float64", "numpy (batched)")

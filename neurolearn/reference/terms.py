@@ -20,9 +20,10 @@ def _product(factors, signals, n, width):
     return np.ones((n, width)) if out is None else out
 
 
-def term_update(term, pre_sig, post_sig, W, n, with_bias_b=None, scale=1.0):
+def term_update(term, pre_sig, post_sig, W, n, with_bias_b=None, scale=1.0, out=None):
     """(dW, db) of one term times ``scale``; ``pre_sig``/``post_sig`` map
-    signal -> (n, width)."""
+    signal -> (n, width). ``out``: an array of W's shape to write dW into (no
+    temporary the size of W; the same values)."""
     pre = [f for f in term.factors if f.kind == "pre"]
     post = [f for f in term.factors if f.kind == "post"]
     syn = [f for f in term.factors if f.kind == "syn"]
@@ -30,7 +31,7 @@ def term_update(term, pre_sig, post_sig, W, n, with_bias_b=None, scale=1.0):
     Q = _product(pre, pre_sig, n, W.shape[1])
     c = term.coeff * scale / n
     # scale the small (n, n_post) factor, not the (n_post, n_pre) product
-    dW = (P.T * c) @ Q
+    dW = np.matmul(P.T * c, Q, out=out)
     db = None
     if with_bias_b is not None:
         db = c * P.sum(axis=0)
@@ -41,13 +42,15 @@ def term_update(term, pre_sig, post_sig, W, n, with_bias_b=None, scale=1.0):
     return dW, db
 
 
-def rule_update(terms, pre_sig, post_sig, W, b=None, scale=1.0):
-    """Sum of all terms times ``scale`` (the learning rate): (dW, db)."""
+def rule_update(terms, pre_sig, post_sig, W, b=None, scale=1.0, out=None, work=None):
+    """Sum of all terms times ``scale`` (the learning rate): (dW, db). ``out`` and
+    ``work`` (arrays of W's shape) hold dW and a further term's product, so that a
+    training step allocates nothing the size of W; the values are the same."""
     n = next(iter(post_sig.values())).shape[0] if post_sig else \
         next(iter(pre_sig.values())).shape[0]
-    dW, db = term_update(terms[0], pre_sig, post_sig, W, n, b, scale)
+    dW, db = term_update(terms[0], pre_sig, post_sig, W, n, b, scale, out=out)
     for term in terms[1:]:
-        tw, tb = term_update(term, pre_sig, post_sig, W, n, b, scale)
+        tw, tb = term_update(term, pre_sig, post_sig, W, n, b, scale, out=work)
         dW += tw
         if db is not None:
             db += tb

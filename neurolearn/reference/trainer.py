@@ -68,7 +68,14 @@ class BatchedTrainer:
         self.neurons = [layer.neuron for layer in self.net.layers]
         self.L = len(self.net.layers) - 1
         self.params = params if params is not None else init_params(self.net, spec.training.seed)
+        self.dtype = np.dtype(spec.training.dtype)
+        if self.dtype != np.float64:  # draws are float64; the run is in the chosen type
+            p = self.params
+            p.W = [w.astype(self.dtype) for w in p.W]
+            p.b = [v.astype(self.dtype) for v in p.b]
+            p.B = {k: v.astype(self.dtype) for k, v in p.B.items()}
         self.terms = spec.rule.resolved_terms()
+        self._buf = {}  # per layer: workspace of W's shape (no per-batch temporaries)
         self.post_needed = spec.rule.signals("post")
         self.eta = layer_etas(spec.rule, self.L)
         self.momentum = spec.training.momentum
@@ -144,8 +151,10 @@ class BatchedTrainer:
                 db.append(None)
                 continue
             b = self.params.b[l - 1] if layer.bias else None
+            out, work = self._workspace(l - 1)
             w_upd, b_upd = rule_update(self.terms, pre[l - 1], post[l - 1],
-                                       self.params.W[l - 1], b, scale=self.eta[l - 1])
+                                       self.params.W[l - 1], b, scale=self.eta[l - 1],
+                                       out=out, work=work)
             dW.append(w_upd)
             db.append(b_upd)
         for l, B in self.params.B.items():
@@ -184,6 +193,13 @@ class BatchedTrainer:
                 p.b[i] += d
         for k, d in dB.items():
             p.B[k] += d
+
+    def _workspace(self, i):
+        if i not in self._buf:
+            W = self.params.W[i]
+            self._buf[i] = (np.empty_like(W), np.empty_like(W) if len(self.terms) > 1
+                            else None)
+        return self._buf[i]
 
     def step(self, x, y):
         dW, db, dB, _ = self.compute_updates(x, y)
@@ -232,6 +248,9 @@ def train(spec, dataset=None, epochs: int | None = None, quiet: bool | None = No
     epochs = t.epochs if epochs is None else epochs
     trainer = trainer_cls(spec, params)
     order = example_order(len(ds.x_train), epochs * len(ds.x_train), t.seed)
+    if trainer.dtype != np.float64:
+        ds.x_train, ds.y_train = (a.astype(trainer.dtype) for a in (ds.x_train, ds.y_train))
+        ds.x_test, ds.y_test = (a.astype(trainer.dtype) for a in (ds.x_test, ds.y_test))
     hidden = [layer.name for layer in spec.network.layers[1:-1]]
     probe = slice(0, min(len(ds.x_train), 512))
     px, py = ds.x_train[probe], ds.y_train[probe]

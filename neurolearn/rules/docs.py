@@ -27,6 +27,7 @@ def render() -> str:
            "A plasticity rule is a sum of products of locality-typed factors:", "",
            "    dW_ij = eta * sum_k c_k * D_k * prod(pre factors)(j) * prod(post factors)(i)"
            " * prod(syn factors)(ij)", ""]
+    out += MEANING
     for title, cls in SECTIONS:
         out += [f"## {title}", ""] + describe(cls) + [""]
         if cls is ir.Layer:
@@ -42,6 +43,48 @@ def render() -> str:
                    + f". Neurons: {rule.needs}. Source: {rule.reference}.")
     out += ["", "## Example", "", "```toml", _example(), "```", ""]
     return "\n".join(out)
+
+
+MEANING = """## What eta, batch_size, momentum and t_example mean
+
+One spec means one learning rule, whatever runs it (the batched trainer, the
+time-stepped simulator, Lava, nengo):
+
+- An example is shown for `simulation.t_example` (k = t_example / dt steps). Its last
+  `simulation.teach` fraction (n_teach = round(teach * k) steps, at least one) are its
+  *plastic steps*: the teacher and plasticity are on. Before them the network settles
+  without a teacher (Payeur et al.'s prediction phase).
+- An *update* follows every `training.batch_size` examples (a pass over the training
+  set is cut into batches in the order of `default_rng([seed, 2])`; the last batch of a
+  pass may be smaller). It changes each plastic projection by
+  `eta * mean over the batch of (the rule's sum of products averaged over the
+  example's plastic steps)`, through momentum: `v = momentum * v + dW; W += v`.
+  A time-stepped run adds `eta * rule / (n_teach * n_batch)` every plastic step and
+  applies the sum after the batch's last plastic step.
+- A rate network has no time course, so its rule value is the same on every plastic
+  step: the batched trainer (one forward pass per example) and the time-stepped
+  simulator apply the same updates (bit-identical for batch size 1, to rounding
+  otherwise). A factor's `tau` is in seconds; the batched trainer takes a filtered
+  factor at its steady state, and runs moving averages across updates (`activity_sq_avg`)
+  over n * n_teach * dt seconds per update.
+- `training.lr_decay` multiplies eta after every pass. `eta_output` replaces eta for
+  the output layer.
+- Engines that cannot accumulate a batch declare it (a schedule that applies every
+  plastic step's share at once) and `neurolearn compare` measures the departure;
+  momentum is then refused.
+
+## From version 1
+
+Format version 1 meant eta per time step in time-stepped runs and had `rule.t_epoch`;
+version 2 (this page) means eta per example everywhere. To convert a version-1
+time-stepped spec: multiply eta by the plastic steps per example (`teach * t_example /
+dt`), set `training.batch_size` (1 reproduces per-example application), remove
+`t_epoch`, give `simulation.teach` (burst networks used 0.25 by default), move the old
+simulator options into the neuron tables (`tau_syn`, `gain`, `noise`, `tau_apical`,
+`burst_draw`), and set `version = 2`. Batched (rate) specs keep their meaning; only
+`version` changes. Version-1 files are refused with this advice.
+
+""".splitlines()
 
 
 def _neurons() -> list[str]:

@@ -173,6 +173,10 @@ class Training(Node):
     lr_decay: float = field(1.0, check=lambda v: None if 0 < v <= 1
                             else f"must be in (0, 1], got {v!r}",
                             doc="eta is multiplied by this after every epoch")
+    dtype: str = field("float64", check=one_of("float64", "float32"),
+                       doc="floating-point type of the batched trainer (float64 is the "
+                           "reference and the equivalence ground truth; float32 is "
+                           "faster; time-stepped runs and engines refuse float32)")
     mode: str = field("auto", check=one_of("auto", "batched", "time_stepped"),
                       doc="auto: batched for rate networks, time-stepped for spiking ones")
 

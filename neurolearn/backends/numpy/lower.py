@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from ...errors import UnsupportedRule
 from ...reference.schedule import TEXTBOOK
-from ..base import Program
+from ..base import Program, require_float64
 
 NAME = "numpy"
 
@@ -20,6 +20,8 @@ def mode_of(spec) -> str:
 def lower(spec, precision: str = "float", profile=None, variant=None) -> Program:
     if precision not in ("float", "fixed"):
         raise UnsupportedRule(NAME, f"precision {precision!r}", "use float or fixed")
+    if mode_of(spec) != "batched":
+        require_float64(spec, "numpy time-stepped simulator")
     if precision == "fixed":
         if spec.network.spiking or mode_of(spec) != "batched":
             raise UnsupportedRule(
