@@ -47,26 +47,14 @@ def test_a_fixed_offset_stays_while_weights_learn():
 
 @pytest.mark.parametrize("offset, fires", [(0.5, True), (-0.5, False)])
 def test_spiking_offset_moves_the_rheobase(offset, fires):
-    # J = threshold + (W x + b): with no input and no noise a neuron fires iff b > 0
-    net = SimNet(_spec("lif", offset), noise=0.0)
+    # J = threshold + gain (I + b): with no input and no noise a neuron fires iff b > 0
+    net = SimNet(_spec("lif", offset))
+    assert net.neurons[1].noise == 0.0
     count = 0
     for _ in range(200):
         _, _, spikes = net.step(np.zeros((1, 2)), np.zeros((1, 1)), learn=False)
         count += spikes[1].sum()
     assert (count > 0) == fires
-
-
-def test_backends_without_bias_input_refuse_an_offset():
-    from neurolearn.backends import nengo as nengo_backend
-    from neurolearn.reference.schedules import lava as lava_sched
-    spec = _spec("lif")
-    with pytest.raises(UnsupportedRule, match=r"layers\[1\].bias_init = -0.5.*no bias input"):
-        lava_sched.plan(spec)
-    with pytest.raises(UnsupportedRule, match=r"layers\[1\].bias_init = -0.5"):
-        nengo_backend.check(spec)
-    # a zero offset is what every backend already does
-    lava_sched.plan(replace(spec, network=replace(
-        spec.network, layers=[replace(l, bias_init=0.0) for l in spec.network.layers])))
 
 
 def test_quantized_refuses_a_fixed_offset_it_would_drop():
