@@ -19,6 +19,8 @@ def register(sub):
     p.add_argument("--record-every", type=int, default=10)
     p.add_argument("--task-epochs", type=int, default=0,
                    help="also train each backend this many epochs (task tier)")
+    p.add_argument("--set", metavar="PATH=VALUE", action="append", default=[],
+                   help="override a spec field, e.g. rule.eta=0.01 (repeatable)")
     p.add_argument("--json", metavar="PATH", default=None)
     p.add_argument("--out", metavar="DIR", default="compare_out", help="folder for PNG plots")
     p.add_argument("--no-plots", action="store_true")
@@ -35,7 +37,10 @@ def main(args) -> int:
         if n not in backends.BACKENDS:
             from ..errors import NeurolearnError
             raise NeurolearnError(f"unknown backend {n!r} (known: {', '.join(backends.names())})")
+    from ..rules import overrides
     spec = as_spec(args.spec)
+    if args.set:
+        spec = overrides.apply(spec, overrides.single_values(args.set, "compare"))
     report = compare(spec, names, precision=args.precision, profile=args.profile,
                      steps=args.steps, record_every=args.record_every,
                      task_epochs=args.task_epochs, out_dir=None if args.no_plots else args.out,
