@@ -148,6 +148,7 @@ def test_lost_task_then_killed_sweep_then_resume_redoes_nothing_finished(tmp_pat
     try:
         child = wait_for(lambda: lava_children(marker), 120, "a Lava task")[0]
         os.kill(ppid(child), signal.SIGKILL)
+        # lost: the task running there, and any the scheduler had queued on it
         lost = wait_for(lambda: [k for k, r in reports().items() if r["status"] == "lost"],
                         60, "the lost task's report")
         n = len(reports())
@@ -159,10 +160,11 @@ def test_lost_task_then_killed_sweep_then_resume_redoes_nothing_finished(tmp_pat
         cleanup(proc, marker)
 
     before = reports()
-    assert 3 <= len(before) < 8, len(before)
-    assert [k for k, r in before.items() if r["status"] == "lost"] == lost
-    assert "KilledWorker" in before[lost[0]]["error"]
+    assert len(before) < 8  # killed mid-sweep
+    lost = [k for k, r in before.items() if r["status"] == "lost"]
+    assert lost and all("KilledWorker" in before[k]["error"] for k in lost)
     ok = {k for k, r in before.items() if r["status"] == "ok"}
+    assert ok and len(ok) + len(lost) == len(before)
     stamps = {k: (os.stat(store.report_path(k)).st_ino,
                   os.stat(store.report_path(k)).st_mtime_ns) for k in ok}
 

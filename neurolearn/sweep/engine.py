@@ -2,9 +2,10 @@
 an existing cluster given its scheduler address.
 
 Reports come back to this client and are written here, as each task completes, so the
-workers need no shared file system. A task whose worker dies is rescheduled by the
-Dask scheduler on another worker (up to ``distributed.scheduler.allowed-failures``
-times, 3 by default); past that it comes back as KilledWorker and is recorded "lost".
+workers need no shared file system. When a worker dies, the tasks the scheduler had
+given it (the one running, and any queued there) are rescheduled on other workers, up
+to ``distributed.scheduler.allowed-failures`` times (3 by default); past that a task
+comes back as KilledWorker and is recorded "lost".
 """
 
 from __future__ import annotations
@@ -50,7 +51,11 @@ def connect(scheduler: str | None = None, workers: int = 2):
         except (OSError, TimeoutError, ValueError) as err:
             raise NeurolearnError(f"--scheduler {scheduler}: cannot connect: {err}") from None
     else:
-        with _deferred_interrupts() as pending:  # Dask cannot be interrupted mid-start
+        import dask
+        # one task per worker thread at a time where Dask queues (big sweeps), so a
+        # killed worker takes fewer assigned-but-unstarted tasks with it
+        with _deferred_interrupts() as pending, \
+                dask.config.set({"distributed.scheduler.worker-saturation": 1.0}):
             cluster = distributed.LocalCluster(
                 n_workers=workers, threads_per_worker=1, processes=True,
                 dashboard_address=None,   # no web server, no port to collide with

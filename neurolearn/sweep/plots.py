@@ -91,6 +91,9 @@ def write_plots(summary: dict, out: Path) -> dict:
             pos_vals = [v for v in values if v > 0]
             if len(pos_vals) == len(values) and max(values) / min(values) >= 10:
                 ax.set_xscale("log")
+            if len(values) <= 12:  # the swept values themselves as ticks
+                ax.set_xticks(sorted(values), [f"{v:g}" for v in sorted(values)])
+                ax.minorticks_off()
         else:
             ax.set_xticks(range(len(values)), [str(v) for v in values])
         ax.set(xlabel=path, ylabel=LABEL.get(metric, metric),
@@ -118,7 +121,9 @@ def write_plots(summary: dict, out: Path) -> dict:
         axes[0][1].axhline(0.0, color="k", lw=0.8)
         axes[0][1].set(xlabel="seed", ylabel="margin (lowest true - highest false readout)",
                        title="margin per seed")
+    from matplotlib.ticker import MaxNLocator
     for ax in axes[0]:
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.title.set_fontsize(9)
         ax.legend(fontsize=7)
     written["seeds"] = _save(fig, out / "seeds.png", plt)
