@@ -22,6 +22,8 @@ def register(sub):
     p.add_argument("--task-epochs", type=int, default=DEFAULT_TASK_EPOCHS,
                    help=f"epochs each backend trains for the task tier (default "
                         f"{DEFAULT_TASK_EPOCHS}; 0 turns the task tier off)")
+    p.add_argument("--set", metavar="PATH=VALUE", action="append", default=[],
+                   help="override a spec field, e.g. rule.eta=0.01 (repeatable)")
     p.add_argument("--json", metavar="PATH", default=None)
     p.add_argument("--out", metavar="DIR", default="compare_out", help="folder for PNG plots")
     p.add_argument("--no-plots", action="store_true")
@@ -39,7 +41,10 @@ def main(args) -> int:
         if n not in backends.PACKAGES:
             raise NeurolearnError(f"--backends: unknown backend {n!r} (known: "
                                   f"{', '.join(backends.names())})")
+    from ..rules import overrides
     spec = as_spec(args.spec)
+    if args.set:
+        spec = overrides.apply(spec, overrides.single_values(args.set, "compare"))
     report = compare(spec, names, precision=args.precision, profile=args.profile,
                      steps=args.steps, record_every=args.record_every,
                      task_epochs=args.task_epochs, quiet=True if args.quiet else None)

@@ -15,6 +15,9 @@ def register(sub):
                    help="hardware profile name or file (fixed precision)")
     p.add_argument("--seed", type=int, default=None, help="overrides training.seed")
     p.add_argument("--epochs", type=int, default=None, help="overrides training.epochs")
+    p.add_argument("--set", metavar="PATH=VALUE", action="append", default=[],
+                   help="override a spec field, e.g. rule.eta=0.01 or "
+                        "network.layers[1].size=100 (repeatable)")
     p.add_argument("--json", metavar="PATH", default=None, help="write the report as JSON")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=main)
@@ -36,12 +39,16 @@ def summary(result) -> str:
 
 
 def main(args) -> int:
-    from ..api import run
+    from ..api import as_spec, run
+    from ..rules import overrides
+    spec = as_spec(args.spec)
+    if args.set:
+        spec = overrides.apply(spec, overrides.single_values(args.set, "run"))
     options = {}
     if args.profile:
         options["profile"] = args.profile
     quiet = True if args.quiet else None
-    result = run(args.spec, args.backend, seed=args.seed, epochs=args.epochs,
+    result = run(spec, args.backend, seed=args.seed, epochs=args.epochs,
                  precision=args.precision, quiet=quiet, **options)
     print(summary(result))
     if args.json:

@@ -3,7 +3,8 @@
 The child (``python -m neurolearn.backends.lava.child``) starts in a new session, so
 it and every process Lava's runtime forks share one process group. Whatever happens
 (success, an exception in a ProcessModel, a time-out, Ctrl-C) the parent kills that
-group with SIGKILL and waits until none of its processes is left. Lava is imported
+group with SIGKILL and waits until none of its processes is left; if the parent itself
+dies (SIGKILL, a killed Dask worker), the child kills its own group. Lava is imported
 only in the child (importing it sets multiprocessing's start method). Errors come
 back as LavaRunError carrying the real traceback written by the failing model.
 """
@@ -107,7 +108,8 @@ def run_job(job: dict, timeout: float | None = None) -> dict:
         log = os.path.join(job_dir, "child.log")
         with open(log, "wb") as log_fh:
             proc = subprocess.Popen(
-                [sys.executable, "-m", "neurolearn.backends.lava.child", job_dir],
+                [sys.executable, "-m", "neurolearn.backends.lava.child", job_dir,
+                 str(os.getpid())],  # the child ends its group if this process dies
                 stdout=log_fh, stderr=subprocess.STDOUT, start_new_session=True)
         pgid = proc.pid
         why = None

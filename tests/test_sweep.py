@@ -1,0 +1,229 @@
+"""``neurolearn sweep``: task expansion, statistics, the missing-extra error, and a small
+sweep on a local Dask cluster of 2 worker processes whose every report equals a
+direct ``neurolearn.run`` of the same setting and seed, bit for bit."""
+
+import dataclasses
+import json
+import math
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from neurolearn import backends
+from neurolearn.errors import SpecError
+from neurolearn.rules.io import loads
+from neurolearn.sweep import aggregate, grid
+from neurolearn.sweep.store import Store
+from neurolearn.sweep.task import weights_digest
+
+# spiking FA on 20 digits, 2 epochs of 30 ms examples: ~1 s numpy, ~2 s Lava per task
+TINY = '''
+name = "fa_lif_tiny"
+[network]
+layers = [{name="in", size=64},
+          {name="hid", size=20, neuron={model="lif", tau_rc=0.01}},
+          {name="out", size=10, neuron={model="lif", tau_rc=0.01}}]
+init = {dist="uniform", scale=0.3}
+feedback = {kind="random"}
+[rule]
+terms = [{factors=[{kind="pre", signal="activity", tau=0.01},
+                   {kind="post", signal="error_drive"}]}]
+eta = 0.002
+[data]
+n_train = 20
+n_test = 20
+[training]
+epochs = 2
+[simulation]
+t_example = 0.03
+max_rate = 200.0
+'''
+
+needs_dask = pytest.mark.skipif(
+    __import__("importlib").util.find_spec("distributed") is None,
+    reason="Dask distributed not installed (pip install 'neurolearn[sweep]')")
+needs_lava = pytest.mark.skipif(not backends.is_installed("lava"),
+                                reason="lava-nc not installed (pip install 'neurolearn[lava]')")
+
+
+def tiny_spec_file(tmp_path) -> Path:
+    path = tmp_path / "tiny.toml"
+    path.write_text(TINY)
+    return path
+
+
+# ---- expansion ---------------------------------------------------------------
+
+def test_seeds_and_sets_parse_and_refuse_bad_input():
+    assert grid.parse_seeds("0-3,7,2") == [0, 1, 2, 3, 7]
+    for bad in ("3-1", "a", "1-", ""):
+        with pytest.raises(SpecError, match="--seeds"):
+            grid.parse_seeds(bad)
+    with pytest.raises(SpecError, match="rule.eta: set twice"):
+        grid.parse_sets(["rule.eta=0.1", "rule.eta=0.2"])
+    with pytest.raises(SpecError, match="training.seed: seeds are swept with --seeds"):
+        grid.parse_sets(["training.seed=1,2"])
+
+
+def test_cross_product_with_validated_settings_and_stable_distinct_keys():
+    spec = loads(TINY)
+    sets = grid.parse_sets(["rule.eta=0.01,0.02,0.05", "network.layers[1].size=100,200"])
+    tasks = grid.expand(spec, sets, ["numpy", "lava"], [0, 1])
+    assert len(tasks) == 3 * 2 * 2 * 2
+    assert len({t.key for t in tasks}) == len(tasks)
+    again = grid.expand(spec, sets, ["numpy", "lava"], [0, 1])
+    assert [t.key for t in again] == [t.key for t in tasks]  # resumable: keys are stable
+    t = next(t for t in tasks if dict(t.setting) == {"rule.eta": 0.05,
+                                                     "network.layers[1].size": 200})
+    assert t.spec["rule"]["eta"] == 0.05 and t.spec["network"]["layers"][1]["size"] == 200
+    # a bad value anywhere in the grid stops the sweep before anything runs
+    with pytest.raises(SpecError, match="--set: network.layers.1..size: must be a positive"):
+        grid.expand(spec, grid.parse_sets(["network.layers[1].size=10,-1"]), ["numpy"], [0])
+
+
+# ---- statistics ------------------------------------------------------------------
+
+def test_interval_uses_students_t():
+    s = aggregate.stats([0.5, 0.75])
+    # t(0.975, 1) = 12.7062 (tables); std = 0.25 / sqrt(2)
+    assert s["mean"] == 0.625 and math.isclose(s["std"], 0.25 / math.sqrt(2))
+    assert math.isclose(s["ci95_high"] - s["mean"], 12.7062 * s["std"] / math.sqrt(2),
+                        rel_tol=1e-4)
+    v = np.arange(10) / 10.0
+    s = aggregate.stats(list(v) + [None])  # a failed seed does not count
+    assert s["n"] == 10
+    assert math.isclose(s["ci95_high"] - s["mean"], 2.2622 * v.std(ddof=1) / math.sqrt(10),
+                        rel_tol=1e-4)
+    assert aggregate.stats([0.9])["ci95_low"] is None
+
+
+def _report(task, acc=None, status="ok"):
+    return {"key": task.key, "status": status, "margin": None, "wall_seconds": 1.0,
+            "result": None if acc is None else {"test_accuracy": acc, "test_loss": 1 - acc}}
+
+
+def test_summary_best_setting_and_failures():
+    spec = loads(TINY)
+    tasks = grid.expand(spec, grid.parse_sets(["rule.eta=0.01,0.02"]), ["numpy"], [0, 1, 2])
+    acc = {0.01: [0.5, 0.6, 0.7], 0.02: [0.8, 0.9, None]}
+    reports = {}
+    for t in tasks:
+        a = acc[dict(t.setting)["rule.eta"]][t.seed]
+        reports[t.key] = _report(t, a, "ok" if a is not None else "failed")
+    s = aggregate.summarize(tasks, reports)
+    g01, g02 = s["groups"]
+    assert (g01["n_ok"], g02["n_ok"], g02["n_failed"]) == (3, 2, 1)
+    assert math.isclose(g02["test_accuracy"]["mean"], 0.85)
+    assert s["best"] == [{"rule": "custom", "backend": "numpy", "group": 1,
+                          "setting": {"rule.eta": 0.02}, "test_accuracy": g02["test_accuracy"]}]
+    text = aggregate.table(s)
+    assert "best  custom on numpy: rule.eta=0.02 (test_accuracy 85.0 %)" in text
+    assert "failed 1 task(s): rule.eta=0.02 on numpy" in text
+    csv = aggregate.summary_csv(s).splitlines()
+    assert csv[0].startswith("rule.eta,backend,rule,n_tasks,n_ok,n_failed")
+    assert csv[2].startswith("0.02,numpy,custom,3,2,1,0,0,2,0.85")
+
+
+def test_without_dask_the_command_names_the_extra(tmp_path, monkeypatch, capsys):
+    from neurolearn.cli import main
+    monkeypatch.setitem(sys.modules, "distributed", None)  # import fails as if absent
+    rc = main(["sweep", str(tiny_spec_file(tmp_path)), "--out", str(tmp_path / "o")])
+    assert rc == 2
+    err = capsys.readouterr().err
+    assert "neurolearn sweep: error: sweeps run on Dask distributed, which is not " \
+           "installed: pip install 'neurolearn[sweep]'" in err
+    assert not (tmp_path / "o").exists()
+
+
+def test_existing_folder_needs_resume(tmp_path, capsys):
+    from neurolearn.cli import main
+    out = tmp_path / "o"
+    Store(out).create()
+    (out / "tasks" / "0123.json").write_text("{}")
+    rc = main(["sweep", str(tiny_spec_file(tmp_path)), "--out", str(out)])
+    assert rc == 2
+    assert "already holds 1 task report(s); pass --resume" in capsys.readouterr().err
+
+
+# ---- the distributed run equals direct runs --------------------------------------
+
+def _comparable(res_dict):
+    """A run's report without wall-clock figures."""
+    d = json.loads(json.dumps(res_dict))
+    d.pop("train_seconds")
+    d["history"].pop("seconds", None)
+    for k in ("seconds_per_epoch", "run_s", "ms_per_step"):
+        d["extra"].pop(k, None)
+    return d
+
+
+@needs_dask
+@needs_lava
+def test_sweep_reports_equal_direct_runs_bit_for_bit(tmp_path):
+    import neurolearn
+    spec_path = tiny_spec_file(tmp_path)
+    out = tmp_path / "sweep"
+    proc = subprocess.run(
+        [sys.executable, "-m", "neurolearn", "sweep", str(spec_path), "--seeds", "0-1",
+         "--set", "rule.eta=0.002,0.02", "--backends", "numpy,lava", "--workers", "2",
+         "--out", str(out), "--save-weights"],
+        capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "tasks  8: 8 ok (8 run now, 0 already done)" in proc.stdout
+    manifest = json.loads((out / "sweep.json").read_text())
+    store = Store(out)
+    reports = [store.load(k) for k in manifest["tasks"]]
+    assert len(reports) == 8 and all(r["status"] == "ok" for r in reports)
+    # the tasks ran on two different worker processes, none of them this one
+    pids = {r["worker"]["pid"] for r in reports}
+    assert len(pids) == 2 and not pids & {__import__("os").getpid()}
+
+    base = neurolearn.load(spec_path)
+    digests = set()
+    for r in reports:
+        # the direct run builds its setting independently of --set
+        eta = r["setting"]["rule.eta"]
+        spec = base.with_(rule=dataclasses.replace(base.rule, eta=eta))
+        direct = neurolearn.run(spec, r["backend"], seed=r["seed"], quiet=True)
+        swept = store.load_weights(r["key"])
+        assert len(swept) == len(direct.weights)
+        for a, b in zip(swept, direct.weights):
+            assert a.dtype == b.dtype and np.array_equal(a, b), (r["backend"], r["seed"], eta)
+        assert r["weights_sha256"] == weights_digest(direct.weights)
+        assert r["result"]["test_accuracy"] == direct.test_accuracy
+        assert _comparable(r["result"]) == _comparable(direct.to_json_dict())
+        digests.add(r["weights_sha256"])
+    assert len(digests) == 8  # every seed, eta and backend trained different weights
+
+    summary = json.loads((out / "summary.json").read_text())
+    assert [g["n_ok"] for g in summary["groups"]] == [2, 2, 2, 2]
+    for name in ("rule.eta.png", "seeds.png"):
+        assert (out / "plots" / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert (out / "summary.csv").read_text().count("\n") == 5
+    assert (out / "runs.csv").read_text().count("\n") == 9
+
+
+@needs_dask
+def test_failing_task_is_recorded_and_the_others_finish(tmp_path):
+    # mnist has no files on this machine: the run fails on its worker, not in validation
+    spec_path, out = tiny_spec_file(tmp_path), tmp_path / "sweep"
+    cmd = [sys.executable, "-m", "neurolearn", "sweep", str(spec_path), "--set",
+           "data.dataset=mnist,digits", "--out", str(out), "--quiet", "--no-plots"]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    assert "tasks  2: 1 failed, 1 ok (2 run now, 0 already done)" in proc.stdout
+    assert "failed 1 task(s): data.dataset=mnist on numpy" in proc.stdout
+    store = Store(out)
+    by_set = {r["setting"]["data.dataset"]: r for r in map(store.load, store.existing())}
+    assert by_set["mnist"]["status"] == "failed" and by_set["mnist"]["result"] is None
+    assert by_set["mnist"]["error"].startswith("mnist IDX files not found")
+    assert by_set["digits"]["status"] == "ok" and by_set["digits"]["result"]["test_accuracy"] > 0
+    # --resume keeps a failure (it is deterministic); --retry-failed runs it again
+    again = subprocess.run(cmd + ["--resume"], capture_output=True, text=True, timeout=300)
+    assert "(0 run now, 2 already done)" in again.stdout
+    retry = subprocess.run(cmd + ["--resume", "--retry-failed"], capture_output=True,
+                           text=True, timeout=300)
+    assert "(1 run now, 1 already done)" in retry.stdout
