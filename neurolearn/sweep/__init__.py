@@ -59,7 +59,7 @@ def sweep(spec, out, *, sets=(), seeds=None, backends=("numpy",), precision="flo
     seeds = [spec.training.seed] if seeds is None else list(seeds)
     backends = list(backends)
     for b in backends:
-        if b not in registry.BACKENDS:
+        if b not in registry.PACKAGES:
             raise NeurolearnError(f"--backends: unknown backend {b!r} "
                                   f"(known: {', '.join(registry.names())})")
         if scheduler is None:  # a remote cluster may have what this machine lacks
