@@ -110,18 +110,18 @@ def test_fig2_apical_drive_above_baseline_potentiates_below_depresses(mode):
     counts = {}  # phase -> [events, bursts], read from the post signals the rule sees
 
     def counted_phase(steps, u, key):
-        orig = net._accumulate
+        orig = net._learn
 
         def spy(pre, post, *a, **k):
             c = counts.setdefault(key, [0.0, 0.0])
             c[0] += post[0]["event"].sum()
             c[1] += post[0]["burst"].sum()
             return orig(pre, post, *a, **k)
-        net._accumulate = spy
+        net._learn = spy
         try:
             return phase(steps, u)
         finally:
-            net._accumulate = orig
+            net._learn = orig
 
     _, _ = counted_phase(3000, zero, "rest")          # settle: P_bar -> p_baseline
     dw_rest, _ = counted_phase(2000, zero, "rest2")

@@ -198,10 +198,9 @@ def test_errors_name_the_problem():
                                      spec.network.layers[1:]))
     with pytest.raises(SpecError, match=r"layers\[0\].size: must be a multiple"):
         simulate(bad, steps=10)
-    rate = _rate_spec().with_(rule=Rule(name="stdp-ish", terms=[Term(
-        [Factor("pre", "activity"), Factor("post", "activity")], when="pre_spike")]))
-    with pytest.raises(UnsupportedRule, match="needs spikes"):
-        simulate(rate, steps=10)
+    with pytest.raises(SpecError, match="needs spikes; this network has rate neurons"):
+        _rate_spec().with_(rule=Rule(name="stdp-ish", terms=[Term(
+            [Factor("pre", "activity"), Factor("post", "activity")], when="pre_spike")]))
 
 
 def test_pre_spike_terms_apply_only_at_presynaptic_spikes():

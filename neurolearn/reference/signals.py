@@ -31,7 +31,7 @@ from ..rules.neurons import sigmoid
 __all__ = ["softmax", "sigmoid", "layer_etas", "output_readout", "output_error",
            "output_drive", "feedback_source", "feedback_matrix", "feedback_signal",
            "error_drives", "burst_output_probs", "burst_hidden_prob", "burst_prob_devs",
-           "apical_drive", "loss_value"]
+           "apical_drive", "loss_value", "select_action", "reward_of", "reward_error"]
 
 
 def softmax(a):
@@ -61,7 +61,38 @@ def loss_value(y_hat, y, loss: str) -> float:
 
 
 def output_drive(err, fp_out, loss: str):
+    """-dL/da at the output: -e (cross-entropy) or -e f' (mse, and the reward loss,
+    whose e is nonzero at the selected action only)."""
     return -err if loss == "cross_entropy" else -err * fp_out
+
+
+def select_action(readout, reward, rng):
+    """The action per row of the readout, as ``reward.selection`` says (a draw from
+    ``rng`` for every row, used or not, so the stream depends on the rows only)."""
+    n, k = readout.shape
+    u = rng.random(n)
+    if reward.selection == "softmax":
+        p = softmax(readout / reward.temperature)
+        return np.minimum((np.cumsum(p, axis=1) < u[:, None]).sum(axis=1), k - 1)
+    greedy = readout.argmax(axis=1)
+    if reward.selection == "epsilon_greedy":
+        other = rng.integers(0, k, n)
+        return np.where(u < reward.epsilon, other, greedy)
+    return greedy
+
+
+def reward_of(action, y, reward):
+    """r per row: ``reward.correct`` where the action is the target's class."""
+    return np.where(action == y.argmax(axis=1), reward.correct, reward.wrong).astype(float)
+
+
+def reward_error(readout, action, r):
+    """The reward loss's output error: readout - r at the selected action (its value
+    estimate against the reward), 0 elsewhere (AGREL / BrainProp)."""
+    e = np.zeros_like(readout)
+    rows = np.arange(len(readout))
+    e[rows, action] = readout[rows, action] - r
+    return e
 
 
 def feedback_source(net, l: int) -> int:

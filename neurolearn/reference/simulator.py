@@ -92,9 +92,9 @@ from .params import Params, init_params
 from .schedule import TEXTBOOK, Schedule
 from .signals import (apical_drive, burst_prob_devs, error_drives, feedback_matrix,
                       feedback_source, layer_etas, loss_value, output_error,
-                      output_readout)
+                      output_readout, reward_error, reward_of, select_action)
 from .stream import example_order, steps_per_example
-from .terms import error_free_part, rule_update
+from .terms import error_free_part, term_update
 from .trainer import accuracy
 
 NAME = "numpy"
@@ -184,10 +184,11 @@ class Network:
         self.eta = layer_etas(spec.rule, self.L)
         self.momentum = spec.training.momentum
         self.loss = spec.training.loss
+        self.tag_rule = spec.rule.resolved_tag()
+        self.reward = spec.reward
         self._check()
-        self._filtered_factors = self._find_filtered_factors()
+        self._trace_factors = self._find_trace_factors()
         self.post_needed = spec.rule.signals("post")
-        self._all_step_terms = all(t.when == "step" for t in self.terms)
         self._vel = None
         # one generator per layer, so an engine that runs each layer in its own
         # process draws the same numbers
@@ -196,6 +197,9 @@ class Network:
         self.k = steps_per_example(self.sim)
         self.teach_steps = teach_steps(self.sim)
         self.n_steps = 0
+        self.action_rng = np.random.default_rng([self.seed, 6])
+        self.r_bar = 0.0  # running mean of rewards (global.rpe)
+        self.tags = [np.zeros_like(w) for w in self.params.W] if self.tag_rule else None
         self.begin_batch(1)
         self.reset(n_par)
 
@@ -222,8 +226,9 @@ class Network:
         self.acc_W = [np.zeros_like(w) for w in self.params.W]
         self.acc_b = [np.zeros_like(b) for b in self.params.b]
         self.acc_B = {k: np.zeros_like(v) for k, v in self.params.B.items()}
-        self.filters = {}  # (layer, kind, signal, tau) -> filter state
+        self.filters = {}  # (layer, factor key) -> trace state
         self.last_bursts = {}  # burst layer -> (E, B, P_bar before the step)
+        self.begin_example()
         sch = self.schedule
         self.fwd = [None] + [_Delay(sch.forward_delay) for _ in range(self.L)]
         self.fb = {}  # (hidden layer, signal) -> _Delay of its feedback pathway
@@ -248,9 +253,18 @@ class Network:
                        for l in range(1, self.L + 1) if isinstance(self.neurons[l], Burst)}
 
     def begin_batch(self, n_examples: int):
-        """Start a batch of ``n_examples``: each plastic step adds its rule value
-        divided by (plastic steps per example * n_examples)."""
+        """Start a batch of ``n_examples``: each plastic step adds a step term's value
+        divided by (plastic steps per example * n_examples), i.e. its mean over the
+        example's plastic steps; a spike-triggered term adds its value at each spike
+        divided by n_examples (its sum over the example's plastic steps)."""
         self.step_scale = 1.0 / (self.teach_steps * n_examples)
+        self.event_scale = 1.0 / n_examples
+
+    def begin_example(self):
+        """A new example: forget the previous one's decision (reward tasks)."""
+        self._decision = None
+        self._settle_sum = None
+        self._settle_n = 0
 
     def _trace(self, key, tau, s):
         if key not in self.filters:
@@ -265,20 +279,23 @@ class Network:
         self.filters[key] = x
         return x
 
-    def _find_filtered_factors(self):
-        """(kind, signal, tau) of the factors that need their own trace."""
-        out = set()
-        for t in self.terms:
+    def _find_trace_factors(self):
+        """Factors of the weight and tag terms that carry their own trace: a pre or
+        post activity with its own tau, every event_trace and spike_trace."""
+        out = {}
+        tag_terms = self.tag_rule.terms if self.tag_rule else []
+        for t in list(self.terms) + list(tag_terms):
             for fa in t.factors:
-                if fa.kind == "pre" and (fa.signal == "event_trace" or fa.tau is not None):
-                    out.add((fa.kind, fa.signal, fa.tau))
-                elif fa.kind == "post" and fa.signal == "activity" and fa.tau is not None:
-                    out.add((fa.kind, fa.signal, fa.tau))
-        return sorted(out, key=str)
+                if fa.kind in ("pre", "post") and (
+                        fa.signal in ("event_trace", "spike_trace") or
+                        (fa.signal == "activity" and fa.tau is not None)):
+                    out[fa.key] = fa
+        return out
 
-    def _factor_taus(self, kind, signal):
-        return {fac.tau for t in self.terms for fac in t.factors
-                if fac.kind == kind and fac.signal == signal}
+    def _activity_sq_tau(self):
+        taus = {f.tau for f in self.spec.rule.all_factors()
+                if f.kind == "post" and f.signal == "activity_sq_avg"} - {None}
+        return next(iter(taus), 1.0)
 
     def _delay_line(self, name):
         def delayed(l, value):
@@ -323,12 +340,12 @@ class Network:
         err = output_error(y_hat, y)
         if not learn:
             return y_hat, err, None
+        glob, teacher_err = self._reward_step(y_hat, y, err, teach)
         need = self.post_needed
-        post = [dict() for _ in range(self.L)]
+        post = [dict(glob) for _ in range(self.L)]
         if "error_drive" in need:
             fp = [self.neurons[l].fprime(a_list[l - 1], h_list[l])
                   for l in range(1, self.L + 1)]
-            teacher_err = err if teach else np.zeros_like(err)
             for l, d in enumerate(error_drives(self.net, self.params, fp, teacher_err,
                                                self.loss, delayed=self._delay_line("drive"))):
                 post[l]["error_drive"] = d
@@ -337,17 +354,13 @@ class Network:
             for l, d in enumerate(burst_prob_devs(self.net, self.params, h_list, target,
                                                   delayed=self._delay_line("burst"))):
                 post[l]["burst_prob_dev"] = d
-        if not teach:
-            return y_hat, err, None
         pre = [{"activity": h_list[l], "event_trace": h_list[l]} for l in range(self.L)]
         for l in range(self.L):
             post[l]["activity"] = h_list[l + 1]
-            if "activity_sq_avg" in need:
-                tau = next(iter(self._factor_taus("post", "activity_sq_avg") - {None}), 1.0)
-                post[l]["activity_sq_avg"] = self._rate_trace((l, "sq"), tau,
-                                                              h_list[l + 1] ** 2)
-        self._accumulate(pre, post, spikes=None, filtered=self._rate_trace,
-                         pre_raw=h_list, post_raw=h_list[1:])
+            if teach and "activity_sq_avg" in need:
+                post[l]["activity_sq_avg"] = self._rate_trace(
+                    (l, "sq"), self._activity_sq_tau(), h_list[l + 1] ** 2)
+        self._learn(pre, post, None, h_list, h_list, teach)
         return y_hat, err, None
 
     def _step_spiking(self, x_spikes, y, learn, apical, teach):
@@ -382,6 +395,7 @@ class Network:
         err = readout - y
         if not learn:
             return readout, err, spikes
+        glob, teacher_err = self._reward_step(readout, y, err, teach)
         # top-down: apical input and burst decisions, output layer first
         for l in range(L, 0, -1):
             if not isinstance(self.neurons[l], Burst):
@@ -402,30 +416,25 @@ class Network:
             p = self.units[l].burst_probability(u)
             self.units[l].schedule_bursts(E, p, self.rng[l])
         need = self.post_needed
-        post = [dict() for _ in range(L)]
+        post = [dict(glob) for _ in range(L)]
         if "error_drive" in need:
             fp = [self.neurons[l].fprime(nets[l]) for l in range(1, L + 1)]
-            teacher_err = err if teach else np.zeros_like(err)
             for l, d in enumerate(error_drives(self.net, self.params, fp, teacher_err,
                                                self.loss, delayed=self._delay_line("drive"))):
                 post[l]["error_drive"] = d
-        if not teach:
-            return readout, err, spikes
         for l in range(1, L + 1):
             sig = post[l - 1]
             sig["activity"] = self.xhat[l].x
-            if "activity_sq_avg" in need:
-                tau = next(iter(self._factor_taus("post", "activity_sq_avg") - {None}), 1.0)
-                sig["activity_sq_avg"] = self._rate_trace((l - 1, "sq"), tau,
-                                                          sig["activity"] ** 2)
+            if teach and "activity_sq_avg" in need:
+                sig["activity_sq_avg"] = self._rate_trace(
+                    (l - 1, "sq"), self._activity_sq_tau(), sig["activity"] ** 2)
             if isinstance(self.neurons[l], Burst):
                 B, pbar = bursts[l]
                 sig["event"] = events[l]
                 sig["burst"] = B
                 sig["pbar_event"] = pbar * events[l]
-        pre = [{"activity": self.xhat[l].x, "event_trace": None} for l in range(L)]
-        self._accumulate(pre, post, spikes=spikes, filtered=self._trace,
-                         pre_raw=events, post_raw=events[1:])
+        pre = [{"activity": self.xhat[l].x} for l in range(L)]
+        self._learn(pre, post, spikes, events, spikes, teach)
         return readout, err, spikes
 
     @property
@@ -436,99 +445,107 @@ class Network:
                                         self.sim.max_rate, (self.n_par, self.net.sizes[-1]))
         return self.filters[key]
 
+    # -- reward tasks ---------------------------------------------------------------------
+    def _reward_step(self, readout, y, err, teach):
+        """The global signals of this step and the error the output is taught with:
+        the teacher's error while teaching (none while settling), or, for loss
+        'reward', the selected action's reward prediction error."""
+        no_teacher = np.zeros_like(err)
+        if self.reward is None:
+            return {}, (err if teach else no_teacher)
+        if not teach:  # settling: the readout the decision will be made from
+            self._settle_sum = readout.copy() if self._settle_sum is None else \
+                self._settle_sum + readout
+            self._settle_n += 1
+            zero = np.zeros((len(readout), 1))
+            return {"reward": zero, "rpe": zero}, no_teacher
+        if self._decision is None:
+            seen = readout if not self._settle_n else self._settle_sum / self._settle_n
+            action = select_action(seen, self.reward, self.action_rng)
+            r = reward_of(action, y, self.reward)
+            rpe = r - self.r_bar
+            keep = np.exp(-self.teach_steps * self.sim.dt / self.reward.baseline_tau)
+            self.r_bar = keep * self.r_bar + (1.0 - keep) * float(np.mean(r))
+            self._decision = [action, r[:, None], rpe[:, None], 0]
+        action, r, rpe, since = self._decision
+        self._decision[3] += 1
+        on = since * self.sim.dt >= self.reward.delay - 1e-12
+        glob = {"reward": r if on else np.zeros_like(r), "rpe": rpe if on else np.zeros_like(rpe)}
+        if self.loss == "reward":
+            return glob, reward_error(readout, action, r[:, 0]) if on else no_teacher
+        return glob, err
+
     # -- learning -------------------------------------------------------------------------
-    def _accumulate(self, pre, post, spikes, filtered, pre_raw, post_raw):
-        """Evaluate every term for every plastic layer and add its share to the
-        accumulated change. Filtered factors (pre.event_trace, and pre/post activity
-        with their own tau) are advanced once per plastic step, plastic layer or not."""
-        traces = {}
-        for l in range(self.L):
-            for kind, signal, tau in self._filtered_factors:
-                raw = pre_raw[l] if kind == "pre" else post_raw[l]
-                eff = tau if tau is not None else self.neurons[max(l, 1)].tau_syn
-                traces[(l, kind, signal, tau)] = filtered((l, kind, signal, tau), eff, raw)
+    def _traces(self, l, pre_raw, post_raw):
+        """Advance every own-trace factor of projection l (into layer l + 1) by one
+        step; returns {internal name: value read by the terms}."""
+        out = {}
+        for key, fa in self._trace_factors.items():
+            raw = pre_raw[l] if fa.kind == "pre" else post_raw[l + 1]
+            tau = fa.tau if fa.tau is not None else self.neurons[max(l, 1)].tau_syn
+            out[_name(fa)] = self._advance((l, key), fa, tau, raw)
+        return out
+
+    def _advance(self, key, fa, tau, s):
+        if not self.spiking:
+            return self._rate_trace(key, tau, s)
+        d = np.exp(-self.sim.dt / tau)
+        jump = 1.0 if fa.signal == "spike_trace" else (1.0 - d) / (self.sim.dt * self.sim.max_rate)
+        x = self.filters.get(key)
+        before = d * x if x is not None else np.zeros_like(s)
+        after = np.where(s > 0, jump, before) if fa.update == "set" else before + jump * s
+        self.filters[key] = after
+        return before if fa.read == "before" else after
+
+    def _learn(self, pre, post, spikes, pre_raw, post_raw, teach):
+        """One learning step: own traces and tags advance every step; on plastic steps
+        every term of every plastic layer adds its share to the accumulated change
+        (step terms: eta * value * step_scale; spike-triggered terms: eta * value *
+        event_scale at each spike)."""
         W, b = self.params.W, self.params.b
         for l in range(1, self.L + 1):
             layer = self.net.layers[l]
-            if not layer.plastic:
+            sig_pre, sig_post = dict(pre[l - 1]), dict(post[l - 1])
+            named = self._traces(l - 1, pre_raw, post_raw)
+            for key, fa in self._trace_factors.items():
+                (sig_pre if fa.kind == "pre" else sig_post)[_name(fa)] = named[_name(fa)]
+            if self.tag_rule is not None and layer.plastic:
+                d = np.exp(-self.sim.dt / self.tag_rule.tau)
+                T = self.tags[l - 1]
+                T *= d
+                for term in self.tag_rule.terms:
+                    T += self._term(term, sig_pre, sig_post, W[l - 1], None, 1.0, spikes,
+                                    l)[0]
+            if not (teach and layer.plastic):
+                pre[l - 1], post[l - 1] = sig_pre, sig_post  # for learned feedback
                 continue
             bias = b[l - 1] if layer.bias else None
-            scale = self.eta[l - 1] * self.step_scale
-            if self._all_step_terms:
-                # the shared evaluator of the batched trainer, on a batch of n_par rows
-                sig_pre = dict(pre[l - 1])
-                sig_post = dict(post[l - 1])
-                for (ll, kind, signal, tau), v in traces.items():
-                    if ll == l - 1:
-                        (sig_pre if kind == "pre" else sig_post)[f"{signal}@{tau}"] = v
-                dW, db = rule_update(self._terms_for(l - 1), sig_pre, sig_post,
-                                     W[l - 1], bias, scale=scale)
+            eta = self.eta[l - 1]
+            for term in self.terms:
+                scale = eta * (self.step_scale if term.when == "step" else self.event_scale)
+                dW, db = self._term(term, sig_pre, sig_post, W[l - 1], bias, scale, spikes, l)
                 self.acc_W[l - 1] += dW
                 if db is not None:
                     self.acc_b[l - 1] += db
-                continue
-            # terms gated by spikes: the same sum of products, masked per step
-            dW = db = None
-            for term in self.terms:
-                P = self._product(term, "post", l - 1, post, traces)
-                Q = self._product(term, "pre", l - 1, pre, traces)
-                if term.when == "pre_spike":
-                    Q = spikes[l - 1] if Q is None else Q * spikes[l - 1]
-                elif term.when == "post_spike":
-                    P = spikes[l] if P is None else P * spikes[l]
-                if P is None:
-                    P = np.ones((self.n_par, W[l - 1].shape[0]))
-                if Q is None:
-                    Q = np.ones((self.n_par, W[l - 1].shape[1]))
-                tw = term.coeff * (P.T @ Q) / self.n_par
-                tb = term.coeff * P.sum(axis=0) / self.n_par if bias is not None else None
-                for fac in term.factors:
-                    if fac.kind == "syn":
-                        tw = tw * W[l - 1]
-                        if tb is not None:
-                            tb = tb * bias
-                dW = tw if dW is None else dW + tw
-                if tb is not None:
-                    db = tb if db is None else db + tb
-            self.acc_W[l - 1] += scale * dW
-            if db is not None:
-                self.acc_b[l - 1] += scale * db
+            pre[l - 1], post[l - 1] = sig_pre, sig_post
+        if not teach:
+            return
         for l, B in self.params.B.items():
             fb = self.net.feedback_of(l)
             if fb.kind == "learned":
-                pre_l = {k: v for k, v in pre[l].items() if v is not None}
-                for (ll, kind, signal, tau), v in traces.items():
-                    if ll == l and kind == "pre":
-                        pre_l[signal] = v
-                mirror = error_free_part(self.terms, pre_l, post[l], W[l])
+                mirror = error_free_part([_renamed(t, self._trace_factors) for t in self.terms],
+                                         {k: v for k, v in pre[l].items() if v is not None},
+                                         post[l], W[l])
                 self.acc_B[l] += (self.eta[l] * self.step_scale) * (mirror.T - fb.decay * B)
 
-    def _terms_for(self, l):
-        """The rule's terms with filtered factors renamed to their own trace, so that a
-        signal filtered with two different taus in two terms stays two signals."""
-        if not self._filtered_factors:
-            return self.terms
-        key = ("_terms", l)
-        if key not in self.filters:
-            renamed = []
-            for t in self.terms:
-                facs = [_Factor(fa.kind, f"{fa.signal}@{fa.tau}", fa.tau)
-                        if (fa.kind, fa.signal, fa.tau) in self._filtered_factors else fa
-                        for fa in t.factors]
-                renamed.append(_RenamedTerm(facs, t.coeff, t.when))
-            self.filters[key] = renamed
-        return self.filters[key]
-
-    def _product(self, term, kind, l, sig, traces):
-        out = None
-        for fac in term.factors:
-            if fac.kind != kind:
-                continue
-            v = traces.get((l, kind, fac.signal, fac.tau))
-            if v is None:
-                v = sig[l][fac.signal]
-            out = v if out is None else out * v
-        return out
+    def _term(self, term, sig_pre, sig_post, W, bias, scale, spikes, l):
+        """(dW, db) of one term on this step's signals of projection l."""
+        pre_mask = spikes[l - 1] if term.when == "pre_spike" else None
+        post_mask = spikes[l] if term.when == "post_spike" else None
+        syn = {"tag": self.tags[l - 1]} if self.tags is not None else None
+        return term_update(_renamed(term, self._trace_factors), sig_pre, sig_post, W,
+                           self.n_par, bias, scale, syn_sig=syn, pre_mask=pre_mask,
+                           post_mask=post_mask)
 
     def apply(self):
         """Add the accumulated change (through momentum, as the batched trainer does)
@@ -563,10 +580,24 @@ class Network:
             d.fill(0.0)
 
 
-# A term whose filtered factors carry their own signal names (not spec nodes: the
-# renamed signals are internal to the simulator)
+# A term whose own-trace factors carry their own signal names, so one signal traced
+# with two taus (or update modes) stays two signals (internal, not spec nodes)
 _Factor = namedtuple("_Factor", "kind signal tau")
 _RenamedTerm = namedtuple("_RenamedTerm", "factors coeff when")
+_RENAMED = {}
+
+
+def _name(fa) -> str:
+    return f"{fa.signal}@{fa.tau}:{fa.update}:{fa.read}"
+
+
+def _renamed(term, trace_factors):
+    key = (id(term), id(trace_factors))
+    if key not in _RENAMED:
+        facs = [_Factor(fa.kind, _name(fa), fa.tau) if fa.key in trace_factors else fa
+                for fa in term.factors]
+        _RENAMED[key] = (term, _RenamedTerm(facs, term.coeff, term.when))
+    return _RENAMED[key][1]
 
 
 # -- streams of examples ---------------------------------------------------------------
@@ -629,6 +660,7 @@ def present(net, x, y, k: int, enc=None, on_step=None, end_batch: bool = False):
     xs = np.broadcast_to(x, (k, x.shape[1]))
     if enc is not None:
         xs = enc(xs)
+    net.begin_example()
     for s in range(k):
         out = net.step(xs[s:s + 1], y, teach=net.teaching(s))
         if end_batch and s == k - 1 and net.schedule.apply == "batch":

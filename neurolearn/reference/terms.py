@@ -20,25 +20,36 @@ def _product(factors, signals, n, width):
     return np.ones((n, width)) if out is None else out
 
 
-def term_update(term, pre_sig, post_sig, W, n, with_bias_b=None, scale=1.0, out=None):
+def term_update(term, pre_sig, post_sig, W, n, with_bias_b=None, scale=1.0, out=None,
+                syn_sig=None, pre_mask=None, post_mask=None):
     """(dW, db) of one term times ``scale``; ``pre_sig``/``post_sig`` map
-    signal -> (n, width). ``out``: an array of W's shape to write dW into (no
+    signal -> (n, width) (global signals, (n, 1), sit with the post signals: a third
+    factor scales every synapse of a row alike). ``syn_sig`` maps a syn signal other
+    than w (the tag) to an array of W's shape. ``pre_mask``/``post_mask`` (n, width)
+    gate a spike-triggered term. ``out``: an array of W's shape to write dW into (no
     temporary the size of W; the same values)."""
     pre = [f for f in term.factors if f.kind == "pre"]
-    post = [f for f in term.factors if f.kind == "post"]
+    post = [f for f in term.factors if f.kind in ("post", "global")]
     syn = [f for f in term.factors if f.kind == "syn"]
     P = _product(post, post_sig, n, W.shape[0])
     Q = _product(pre, pre_sig, n, W.shape[1])
+    if post_mask is not None:
+        P = P * post_mask
+    if pre_mask is not None:
+        Q = Q * pre_mask
     c = term.coeff * scale / n
     # scale the small (n, n_post) factor, not the (n_post, n_pre) product
     dW = np.matmul(P.T * c, Q, out=out)
     db = None
     if with_bias_b is not None:
         db = c * P.sum(axis=0)
-    for _ in syn:  # the only syn signal is w
-        dW *= W
-        if db is not None:
-            db *= with_bias_b
+    for f in syn:
+        if f.signal == "w":
+            dW *= W
+            if db is not None:
+                db *= with_bias_b
+        else:
+            dW *= syn_sig[f.signal]
     return dW, db
 
 

@@ -27,6 +27,7 @@ stream every time-stepped run uses); parameters use ``default_rng(seed)``.
 
 from __future__ import annotations
 
+import copy
 import time
 
 import numpy as np
@@ -37,7 +38,7 @@ from ..progress import Progress
 from ..result import RunResult
 from .params import Params, init_params
 from .signals import (burst_prob_devs, error_drives, layer_etas, loss_value, output_error,
-                      output_readout)
+                      output_readout, reward_error, reward_of, select_action)
 from .stream import example_order, steps_per_example
 from .terms import error_free_part, rule_update
 
@@ -85,6 +86,7 @@ class BatchedTrainer:
         self.example_seconds = sim.dt * max(1, int(round(sim.teach * steps_per_example(sim))))
         self._vel = None
         self._theta = {}  # BCM thresholds per layer
+        self.action_rng = np.random.default_rng([spec.training.seed, 6])  # reward tasks
         self.updates = 0
 
     # -- forward and learning signals ------------------------------------------------
@@ -98,10 +100,13 @@ class BatchedTrainer:
 
     def output_error(self, a_list, h_list, y):
         y_hat = output_readout(a_list[-1], h_list[-1], self.loss_kind)
+        if self.loss_kind == "reward":  # BrainProp: act, be rewarded, learn the RPE
+            action = select_action(y_hat, self.spec.reward, self.action_rng)
+            return y_hat, reward_error(y_hat, action, reward_of(action, y, self.spec.reward))
         return y_hat, output_error(y_hat, y)
 
     def loss(self, y_hat, y) -> float:
-        return loss_value(y_hat, y, self.loss_kind)
+        return loss_value(y_hat, y, "mse" if self.loss_kind == "reward" else self.loss_kind)
 
     def error_drives(self, a_list, h_list, err, transport_only=False):
         """delta_1..delta_L (index 0..L-1); transport_only gives true backprop."""
@@ -221,11 +226,13 @@ class BatchedTrainer:
         gradient step -dL/dW_l, both over the batch (x, y)."""
         if self.L < 2:
             return []
-        saved_theta = dict(self._theta)  # metrics must not advance the BCM state
+        # metrics must not advance the BCM state or the action generator
+        saved_theta, saved_rng = dict(self._theta), self.action_rng
+        self.action_rng = copy.deepcopy(saved_rng)
         dW, _, _, _ = self.compute_updates(x, y)
-        self._theta = saved_theta
         a_list, h_list = self.forward(x)
         _, err = self.output_error(a_list, h_list, y)
+        self._theta, self.action_rng = saved_theta, saved_rng
         bp = self.error_drives(a_list, h_list, err, transport_only=True)
         out = []
         for l in range(1, self.L):

@@ -37,6 +37,7 @@ def check_compatible(spec) -> None:
                     f"rule {rule.display_name!r} uses pre signal {sig!r}, which needs "
                     f"neuron model {need.model!r}, got {src.neuron.model!r}",
                     f"network.layers[{i - 1}].neuron.model")
+    _check_reward_and_tags(spec)
     kinds = {layer.neuron.spiking for layer in net.layers[1:]}
     if len(kinds) > 1:
         raise SpecError("mixes rate and spiking neuron models; use one kind per network",
@@ -68,3 +69,36 @@ def refuse_offsets(spec, backend: str, alternative: str = "numpy") -> None:
                 backend, f"network.layers[{i}].bias_init = {layer.bias_init:g}",
                 "this backend's lowering has no bias input, so the offset would be lost",
                 alternative)
+
+
+def _check_reward_and_tags(spec) -> None:
+    """Tags, reward factors, the reward loss and spike traces need what they read."""
+    rule, net = spec.rule, spec.network
+    if "tag" in rule.signals("syn") and rule.resolved_tag() is None:
+        raise SpecError(f"rule {rule.display_name!r} reads syn.tag but has no tag "
+                        "(give rule.tag = {tau = ..., terms = [...]})", "rule.tag")
+    if rule.signals("global") and spec.reward is None:
+        raise SpecError(f"rule {rule.display_name!r} reads global.{sorted(rule.signals('global'))[0]}, "
+                        "which comes from a reward task: give a [reward] table", "reward")
+    if spec.training.loss == "reward" and spec.reward is None:
+        raise SpecError("loss 'reward' needs a reward task: give a [reward] table",
+                        "training.loss")
+    if rule.builtin == "brainprop" and not rule.terms and spec.training.loss != "reward":
+        raise SpecError("rule 'brainprop' learns from rewards: set training.loss = "
+                        f"'reward', got {spec.training.loss!r}", "training.loss")
+    if rule.resolved_tag() is not None and any(layer.bias for layer in net.layers[1:]
+                                                if layer.plastic):
+        i = next(i for i, layer in enumerate(net.layers) if i and layer.plastic
+                 and layer.bias)
+        raise SpecError(f"rule {rule.display_name!r} has a tag, which a learned bias "
+                        "does not carry: set bias = false", f"network.layers[{i}].bias")
+    spiky = [f for f in rule.all_factors() if f.signal == "spike_trace" or
+             f.update != "add" or f.read != "after"]
+    tag = rule.resolved_tag()
+    gated = [t for t in rule.resolved_terms() + (tag.terms if tag else [])
+             if t.when != "step"]
+    if (spiky or gated) and not net.spiking:
+        what = f"{spiky[0]}" if spiky else f"term '{gated[0]}'"
+        raise SpecError(f"rule {rule.display_name!r} uses {what}, which needs spikes; "
+                        "this network has rate neurons (use lif or burst)",
+                        "network.layers")

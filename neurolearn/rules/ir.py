@@ -22,8 +22,8 @@ from .neurons import (NEURON_MODELS, RATE_MODELS, SPIKING_MODELS, Neuron,  # noq
 from .schema import (Node, field, finite, half_open_unit_interval, non_negative, one_of,
                      optional, positive, positive_int, non_negative_int)
 from .library import BUILTIN_RULES
-from .terms import (POST_SIGNALS, PRE_SIGNALS, SIGNALS, SYN_SIGNALS, WHEN,  # noqa: F401
-                    Factor, Term)
+from .terms import (GLOBAL_SIGNALS, POST_SIGNALS, PRE_SIGNALS, SIGNALS,  # noqa: F401
+                    SYN_SIGNALS, WHEN, Factor, Tag, Term)
 
 FORMAT_TYPE = "neurolearn.spec"
 FORMAT_VERSION = 2
@@ -121,6 +121,8 @@ class Rule(Node):
                            "'What eta means')")
     eta_output: float | None = field(None, check=optional(positive),
                                      doc="learning rate of the output layer (defaults to eta)")
+    tag: Tag | None = field(None, doc="an eligibility tag per synapse, read by the terms "
+                                      "as syn.tag (reward-modulated rules)")
     description: str = field("", doc="free text")
 
     def validate(self, path: str):
@@ -136,12 +138,23 @@ class Rule(Node):
             return self.terms
         return BUILTIN_RULES[self.builtin].terms
 
+    def resolved_tag(self) -> Tag | None:
+        if self.tag is not None or self.terms:
+            return self.tag
+        return BUILTIN_RULES[self.builtin].tag
+
+    def all_factors(self):
+        """Every factor of the weight terms and of the tag's terms."""
+        tag = self.resolved_tag()
+        for t in self.resolved_terms() + (tag.terms if tag else []):
+            yield from t.factors
+
     @property
     def display_name(self) -> str:
         return self.name or self.builtin or "custom"
 
     def signals(self, kind: str) -> set[str]:
-        return {f.signal for t in self.resolved_terms() for f in t.factors if f.kind == kind}
+        return {f.signal for f in self.all_factors() if f.kind == kind}
 
 
 @dataclass
@@ -164,8 +177,10 @@ class Training(Node):
     batch_size: int = field(32, check=positive_int,
                             doc="examples per update, in every mode (time-stepped runs "
                                 "accumulate the change over the batch's plastic steps)")
-    loss: str = field("mse", check=one_of("mse", "cross_entropy"),
-                      doc="mse on the output activity, or softmax cross-entropy")
+    loss: str = field("mse", check=one_of("mse", "cross_entropy", "reward"),
+                      doc="mse on the output activity, softmax cross-entropy, or reward: "
+                          "the output units are action values; only the selected action "
+                          "learns, from the reward prediction error (BrainProp, spec.reward)")
     seed: int = field(0, check=non_negative_int, doc="seed of every random draw")
     momentum: float = field(0.0, check=lambda v: None if 0 <= v < 1
                             else f"must be in [0, 1), got {v!r}",
@@ -197,6 +212,33 @@ class Simulation(Node):
 
 
 @dataclass
+class Reward(Node):
+    """A reward task: the network acts and the task says whether the action was right.
+
+    Per example, at its first plastic step, an action is selected from the output's
+    readout (rate networks: the forward pass; spiking: the mean readout over the
+    settling steps, so ``simulation.teach`` must leave some), with
+    ``default_rng([seed, 6])``. The reward is ``correct`` if the action is the
+    example's class (argmax of its target), else ``wrong``; global.reward carries it on
+    the plastic steps from ``delay`` after the decision, global.rpe carries r - r_bar
+    with r_bar the running mean of past rewards (time constant baseline_tau, in
+    examples' plastic time)."""
+    selection: str = field("argmax", check=one_of("argmax", "softmax", "epsilon_greedy"),
+                           doc="how the action is chosen from the readout")
+    temperature: float = field(1.0, check=positive, doc="softmax selection: temperature")
+    epsilon: float = field(0.05, check=lambda v: None if 0 <= v <= 1
+                           else f"must be in [0, 1], got {v!r}",
+                           doc="epsilon_greedy: probability of a random action")
+    correct: float = field(1.0, check=finite, doc="reward of a right action")
+    wrong: float = field(0.0, check=finite, doc="reward of a wrong action")
+    delay: float = field(0.0, check=non_negative,
+                         doc="s between the decision and the reward (time-stepped runs)")
+    baseline_tau: float = field(1.0, check=positive,
+                                doc="time constant (s of plastic time) of the running "
+                                    "mean r_bar of the rpe signal")
+
+
+@dataclass
 class Spec(Node):
     name: str = field(doc="name of the experiment")
     network: Network = field(doc="populations, projections and feedback")
@@ -204,6 +246,8 @@ class Spec(Node):
     data: Data = field(default_factory=Data, doc="data set")
     training: Training = field(default_factory=Training, doc="training budget")
     simulation: Simulation = field(default_factory=Simulation, doc="time-stepped settings")
+    reward: Reward | None = field(None, doc="a reward task (reward-modulated rules, "
+                                             "BrainProp); unset: supervised")
     description: str = field("", doc="free text")
     type: str = field(FORMAT_TYPE, check=one_of(FORMAT_TYPE), doc="always neurolearn.spec")
     version: int = field(FORMAT_VERSION, check=lambda v: None if v == FORMAT_VERSION

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .terms import Factor, Term
+from .terms import Factor, Tag, Term
 
 
 @dataclass(frozen=True)
@@ -14,6 +14,7 @@ class BuiltinRule:
     terms: list
     needs: str  # neuron models of the plastic layers
     reference: str
+    tag: object = None  # an eligibility Tag (reward-modulated rules)
 
 
 def _pre(signal, tau=None):
@@ -22,6 +23,25 @@ def _pre(signal, tau=None):
 
 def _post(signal, tau=None):
     return Factor("post", signal, tau)
+
+
+def _pair_stdp(update="add"):
+    """Pair STDP with Song, Miller & Abbott's (2000) windows (tau+ = tau- = 20 ms,
+    A- = 1.05 A+, eta = A+): at a post spike + pre trace, at a pre spike - post trace."""
+    return [Term([Factor("pre", "spike_trace", 0.02, update)], 1.0, "post_spike"),
+            Term([Factor("post", "spike_trace", 0.02, update)], -1.05, "pre_spike")]
+
+
+def _triplet_stdp():
+    """Pfister & Gerstner 2006, all-to-all, visual cortex (their Table 4; NEST's
+    stdp_triplet_synapse defaults): at a post spike r1 (A2+ + A3+ o2), at a pre spike
+    -o1 (A2- + A3- r2), the slow traces o2, r2 read before their own spike."""
+    r1 = Factor("pre", "spike_trace", 0.0168)
+    r2 = Factor("pre", "spike_trace", 0.101, read="before")
+    o1 = Factor("post", "spike_trace", 0.0337)
+    o2 = Factor("post", "spike_trace", 0.125, read="before")
+    return [Term([r1], 5e-10, "post_spike"), Term([r1, o2], 6.2e-3, "post_spike"),
+            Term([o1], -7e-3, "pre_spike"), Term([o1, r2], -2.3e-4, "pre_spike")]
 
 
 BUILTIN_RULES: dict[str, BuiltinRule] = {r.name: r for r in [
@@ -54,4 +74,33 @@ BUILTIN_RULES: dict[str, BuiltinRule] = {r.name: r for r in [
          Term([_pre("event_trace", 0.1), _post("pbar_event")], coeff=-1.0)],
         "burst",
         "Payeur et al. 2021, eq. 2"),
+    BuiltinRule(
+        "stdp",
+        "pair STDP, all-to-all: each post spike adds eta * x_pre, each pre spike subtracts "
+        "eta * 1.05 * y_post (traces +1 per spike, tau 20 ms)",
+        _pair_stdp(), "lif", "Bi & Poo 1998; Song, Miller & Abbott 2000"),
+    BuiltinRule(
+        "stdp_nearest",
+        "pair STDP, symmetric nearest-neighbour: as stdp, but a spike sets its trace to 1 "
+        "instead of adding 1",
+        _pair_stdp("set"), "lif", "Morrison, Diesmann & Gerstner 2008 (nearest-spike)"),
+    BuiltinRule(
+        "triplet_stdp",
+        "triplet STDP, all-to-all (absolute changes: eta = 1): post spikes potentiate by "
+        "r1 (A2+ + A3+ o2), pre spikes depress by o1 (A2- + A3- r2)",
+        _triplet_stdp(), "lif", "Pfister & Gerstner 2006 (visual cortex, all-to-all)"),
+    BuiltinRule(
+        "rstdp",
+        "reward-modulated STDP: pair STDP accumulates in an eligibility tag (tau 0.2 s); "
+        "dw = eta * rpe * tag on plastic steps (needs spec.reward)",
+        [Term([Factor("syn", "tag"), Factor("global", "rpe")])], "lif",
+        "Izhikevich 2007; Fremaux & Gerstner 2016", tag=Tag(0.2, _pair_stdp())),
+    BuiltinRule(
+        "brainprop",
+        "attention-gated reinforcement learning: the delta rule with the output error "
+        "replaced by the reward prediction error of the selected action only (needs "
+        "training.loss = 'reward' and spec.reward; transport feedback carries attention "
+        "from the selected action)",
+        [Term([_pre("activity"), _post("error_drive")])], "any rate model",
+        "Roelfsema & van Ooyen 2005 (AGREL); Pozzi, Bohte & Roelfsema 2020 (BrainProp)"),
 ]}

@@ -22,6 +22,8 @@ from .schema import Node, field, finite, one_of, optional, positive
 PRE_SIGNALS = {
     "activity": "presynaptic rate (rate models) or spike trace with time constant tau",
     "event_trace": "trace of presynaptic events, E~_j (burst neurons), time constant tau",
+    "spike_trace": "STDP trace of presynaptic spikes: x <- exp(-dt/tau) x, +1 at a spike "
+                   "(update = 'set': x <- 1 at a spike, nearest-neighbour); tau required",
 }
 POST_SIGNALS = {
     "activity": "postsynaptic rate, or its spike trace with time constant tau",
@@ -32,29 +34,59 @@ POST_SIGNALS = {
     "burst": "burst train B_i(t) of a spiking burst neuron",
     "pbar_event": "P_bar_i(t) * E_i(t): moving-average burst probability times event train",
     "event": "event train E_i(t) of a spiking burst neuron",
+    "spike_trace": "STDP trace of postsynaptic spikes (as pre.spike_trace)",
 }
-SYN_SIGNALS = {"w": "the synaptic weight itself"}
-SIGNALS = {"pre": PRE_SIGNALS, "post": POST_SIGNALS, "syn": SYN_SIGNALS}
+SYN_SIGNALS = {"w": "the synaptic weight itself",
+               "tag": "the synapse's eligibility tag (rule.tag): a synaptic state with its "
+                      "own decay and sum of products"}
+GLOBAL_SIGNALS = {
+    "reward": "the task's reward r (spec.reward), during the plastic steps after its delay",
+    "rpe": "reward prediction error r - r_bar, r_bar a running mean of past rewards "
+           "(spec.reward.baseline_tau)",
+}
+SIGNALS = {"pre": PRE_SIGNALS, "post": POST_SIGNALS, "syn": SYN_SIGNALS,
+           "global": GLOBAL_SIGNALS}
 WHEN = ("step", "pre_spike", "post_spike")
+TRACE_SIGNALS = ("activity", "event_trace", "spike_trace")
 
 
 @dataclass
 class Factor(Node):
-    kind: str = field(check=one_of("pre", "post", "syn"), doc="locality of the factor")
+    kind: str = field(check=one_of("pre", "post", "syn", "global"),
+                      doc="locality of the factor: pre, post, syn (per synapse) or "
+                          "global (one scalar for the network: a third factor)")
     signal: str = field(doc="signal name, see neurolearn.rules.ir.SIGNALS")
     tau: float | None = field(None, check=optional(positive),
-                              doc="time constant of a filtered signal (s in the "
-                                  "time-stepped simulator, updates in the batched trainer)")
+                              doc="time constant (s) of a filtered signal")
+    update: str = field("add", check=one_of("add", "set"),
+                        doc="spike traces: 'add' adds the jump at each spike (all-to-all "
+                            "pairing), 'set' sets the trace to it (nearest-neighbour)")
+    read: str = field("after", check=one_of("after", "before"),
+                      doc="spike traces: read after this step's own spike is added, or "
+                          "just before it (the t - epsilon value of triplet STDP)")
 
     def validate(self, path: str):
         known = SIGNALS[self.kind]
         if self.signal not in known:
             raise SpecError(f"unknown {self.kind} signal {self.signal!r} (known: "
                             f"{', '.join(known)})", "signal")
+        if self.signal == "spike_trace" and self.tau is None:
+            raise SpecError("a spike_trace needs its time constant tau", "tau")
+        if (self.update != "add" or self.read != "after") and \
+                self.signal not in TRACE_SIGNALS:
+            raise SpecError(f"update and read apply to spike traces ({', '.join(TRACE_SIGNALS)}), "
+                            f"not {self.kind}.{self.signal}", "update")
+
+    @property
+    def key(self) -> tuple:
+        """What makes two factors the same signal."""
+        return (self.kind, self.signal, self.tau, self.update, self.read)
 
     def __str__(self):
-        tau = f"[tau={self.tau:g}]" if self.tau is not None else ""
-        return f"{self.kind}.{self.signal}{tau}"
+        opts = [f"tau={self.tau:g}"] if self.tau is not None else []
+        opts += ["nearest"] if self.update == "set" else []
+        opts += ["before"] if self.read == "before" else []
+        return f"{self.kind}.{self.signal}" + (f"[{','.join(opts)}]" if opts else "")
 
 
 @dataclass
@@ -70,3 +102,21 @@ class Term(Node):
     def __str__(self):
         return f"{self.coeff:+g} * " + " * ".join(map(str, self.factors)) + \
             ("" if self.when == "step" else f" @{self.when}")
+
+
+@dataclass
+class Tag(Node):
+    """A synaptic state variable with its own decay and sum of products (eligibility):
+    every step (plastic or not) tag <- exp(-dt/tau) tag + sum_k c_k prod(factors);
+    a spike-gated term adds its product at each spike, a step term every step."""
+    tau: float = field(check=positive, doc="decay time constant (s)")
+    terms: list[Term] = field(doc="what the tag accumulates (syn.tag may not appear)")
+
+    def validate(self, path: str):
+        if not self.terms:
+            raise SpecError("a tag needs at least one term", "terms")
+        for k, t in enumerate(self.terms):
+            for m, f in enumerate(t.factors):
+                if f.kind in ("syn", "global"):
+                    raise SpecError(f"a tag's terms may not read {f.kind}.{f.signal}",
+                                    f"terms[{k}].factors[{m}].signal")
