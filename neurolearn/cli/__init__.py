@@ -9,7 +9,7 @@ import sys
 
 from ..errors import NeurolearnError
 
-SUBCOMMANDS = ["rules", "run", "profiles", "check", "compare", "grid"]
+SUBCOMMANDS = ["rules", "run", "profiles", "check", "compare", "grid", "export", "import"]
 
 
 def build_parser() -> argparse.ArgumentParser:
