@@ -277,8 +277,13 @@ def quantize_params(params, profile, headroom: float = 1.0):
     network (it will not grow). Returns (dequantized Params, per-layer f)."""
     import numpy as np
 
-    from ..hardware.quantized import _grid_bits, _to_grid, widths_of
-    w = widths_of(profile)
+    from ..hardware.arith import EngineWidths
+    from ..hardware.quantized import _grid_bits, _to_grid
+    bits = profile.get("weights.bits")
+    if bits is None:
+        raise SpecError(f"quantising weights needs weights.bits, which profile "
+                        f"{profile.name!r} does not know", "weights.bits", source=profile.name)
+    w = EngineWidths(weight_bits=bits)   # only the weight width is used here
     q = params.copy()
     fs = []
     for l in range(len(q.W)):
