@@ -5,21 +5,57 @@ from __future__ import annotations
 from pathlib import Path
 
 from . import backends
-from .rules import Spec, load
+from .rules import Spec
+from .rules import load as load_spec
 
 
 def as_spec(spec) -> Spec:
-    return spec if isinstance(spec, Spec) else load(Path(spec))
+    return spec if isinstance(spec, Spec) else load_spec(Path(spec))
 
 
-def run(spec, backend: str = "numpy", *, seed: int | None = None, epochs: int | None = None,
-        precision: str = "float", quiet: bool | None = None, **options):
-    """Train or simulate ``spec`` (a Spec or a path) on ``backend``; a RunResult."""
-    spec = as_spec(spec)
-    if seed is not None:
-        spec = spec.with_(training=type(spec.training)(**{**vars(spec.training), "seed": seed}))
-    if epochs is not None:
-        spec = spec.with_(training=type(spec.training)(**{**vars(spec.training),
-                                                          "epochs": epochs}))
+def _override(spec, **changes):
+    changes = {k: v for k, v in changes.items() if v is not None}
+    if not changes:
+        return spec
+    return spec.with_(training=type(spec.training)(**{**vars(spec.training), **changes}))
+
+
+def run(spec=None, backend: str = "numpy", *, seed: int | None = None,
+        epochs: int | None = None, precision: str = "float", quiet: bool | None = None,
+        save=None, resume=None, init_from=None, **options):
+    """Train or simulate ``spec`` (a Spec or a path) on ``backend``; a RunResult.
+
+    ``save=DIR`` writes a checkpoint every epoch (batched trainer; the final weights
+    of a time-stepped run); ``resume=DIR`` continues a checkpoint to the spec's
+    epochs (or ``epochs``), bit-identical to a run never stopped; ``init_from=DIR``
+    starts from a trained network, and with ``epochs=0`` only evaluates it (with
+    ``precision="fixed"`` quantised to a profile's weight grid). See docs/deploy.md.
+    """
+    if save is not None or resume is not None or init_from is not None or \
+            (epochs is not None and epochs <= 0):
+        from .deploy.run import run as deploy_run
+        if spec is not None:
+            spec = _override(as_spec(spec), seed=seed, epochs=epochs or None)
+        elif seed is not None and resume is not None:
+            from .errors import SpecError
+            raise SpecError("a resumed run keeps its checkpoint's seed", "--seed")
+        if spec is None and resume is None and init_from is None:
+            from .errors import SpecError
+            raise SpecError("give a spec (or --resume DIR / --init-from DIR)", "spec")
+        if init_from is not None and spec is None and seed is not None:
+            from .deploy.trained import load as load_trained
+            spec = _override(load_trained(init_from).spec, seed=seed)
+        return deploy_run(spec, backend, epochs=epochs, precision=precision, quiet=quiet,
+                          save=save, resume=resume, init_from=init_from, **options)
+    spec = _override(as_spec(spec), seed=seed, epochs=epochs)
     mod = backends.get(backend)
     return mod.run(spec, precision=precision, epochs=epochs, quiet=quiet, **options)
+
+
+def load(path):
+    """A trained network (a checkpoint directory: :class:`neurolearn.deploy.TrainedNetwork`)
+    or a spec (a .toml/.json file: :class:`neurolearn.rules.Spec`)."""
+    if Path(path).is_dir():
+        from .deploy.trained import load as load_trained
+        return load_trained(path)
+    return load_spec(path)

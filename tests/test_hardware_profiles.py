@@ -18,7 +18,8 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def figures(profile):
-    for section in ("chip", "core", "weights", "traces", "learning", "models"):
+    for section in ("chip", "core", "weights", "traces", "learning", "models", "energy",
+                    "timing"):
         sec = getattr(profile, section)
         if sec is not None:
             for f in dataclasses.fields(sec):

@@ -13,7 +13,7 @@ import neurolearn
 
 ROOT = Path(neurolearn.__file__).parent
 CORE = ("rules", "data", "hardware", "reference")
-UPPER = ("backends", "compare", "viz", "cli")
+UPPER = ("backends", "compare", "deploy", "sweep", "viz", "cli")
 
 
 def module_name(path: Path) -> str:

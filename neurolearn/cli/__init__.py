@@ -9,7 +9,8 @@ import sys
 
 from ..errors import NeurolearnError
 
-SUBCOMMANDS = ["rules", "run", "profiles", "check", "compare", "grid", "sweep"]
+SUBCOMMANDS = ["rules", "run", "profiles", "check", "compare", "grid", "sweep", "export",
+               "import"]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,4 +1,5 @@
-"""``neurolearn check SPEC --profile NAME``: resources, violations, rule mapping.
+"""``neurolearn check SPEC --profile NAME``: resources, violations, rule mapping, and
+with ``--estimate`` energy and latency per training sample and per inference.
 
 Exit status: 0 when the network fits (learning may still move to the host), 1 when
 it does not fit or a plastic projection cannot run, 2 for bad input.
@@ -15,6 +16,15 @@ def register(sub):
     p.add_argument("spec", help="spec file (.toml or .json)")
     p.add_argument("--profile", required=True,
                    help="profile name (see: neurolearn profiles) or a .toml file")
+    p.add_argument("--estimate", action="store_true",
+                   help="also estimate energy and latency per training sample and per "
+                        "inference (counts from a numpy reference run, figures from the "
+                        "profile with their sources)")
+    p.add_argument("--samples", type=int, default=20,
+                   help="--estimate: training samples of the reference run (default 20)")
+    p.add_argument("--init-from", metavar="DIR", default=None, dest="init_from",
+                   help="--estimate: count with the trained network in DIR instead of the "
+                        "spec's initial weights")
     p.add_argument("--json", metavar="PATH", default=None, help="write the report as JSON")
     p.set_defaults(func=main)
 
@@ -27,6 +37,22 @@ def main(args) -> int:
     profile = load_profile(args.profile)
     report = check(spec, profile)
     print(format_report(report))
+    out = report.to_dict()
+    if args.estimate:
+        from ..hardware.estimate import estimate, format_estimate
+        params, weights, options = None, "initial", {}
+        if args.init_from:
+            from ..deploy.run import _same_network
+            from ..deploy.trained import load as load_trained
+            trained = load_trained(args.init_from)
+            _same_network(spec, trained, args.init_from)
+            params, weights, options = trained.params, f"trained ({args.init_from})", \
+                trained.options
+        est = estimate(spec, profile, samples=args.samples, params=params, options=options,
+                       weights=weights)
+        print()
+        print(format_estimate(est))
+        out["estimate"] = est.to_dict()
     if args.json:
-        Path(args.json).write_text(json.dumps(report.to_dict(), indent=2, default=str) + "\n")
+        Path(args.json).write_text(json.dumps(out, indent=2, default=str) + "\n")
     return 0 if report.fits else 1

@@ -11,7 +11,8 @@ def register(sub):
 
 
 def _figures(profile):
-    for section in ("chip", "core", "weights", "traces", "learning", "models"):
+    for section in ("chip", "core", "weights", "traces", "learning", "models", "energy",
+                    "timing"):
         sec = getattr(profile, section)
         if sec is None:
             continue

@@ -1,4 +1,5 @@
-"""``neurolearn run SPEC``: train or simulate a spec on one backend."""
+"""``neurolearn run SPEC``: train or simulate a spec on one backend; save, resume or
+evaluate a trained network (docs/deploy.md)."""
 
 from __future__ import annotations
 
@@ -8,16 +9,26 @@ import sys
 def register(sub):
     from .. import backends
     p = sub.add_parser("run", help="train or simulate a spec on a backend")
-    p.add_argument("spec", help="spec file (.toml or .json)")
+    p.add_argument("spec", nargs="?", default=None,
+                   help="spec file (.toml or .json); optional with --resume or --init-from")
     p.add_argument("--backend", default="numpy", choices=backends.names())
     p.add_argument("--precision", default="float", choices=["float", "fixed"])
     p.add_argument("--profile", default=None,
                    help="hardware profile name or file (fixed precision)")
     p.add_argument("--seed", type=int, default=None, help="overrides training.seed")
-    p.add_argument("--epochs", type=int, default=None, help="overrides training.epochs")
     p.add_argument("--set", metavar="PATH=VALUE", action="append", default=[],
                    help="override a spec field, e.g. rule.eta=0.01 or "
                         "network.layers[1].size=100 (repeatable)")
+    p.add_argument("--epochs", type=int, default=None,
+                   help="overrides training.epochs; 0 with --init-from: evaluate only")
+    p.add_argument("--save", metavar="DIR", default=None,
+                   help="write a checkpoint to DIR every epoch (batched trainer; the final "
+                        "weights of a time-stepped run)")
+    p.add_argument("--resume", metavar="DIR", default=None,
+                   help="continue the checkpoint in DIR to the spec's epochs (saving there)")
+    p.add_argument("--init-from", metavar="DIR", default=None, dest="init_from",
+                   help="start from the trained network in DIR (--epochs 0: evaluate it)")
+>>>>>>> deploy
     p.add_argument("--json", metavar="PATH", default=None, help="write the report as JSON")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=main)
@@ -28,28 +39,45 @@ def summary(result) -> str:
              f"backend    {result.backend} ({result.precision})",
              f"rule       {result.rule}",
              f"dataset    {result.dataset} (seed {result.seed}, {result.epochs} epochs)"]
+    dep = result.extra.get("deploy")
+    if dep:
+        lines.append(f"network    {dep['init_from']} (trained {dep['trained_epochs']} epochs), "
+                     "evaluated without training")
     if result.test_accuracy is not None:
         lines.append(f"accuracy   {100 * result.test_accuracy:.2f} % (test)")
+    if dep and dep.get("float_accuracy") is not None:
+        lines.append(f"float      {100 * dep['float_accuracy']:.2f} % (test, float64 weights); "
+                     f"lost to {dep['profile']}'s weight grid: "
+                     f"{dep['accuracy_lost_points']:.2f} points")
     if result.test_loss is not None:
         lines.append(f"loss       {result.test_loss:.5f} (test)")
     for name, ang in result.alignment_angle_deg.items():
         lines.append(f"angle      {name}: {ang:.1f} deg to backprop")
-    lines.append(f"time       {result.train_seconds:.2f} s training")
+    if not dep:
+        lines.append(f"time       {result.train_seconds:.2f} s training")
+    if result.extra.get("checkpoint"):
+        lines.append(f"checkpoint {result.extra['checkpoint']}")
     return "\n".join(lines)
 
 
 def main(args) -> int:
     from ..api import as_spec, run
+    from ..errors import SpecError
     from ..rules import overrides
-    spec = as_spec(args.spec)
+    if args.spec is None and not (args.resume or args.init_from):
+        raise SpecError("give a spec file (or --resume DIR / --init-from DIR)", "SPEC")
+    spec = args.spec
     if args.set:
-        spec = overrides.apply(spec, overrides.single_values(args.set, "run"))
+        if spec is None:
+            raise SpecError("needs a spec file to override", "--set")
+        spec = overrides.apply(as_spec(spec), overrides.single_values(args.set, "run"))
     options = {}
     if args.profile:
         options["profile"] = args.profile
     quiet = True if args.quiet else None
     result = run(spec, args.backend, seed=args.seed, epochs=args.epochs,
-                 precision=args.precision, quiet=quiet, **options)
+                 precision=args.precision, quiet=quiet, save=args.save, resume=args.resume,
+                 init_from=args.init_from, **options)
     print(summary(result))
     if args.json:
         result.write_json(args.json)

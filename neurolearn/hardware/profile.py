@@ -161,6 +161,62 @@ class Learning(Node):
                         "max_pre_traces", "max_post_traces")
 
 
+def _non_negative_number(fig):
+    if fig is None or fig.value is None:
+        return None
+    v = fig.value
+    if isinstance(v, bool) or not isinstance(v, (int, float)) or not v >= 0 or v == float("inf"):
+        return f"must be a non-negative number, got {v!r}"
+    return None
+
+
+@dataclass
+class Quantity:
+    """A measured physical figure (a number in the unit its name gives) and its
+    published source; no ``value`` means unknown, and an estimate then says so."""
+    source: str = field(check=_source, doc="paper and table, brief, or why unknown")
+    value: float | None = field(None, doc="the figure (absent: unknown)")
+    note: str = field("", doc="free text: conditions of the measurement")
+
+
+def _checked_numbers(*names):
+    def validate(self, path):
+        for name in names:
+            reason = _non_negative_number(getattr(self, name))
+            if reason:
+                raise SpecError(reason, f"{path}.{name}.value")
+    return validate
+
+
+@dataclass
+class Energy:
+    """Energy per operation (picojoules), for ``check --estimate``."""
+    synaptic_op_pj: Quantity | None = field(
+        None, doc="one synaptic operation: a spike delivered to one synapse (read weight, "
+                  "accumulate into the target's input)")
+    neuron_update_pj: Quantity | None = field(
+        None, doc="one neuron (compartment) update in one time step, active neuron")
+    synaptic_update_pj: Quantity | None = field(
+        None, doc="one synapse updated by the learning engine (one weight change)")
+    spike_pj: Quantity | None = field(None, doc="one spike sent from a neuron to its core's "
+                                                "router (within a tile)")
+    validate = _checked_numbers("synaptic_op_pj", "neuron_update_pj", "synaptic_update_pj",
+                                "spike_pj")
+
+
+@dataclass
+class Timing:
+    """Time per operation (nanoseconds) within one core, and per time step."""
+    synaptic_op_ns: Quantity | None = field(None, doc="one synaptic operation")
+    neuron_update_ns: Quantity | None = field(None, doc="one neuron update, active neuron")
+    synaptic_update_ns: Quantity | None = field(None, doc="one synapse learning update")
+    spike_ns: Quantity | None = field(None, doc="one spike into the router (within a tile)")
+    barrier_sync_ns: Quantity | None = field(
+        None, doc="the chip-wide barrier that ends every time step")
+    validate = _checked_numbers("synaptic_op_ns", "neuron_update_ns", "synaptic_update_ns",
+                                "spike_ns", "barrier_sync_ns")
+
+
 @dataclass
 class Models(Node):
     neuron_models: Names | None = field(None, doc="neurolearn neuron models the cores run")
@@ -181,6 +237,8 @@ class Profile(Node):
     learning: Learning | None = field(None, doc="learning-engine limits")
     models: Models | None = field(None, doc="neuron models and synapse types")
     rules: dict | None = field(None, doc="rule family -> {mode, reason, source}")
+    energy: Energy | None = field(None, doc="energy per operation (check --estimate)")
+    timing: Timing | None = field(None, doc="time per operation (check --estimate)")
     type: str = field(FORMAT_TYPE, check=one_of(FORMAT_TYPE), doc="always neurolearn.profile")
     version: int = field(FORMAT_VERSION, check=one_of(FORMAT_VERSION), doc="format version")
 

@@ -218,6 +218,42 @@ class QuantizedTrainer(BatchedTrainer):
         mag = np.minimum(floor + up, self.x_full)
         return (np.sign(P) * mag).astype(np.int64)
 
+    # -- state (checkpoints) -----------------------------------------------------------
+    def state_dict(self) -> dict:
+        """The batched trainer's state plus the integer grid, the chosen exponents and
+        scales, the saturation counts and both generators (rounding, post factors)."""
+        state = super().state_dict()
+        state["arrays"].update({f"Wq.{l}": np.array(w) for l, w in enumerate(self.Wq)})
+
+        def pairs(d):
+            return [[l, t, v] for (l, t), v in d.items()]
+        state["meta"]["quantized"] = {
+            "f": list(self.f), "fB": {str(k): v for k, v in self.fB.items()},
+            "k": pairs(self.k), "scale": pairs({k: list(v) for k, v in self.scale.items()}),
+            "target": pairs(self.target), "saturated": dict(self.saturated),
+            "eta_eff": list(self.eta_eff),
+            "rounding": {"value": float(self.rounding.value),
+                         "rng": self.rounding._rng.bit_generator.state},
+            "y_rng": self.y_rng.bit_generator.state}
+        return state
+
+    def load_state_dict(self, state: dict):
+        super().load_state_dict(state)
+        q, a = state["meta"]["quantized"], state["arrays"]
+        self.Wq = [np.array(a[f"Wq.{l}"]).astype(np.int64) for l in range(self.L)]
+        self.f = [int(v) for v in q["f"]]
+        self.fB = {int(k): int(v) for k, v in q["fB"].items()}
+        self.k = {(int(l), int(t)): int(v) for l, t, v in q["k"]}
+        self.scale = {(int(l), int(t)): (int(v[0]), int(v[1])) for l, t, v in q["scale"]}
+        self.target = {(int(l), int(t)): float(v) for l, t, v in q["target"]}
+        self.saturated = {k: int(v) for k, v in q["saturated"].items()}
+        self.eta_eff = [float(e) for e in q["eta_eff"]]
+        self.momentum = 0.0
+        self.rounding.value = q["rounding"]["value"]
+        self.rounding._rng.bit_generator.state = q["rounding"]["rng"]
+        self.y_rng.bit_generator.state = q["y_rng"]
+        self._sync()
+
     def report(self) -> dict:
         names = [layer.name for layer in self.net.layers[1:]]
         return {
@@ -234,7 +270,7 @@ class QuantizedTrainer(BatchedTrainer):
 
 
 def train_quantized(spec, *, profile=None, epochs=None, quiet=None, dataset=None,
-                    weight_headroom: float = 4.0, **options):
+                    weight_headroom: float = 4.0, resume=None, on_epoch=None, **options):
     """Train ``spec`` with the batched reference under ``profile``'s integer
     arithmetic (module docstring). ``profile``: a Profile, a built-in name or a
     path; default loihi2."""
@@ -255,7 +291,8 @@ def train_quantized(spec, *, profile=None, epochs=None, quiet=None, dataset=None
                                        weight_headroom=weight_headroom)
         return holder["t"]
 
-    result = train(spec, dataset=dataset, epochs=epochs, quiet=quiet, trainer_cls=factory)
+    result = train(spec, dataset=dataset, epochs=epochs, quiet=quiet, trainer_cls=factory,
+                   resume=resume, on_epoch=on_epoch)
     result.precision = "fixed"
     result.extra.update(holder["t"].report())
     return result

@@ -211,6 +211,45 @@ class BatchedTrainer:
         self.apply(dW, db, dB)
         self.updates += 1
 
+    # -- state (checkpoints) -----------------------------------------------------------
+    def state_dict(self) -> dict:
+        """Everything that changes during training, as ``{"arrays": {name: ndarray},
+        "meta": {JSON-able}}``; :meth:`load_state_dict` on a trainer built from the
+        same spec continues bit for bit (see neurolearn.deploy.checkpoint)."""
+        p = self.params
+        arrays = {f"W.{i}": w for i, w in enumerate(p.W)}
+        arrays.update({f"b.{i}": v for i, v in enumerate(p.b)})
+        arrays.update({f"B.{k}": v for k, v in p.B.items()})
+        if self._vel is not None:
+            vW, vb, vB = self._vel
+            arrays.update({f"vel.W.{i}": v for i, v in enumerate(vW)})
+            arrays.update({f"vel.b.{i}": v for i, v in enumerate(vb)})
+            arrays.update({f"vel.B.{k}": v for k, v in vB.items()})
+        arrays.update({f"theta.{k}": v for k, v in self._theta.items()})
+        meta = {"eta": list(self.eta), "updates": self.updates,
+                "velocity": self._vel is not None, "theta": sorted(self._theta),
+                "action_rng": self.action_rng.bit_generator.state}
+        return {"arrays": {k: np.array(v, copy=True) for k, v in arrays.items()},
+                "meta": meta}
+
+    def load_state_dict(self, state: dict):
+        a, meta = state["arrays"], state["meta"]
+        p = self.params
+        p.W = [np.array(a[f"W.{i}"]) for i in range(len(p.W))]
+        p.b = [np.array(a[f"b.{i}"]) for i in range(len(p.b))]
+        p.B = {k: np.array(a[f"B.{k}"]) for k in p.B}
+        if meta["velocity"]:
+            self._vel = ([np.array(a[f"vel.W.{i}"]) for i in range(len(p.W))],
+                         [np.array(a[f"vel.b.{i}"]) for i in range(len(p.b))],
+                         {k: np.array(a[f"vel.B.{k}"]) for k in p.B})
+        else:
+            self._vel = None
+        self._theta = {int(k): np.array(a[f"theta.{k}"]) for k in meta["theta"]}
+        self.eta = [float(e) for e in meta["eta"]]
+        self.updates = int(meta["updates"])
+        if "action_rng" in meta:
+            self.action_rng.bit_generator.state = meta["action_rng"]
+
     # -- metrics -----------------------------------------------------------------------
     def predict(self, x):
         a_list, h_list = self.forward(x)
@@ -243,11 +282,19 @@ class BatchedTrainer:
 
 def train(spec, dataset=None, epochs: int | None = None, quiet: bool | None = None,
           params: Params | None = None, trainer_cls=BatchedTrainer,
-          record_every: int | None = None) -> RunResult:
+          record_every: int | None = None, resume: dict | None = None,
+          on_epoch=None) -> RunResult:
     """Train ``spec`` with the batched reference; returns a :class:`RunResult`.
 
     ``record_every`` records alignment angles every that many updates (default:
     once per epoch); the epoch-0 entry is before any learning.
+
+    Checkpoints: ``on_epoch(state)`` is called after every epoch with the whole
+    loop state (``epoch``, ``epochs``, ``trainer`` = the trainer's
+    :meth:`~BatchedTrainer.state_dict`, ``history``, ``seconds``); passing such a
+    state back as ``resume`` continues from that epoch, bit-identical to a run that
+    was never stopped (the example order is a function of the seed, prefix-stable in
+    the number of epochs).
     """
     t = spec.training
     ds = dataset if dataset is not None else load_dataset(spec.data, t.seed)
@@ -280,13 +327,19 @@ def train(spec, dataset=None, epochs: int | None = None, quiet: bool | None = No
         hist["test_accuracy"].append(te_acc)
         return te_loss, te_acc
 
-    record_epoch(0)
-    record_angles()
+    start, seconds = 0, 0.0
+    if resume is not None:
+        trainer.load_state_dict(resume["trainer"])  # the example order is the seed's
+        hist = resume["history"]
+        start, seconds = int(resume["epoch"]), float(resume["seconds"])
+    else:
+        record_epoch(0)
+        record_angles()
     n = len(ds.x_train)
     bs = min(t.batch_size, n)
-    seconds = 0.0
     with Progress(epochs, f"{spec.name} numpy", quiet) as bar:
-        for ep in range(1, epochs + 1):
+        bar.update(start)
+        for ep in range(start + 1, epochs + 1):
             epoch_order = order[(ep - 1) * n: ep * n]
             t0 = time.perf_counter()
             for start in range(0, n, bs):
@@ -302,6 +355,9 @@ def train(spec, dataset=None, epochs: int | None = None, quiet: bool | None = No
             te_loss, te_acc = record_epoch(ep)
             if not record_every:
                 record_angles()
+            if on_epoch is not None:
+                on_epoch({"epoch": ep, "epochs": epochs, "trainer": trainer.state_dict(),
+                          "history": hist, "seconds": seconds})
             bar.update(1, f"loss {te_loss:.4f}" + (f" acc {te_acc:.3f}" if te_acc is not None
                                                    else ""))
     final_angles = {h: v[-1] for h, v in hist["alignment_angle_deg"].items()}

@@ -1,0 +1,241 @@
+"""Energy and latency estimates: operations counted from a reference run times the
+per-operation figures of a hardware profile (each with its published source).
+
+Counts, per sample (one example shown for ``t_example``, k = t_example / dt steps),
+from the time-stepped reference run of the spec (``neurolearn.reference.simulator
+.simulate``) on the first ``samples`` examples of its training stream, from the
+spec's initial weights or a trained network's:
+
+- spikes of layer l: counted in the run (the input layer's spikes come from the
+  host and are listed, not charged: no per-spike host I/O figure is known);
+- synaptic operations (forward): every spike of layer l-1 is delivered to the n_l
+  synapses of the projection into layer l;
+- neuron updates: every compartment of layers 1..L in every step (2 per burst neuron);
+- training only, learning-engine updates: every synapse (and bias) of every plastic
+  projection once per learning epoch, i.e. floor(teaching steps / t_epoch) times per
+  sample (the teaching steps are all k steps, or the last quarter for burst networks);
+- training only, feedback operations: rules whose post factor carries an error send
+  it to each plastic hidden layer as a dense graded message every teaching step
+  (n_l x n_src synaptic operations, src = l+1, or the output for direct feedback),
+  and the target to the output layer (n_L); graded messages are charged as
+  synaptic operations.
+
+Inference counts are the forward part (spikes, synaptic operations, neuron updates)
+of the same run: LIF teaching does not change the spiking, and a few samples of
+learning barely change the weights.
+
+Energy = sum of count x energy per operation. Latency per sample = k x (the slowest
+core's work per step + the barrier that ends each step): each layer's work is spread
+over its cores (``neurolearn.hardware.check.resources``), cores run in parallel and
+each core's operations one after another. A figure the profile does not know makes
+every total that needs it unknown; the parts that are known are still shown.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+
+from ..errors import SpecError, UnsupportedRule
+from .check import ERROR_POST, resources
+from .profile import Profile
+
+OPS = ("synaptic_op", "neuron_update", "synaptic_update", "spike")
+OP_NAMES = {"synaptic_op": "synaptic operations", "neuron_update": "neuron updates",
+            "synaptic_update": "learning-engine updates", "spike": "spikes"}
+
+
+@dataclass
+class Counts:
+    steps_per_sample: int
+    samples: int
+    spikes: dict                       # layer -> spikes per sample (input included)
+    per_layer: dict                    # layer -> {op: count per sample} (training)
+    inference: dict                    # op -> count per inference
+    training: dict                     # op -> count per training sample
+    weights: str = "initial"
+
+
+@dataclass
+class Part:
+    op: str
+    count: float
+    per_op: float | None
+    total: float | None
+    source: str
+
+
+@dataclass
+class Estimate:
+    spec: str
+    profile: str
+    counts: Counts
+    energy: dict = field(default_factory=dict)       # phase -> {"parts", "total_j", ...}
+    latency: dict = field(default_factory=dict)      # phase -> {"seconds", "missing"}
+
+    def to_dict(self) -> dict:
+        return {"spec": self.spec, "profile": self.profile, "counts": asdict(self.counts),
+                "energy": {k: {**v, "parts": [asdict(p) for p in v["parts"]]}
+                           for k, v in self.energy.items()},
+                "latency": self.latency}
+
+
+def _teach_fraction(spec, options) -> float:
+    # the simulator's teaching protocol (reference.simulator, "Teaching protocol")
+    teach = float(options.get("teach", -1.0))
+    if teach < 0:
+        teach = 0.25 if any(l.neuron.model == "burst" for l in spec.network.layers[1:]) else 1.0
+    return teach
+
+
+def count(spec, *, samples: int = 20, params=None, dataset=None, options=None,
+          weights: str = "initial") -> Counts:
+    """Operation counts per sample from a time-stepped reference run (module docstring)."""
+    from ..reference.simulator import simulate
+    from ..reference.stream import steps_per_example
+    options = dict(options or {})
+    net = spec.network
+    if not net.spiking:
+        raise UnsupportedRule("the estimate", f"rate network {spec.name!r}",
+                              "it counts the spikes of a time-stepped run, and rate "
+                              "(graded-spike) execution on a chip is not modelled",
+                              "a spec with lif or burst neurons")
+    if isinstance(samples, bool) or not isinstance(samples, int) or samples < 1:
+        raise SpecError(f"must be a positive integer, got {samples!r}", "--samples")
+    k = steps_per_example(spec.simulation)
+    trace = simulate(spec, steps=samples * k, params=params, dataset=dataset,
+                     record_every=samples * k, **options)
+    names = [layer.name for layer in net.layers]
+    sizes = net.sizes
+    L = len(sizes) - 1
+    spikes = {n: float(trace.spikes[n].sum()) / samples for n in names}
+    comps = [s * (2 if layer.neuron.model == "burst" else 1)
+             for s, layer in zip(sizes, net.layers)]
+    teach_steps = max(1, int(round(_teach_fraction(spec, options) * k)))
+    epochs_per_sample = teach_steps // spec.rule.t_epoch
+    error_rule = bool(spec.rule.signals("post") & ERROR_POST)
+    per_layer = {}
+    for l in range(1, L + 1):
+        layer = net.layers[l]
+        syn = spikes[names[l - 1]] * sizes[l]
+        upd = fb = 0.0
+        if layer.plastic:
+            upd = sizes[l] * (sizes[l - 1] + (1 if layer.bias else 0)) * epochs_per_sample
+            if error_rule:
+                if l == L:
+                    fb = sizes[L] * teach_steps
+                else:
+                    src = L if net.feedback_of(l).kind == "direct" else l + 1
+                    fb = sizes[l] * sizes[src] * teach_steps
+        per_layer[names[l]] = {"synaptic_op": syn, "feedback_op": fb,
+                               "neuron_update": float(comps[l] * k),
+                               "synaptic_update": float(upd), "spike": spikes[names[l]]}
+    inference = {"synaptic_op": sum(v["synaptic_op"] for v in per_layer.values()),
+                 "neuron_update": sum(v["neuron_update"] for v in per_layer.values()),
+                 "synaptic_update": 0.0,
+                 "spike": sum(v["spike"] for v in per_layer.values())}
+    training = dict(inference)
+    training["synaptic_op"] += sum(v["feedback_op"] for v in per_layer.values())
+    training["synaptic_update"] = sum(v["synaptic_update"] for v in per_layer.values())
+    return Counts(k, samples, spikes, per_layer, inference, training, weights)
+
+
+def _figure(profile: Profile, section: str, op: str, unit: str):
+    name = f"{section}.{op}_{unit}"
+    return profile.get(name), profile.source(name) or f"unknown: {name} is not in the profile"
+
+
+def _energy(profile, ops: dict) -> dict:
+    parts, total, missing = [], 0.0, []
+    for op in OPS:
+        n = ops[op]
+        pj, src = _figure(profile, "energy", op, "pj")
+        if n and pj is None:
+            missing.append(f"energy.{op}_pj")
+        e = None if pj is None else n * pj * 1e-12
+        parts.append(Part(op, n, pj, e, src))
+        if e is not None:
+            total += e
+    return {"parts": parts, "total_j": None if missing else total,
+            "known_part_j": total, "missing": missing}
+
+
+def _latency(profile, counts: Counts, layers, training: bool) -> dict:
+    """Seconds per sample: k x (slowest core per step + barrier)."""
+    k = counts.steps_per_sample
+    figs = {op: _figure(profile, "timing", op, "ns") for op in OPS}
+    barrier, bsrc = _figure(profile, "timing", "barrier_sync", "ns")
+    missing = set()
+    worst = 0.0
+    cores = {r.layer: r.cores for r in layers}
+    for name, ops in counts.per_layer.items():
+        work = {"synaptic_op": ops["synaptic_op"] + (ops["feedback_op"] if training else 0.0),
+                "neuron_update": ops["neuron_update"],
+                "synaptic_update": ops["synaptic_update"] if training else 0.0,
+                "spike": ops["spike"]}
+        ns = 0.0
+        for op, n in work.items():
+            t = figs[op][0]
+            if n and t is None:
+                missing.add(f"timing.{op}_ns")
+            elif t is not None:
+                ns += n * t
+        worst = max(worst, ns / max(cores.get(name, 1), 1) / k)
+    if barrier is None:
+        missing.add("timing.barrier_sync_ns")
+    step_ns = worst + (barrier or 0.0)
+    return {"seconds": None if missing else k * step_ns * 1e-9,
+            "known_part_seconds": k * step_ns * 1e-9, "steps": k,
+            "missing": sorted(missing)}
+
+
+def estimate(spec, profile: Profile, *, samples: int = 20, params=None, dataset=None,
+             options=None, weights: str = "initial") -> Estimate:
+    counts = count(spec, samples=samples, params=params, dataset=dataset, options=options,
+                   weights=weights)
+    layers = resources(spec, profile)
+    est = Estimate(spec.name, profile.name, counts)
+    for phase, training in (("training_sample", True), ("inference", False)):
+        ops = counts.training if training else counts.inference
+        est.energy[phase] = _energy(profile, ops)
+        est.latency[phase] = _latency(profile, counts, layers, training)
+    return est
+
+
+def _si(x, unit):
+    if x is None:
+        return "unknown"
+    for scale, prefix in ((1, ""), (1e-3, "m"), (1e-6, "u"), (1e-9, "n"), (1e-12, "p")):
+        if abs(x) >= scale or scale == 1e-12:
+            return f"{x / scale:.3g} {prefix}{unit}"
+    return f"{x:g} {unit}"  # pragma: no cover
+
+
+def format_estimate(est: Estimate) -> str:
+    c = est.counts
+    lines = [f"estimate: {est.spec} on {est.profile} ({c.weights} weights; counts from the "
+             f"numpy reference, {c.samples} samples of {c.steps_per_sample} steps)",
+             "  spikes per sample: " + ", ".join(f"{k} {v:.1f}" for k, v in c.spikes.items())
+             + " (input spikes come from the host: not charged)"]
+    for phase, title in (("training_sample", "per training sample"),
+                         ("inference", "per inference")):
+        e, t = est.energy[phase], est.latency[phase]
+        lines.append(f"  {title}: energy {_si(e['total_j'], 'J')}, latency "
+                     f"{_si(t['seconds'], 's')}")
+        for p in e["parts"]:
+            if not p.count:
+                continue
+            fig = "unknown" if p.per_op is None else f"{p.per_op:g} pJ"
+            lines.append(f"    {OP_NAMES[p.op]:<24} {p.count:>12.4g} x {fig:<9} = "
+                         f"{_si(p.total, 'J'):<10} [{p.source}]")
+        if e["missing"]:
+            lines.append(f"    energy unknown: the profile does not know "
+                         f"{', '.join(e['missing'])}; the known parts sum to "
+                         f"{_si(e['known_part_j'], 'J')}")
+        if t["missing"]:
+            lines.append(f"    latency unknown: the profile does not know "
+                         f"{', '.join(t['missing'])}")
+    return "\n".join(lines)
+
+
+__all__ = ["Counts", "Estimate", "count", "estimate", "format_estimate"]
