@@ -28,7 +28,6 @@ def register(sub):
                    help="continue the checkpoint in DIR to the spec's epochs (saving there)")
     p.add_argument("--init-from", metavar="DIR", default=None, dest="init_from",
                    help="start from the trained network in DIR (--epochs 0: evaluate it)")
->>>>>>> deploy
     p.add_argument("--json", metavar="PATH", default=None, help="write the report as JSON")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=main)
