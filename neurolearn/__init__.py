@@ -1,7 +1,7 @@
 """neurolearn: describe a biologically plausible learning rule once, run it on a NumPy
 reference, Lava and Nengo, and measure where they depart."""
 
-__version__ = "0.1.0"
+from .version import __version__  # noqa: E402,F401
 
 from .api import load, run  # noqa: E402,F401
 from .errors import NeurolearnError, SpecError  # noqa: E402,F401

@@ -23,8 +23,10 @@ FA = SPECS / "fa_digits.toml"
 
 
 def small_spec(tmp_path, src=FA, name="small.toml", **training):
-    """A spec written to disk with a few hundred training images (fast epochs)."""
+    """A spec written to disk with a few hundred training images (fast epochs), with
+    momentum (so the checkpoint must carry velocities)."""
     spec = load(src)
+    training = {"momentum": 0.9, "batch_size": 32, **training}
     spec = spec.with_(data=type(spec.data)(**{**vars(spec.data), "n_train": 400}),
                       training=type(spec.training)(**{**vars(spec.training), **training}))
     path = tmp_path / name

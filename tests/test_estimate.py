@@ -8,7 +8,8 @@ import pytest
 
 from neurolearn.cli import main
 from neurolearn.data import load_dataset
-from neurolearn.hardware.estimate import estimate
+from neurolearn.hardware.estimate import estimate as estimate_from_counts
+from neurolearn.reference.counts import count
 from neurolearn.hardware.profile import load_profile
 from neurolearn.reference.stream import example_order
 from neurolearn.rules import load
@@ -16,6 +17,10 @@ from neurolearn.rules import load
 from conftest import SPECS
 
 SPIKING = SPECS / "fa_digits_spiking.toml"
+
+
+def estimate(spec, profile, samples):
+    return estimate_from_counts(spec, profile, count(spec, samples=samples))
 
 
 def test_counts_follow_the_network_and_the_input_code():

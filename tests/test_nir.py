@@ -69,7 +69,7 @@ def test_graph_numbers_follow_the_documented_mapping(trained_dir):
     assert m["neurolearn.feedback_kind"] == "random"
     assert np.array_equal(m["neurolearn.feedback_matrix"], net.params.B[1])
     assert proj.metadata["neurolearn.rule"] == "delta"
-    assert proj.metadata["neurolearn.eta"] == 3e-4
+    assert proj.metadata["neurolearn.eta"] == net.spec.rule.eta
 
 
 def test_graph_without_neurolearn_metadata_is_read_from_its_numbers(trained_dir, tmp_path):
@@ -79,10 +79,11 @@ def test_graph_without_neurolearn_metadata_is_read_from_its_numbers(trained_dir,
     g.metadata = {}
     for node in g.nodes.values():
         node.metadata = {}
-    spec, params, options, _, _ = read_graph(g, "foreign.nir")
+    spec, params, _, _ = read_graph(g, "foreign.nir")
     assert spec.network.sizes == [64, 200, 10]
     assert [layer.neuron.tau_rc for layer in spec.network.layers[1:]] == [0.02, 0.02]
-    assert options["tau_syn"] == 0.01 and abs(options.get("gain", 1.0) - 1.0) < 1e-12
+    for layer in spec.network.layers[1:]:
+        assert layer.neuron.tau_syn == 0.01 and abs(layer.neuron.gain - 1.0) < 1e-12
     assert all(np.array_equal(x, y) for x, y in zip(params.W, net.params.W))
     for x, y in zip(params.b, net.params.b):
         assert np.max(np.abs(x - y)) < 1e-12

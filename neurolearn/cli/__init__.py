@@ -14,7 +14,7 @@ SUBCOMMANDS = ["rules", "run", "profiles", "check", "compare", "grid", "sweep", 
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from .. import __version__
+    from ..version import __version__
     parser = argparse.ArgumentParser(
         prog="neurolearn",
         description="Describe a learning rule once; run it on NumPy, Lava and Nengo.")

@@ -40,16 +40,16 @@ def main(args) -> int:
     out = report.to_dict()
     if args.estimate:
         from ..hardware.estimate import estimate, format_estimate
-        params, weights, options = None, "initial", {}
+        from ..reference.counts import count
+        params, weights = None, "initial"
         if args.init_from:
             from ..deploy.run import _same_network
             from ..deploy.trained import load as load_trained
             trained = load_trained(args.init_from)
             _same_network(spec, trained, args.init_from)
-            params, weights, options = trained.params, f"trained ({args.init_from})", \
-                trained.options
-        est = estimate(spec, profile, samples=args.samples, params=params, options=options,
-                       weights=weights)
+            params, weights = trained.params, f"trained ({args.init_from})"
+        counts = count(spec, samples=args.samples, params=params, weights=weights)
+        est = estimate(spec, profile, counts)
         print()
         print(format_estimate(est))
         out["estimate"] = est.to_dict()

@@ -19,7 +19,7 @@ def register(sub):
 
 
 def page(grid, steps) -> str:
-    from .. import __version__
+    from ..version import __version__
     from ..compare.tiers import BOUNDS
     return (
         "# Conformance grid\n\n"

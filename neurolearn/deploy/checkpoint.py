@@ -9,8 +9,7 @@ Format ``neurolearn.checkpoint`` version 1 (docs/deploy.md has the full descript
 ``quantized``: resumable trainer states; ``weights``: a trained network only, e.g.
 the end of a time-stepped run or a NIR import), ``resumable``, ``spec`` (the spec
 as plain data, ``neurolearn.rules.schema.to_dict``), ``precision``, ``profile``
-(the profile as plain data for fixed precision, else null), ``options`` (the
-time-stepped simulator's options the network was run with), ``data`` (``n_in``,
+(the profile as plain data for fixed precision, else null), ``data`` (``n_in``,
 ``n_out`` of the data set), ``epoch``, ``epochs`` (the target), ``state_file``,
 ``sha256`` (of the state file), ``trainer`` (the trainer's JSON-able state, see
 ``BatchedTrainer.state_dict``), ``rng`` (the shuffling generator's

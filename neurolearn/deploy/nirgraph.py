@@ -8,8 +8,8 @@ A neurolearn network of LIF layers is written as the chain
 The mapping (docs/deploy.md derives it). neurolearn's LIF layer, step dt
 (neurolearn/reference/simulator.py and neurons.py):
 
-    xhat <- d xhat + (1 - d) s / (dt r_max),  d = exp(-dt / tau_syn)   (spikes s of the layer below)
-    J = threshold + gain (W xhat + b)
+    I <- d I + (1 - d) W s / (dt r_max),  d = exp(-dt / tau_syn)   (spikes s of the layer below)
+    J = threshold + gain (I + b)
     v <- J + (v - J) exp(-dt / tau_rc);  spike when v >= threshold, then v = 0 and
     v is clamped at 0 for round(tau_ref / dt) steps.
 
@@ -73,13 +73,6 @@ def _nir():
     return nir
 
 
-def _sim_options(options: dict) -> dict:
-    from ..reference.simulator import OPTIONS
-    out = {k: v[0] for k, v in OPTIONS.items()}
-    out.update(options or {})
-    return out
-
-
 def conversion(neuron, *, dt, max_rate, tau_syn, gain) -> dict:
     """The CubaLIF constants of one neurolearn LIF layer (module docstring)."""
     c = tau_syn * -math.expm1(-dt / tau_syn) / dt
@@ -88,7 +81,7 @@ def conversion(neuron, *, dt, max_rate, tau_syn, gain) -> dict:
     return {"c": c, "r": r, "w_in": w_in}
 
 
-def _refuse(spec, options):
+def _refuse(spec):
     net = spec.network
     for i, layer in enumerate(net.layers[1:], start=1):
         m = layer.neuron.model
@@ -103,9 +96,9 @@ def _refuse(spec, options):
                                   "NIR has no static nonlinearity node (no sigmoid, tanh or "
                                   "ReLU); its LI/Integrator are dynamical, not rate functions",
                                   "a spec of lif layers (time-stepped reference)")
-    if options.get("noise", -1.0) > 0:
-        raise UnsupportedRule("NIR", f"option noise = {options['noise']}",
-                              "NIR has no noise source")
+        if layer.neuron.noise > 0:
+            raise UnsupportedRule("NIR", f"{where}: noise = {layer.neuron.noise:g}",
+                                  "NIR has no noise source")
 
 
 def to_graph(trained, *, include_refractory_note: bool = True):
@@ -113,8 +106,7 @@ def to_graph(trained, *, include_refractory_note: bool = True):
     from ..rules.schema import to_dict
     nir = _nir()
     spec = trained.spec
-    opts = _sim_options(trained.options)
-    _refuse(spec, opts)
+    _refuse(spec)
     net, sim = spec.network, spec.simulation
     names = [layer.name for layer in net.layers]
     rule = spec.rule
@@ -124,18 +116,17 @@ def to_graph(trained, *, include_refractory_note: bool = True):
     for l in range(1, L + 1):
         layer = net.layers[l]
         n = layer.neuron
-        k = conversion(n, dt=sim.dt, max_rate=sim.max_rate, tau_syn=opts["tau_syn"],
-                       gain=opts["gain"])
+        k = conversion(n, dt=sim.dt, max_rate=sim.max_rate, tau_syn=n.tau_syn, gain=n.gain)
         W = np.array(trained.params.W[l - 1], dtype=np.float64)
         b = np.array(trained.params.b[l - 1], dtype=np.float64)
-        b_nir = (n.threshold + opts["gain"] * b) / (k["r"] * k["w_in"])
+        b_nir = (n.threshold + n.gain * b) / (k["r"] * k["w_in"])
         eta = rule.eta_output or rule.eta if l == L else rule.eta
         proj_meta = {f"{META}.projection": f"{names[l - 1]}->{names[l]}",
                      f"{META}.bias": b, f"{META}.plastic": bool(layer.plastic),
                      f"{META}.learnable_bias": bool(layer.bias),
                      f"{META}.rule": rule.display_name,
                      f"{META}.rule_terms": "; ".join(str(t) for t in rule.resolved_terms()),
-                     f"{META}.eta": float(eta), f"{META}.t_epoch": int(rule.t_epoch)}
+                     f"{META}.eta": float(eta)}
         shape = np.full(layer.size, 1.0)
         lif_meta = {f"{META}.model": "lif", f"{META}.tau_ref": float(n.tau_ref),
                     f"{META}.refractory": "dropped: NIR's CubaLIF has no refractory period",
@@ -150,7 +141,7 @@ def to_graph(trained, *, include_refractory_note: bool = True):
                 lif_meta[f"{META}.feedback_matrix"] = np.array(trained.params.B[l])
         nodes[f"{names[l]}.proj"] = nir.Affine(weight=W, bias=b_nir, metadata=proj_meta)
         nodes[f"{names[l]}.lif"] = nir.CubaLIF(
-            tau_syn=shape * opts["tau_syn"], tau_mem=shape * n.tau_rc, r=shape * k["r"],
+            tau_syn=shape * n.tau_syn, tau_mem=shape * n.tau_rc, r=shape * k["r"],
             v_leak=shape * 0.0, v_threshold=shape * n.threshold, v_reset=shape * 0.0,
             w_in=shape * k["w_in"], metadata=lif_meta)
         edges += [(prev, f"{names[l]}.proj"), (f"{names[l]}.proj", f"{names[l]}.lif")]
@@ -159,7 +150,6 @@ def to_graph(trained, *, include_refractory_note: bool = True):
     edges.append((prev, "output"))
     meta = {f"{META}.format": FORMAT, f"{META}.version": VERSION,
             f"{META}.spec": json.dumps(to_dict(spec)),
-            f"{META}.options": json.dumps(trained.options or {}),
             f"{META}.data": json.dumps(list(trained.data_shape) if trained.data_shape else None),
             f"{META}.epoch": int(trained.epoch),
             f"{META}.dt": float(sim.dt), f"{META}.max_rate": float(sim.max_rate),
@@ -186,7 +176,7 @@ def export(trained, path, *, measure: bool = True, dataset=None) -> dict:
         spec = trained.spec
         without = spec.with_(network=_no_refractory(spec.network))
         a = trained.evaluate(dataset)
-        b = TrainedNetwork(spec=without, params=trained.params, options=trained.options,
+        b = TrainedNetwork(spec=without, params=trained.params,
                            data_shape=trained.data_shape).evaluate(dataset)
         report["accuracy_with_refractory"] = a["accuracy"]
         report["accuracy_without_refractory"] = b["accuracy"]
@@ -243,7 +233,7 @@ def _uniform(a, what, source):
 
 
 def read_graph(graph, source: str = "graph"):
-    """(spec, Params, options, data_shape, epoch) from a NIR graph (module docstring)."""
+    """(spec, Params, data_shape, epoch) from a NIR graph (module docstring)."""
     from ..reference.params import Params
     from ..rules.io import parse
     from ..rules.ir import Layer, Network, Neuron, Rule, Simulation, Spec
@@ -258,17 +248,14 @@ def read_graph(graph, source: str = "graph"):
                         "nodes", source=source)
     if ours:
         saved = parse(Spec, json.loads(meta[f"{META}.spec"]), f"{source}: metadata spec")
-        options = json.loads(meta.get(f"{META}.options", "{}"))
         data = json.loads(meta.get(f"{META}.data", "null"))
         dt, max_rate = float(meta[f"{META}.dt"]), float(meta[f"{META}.max_rate"])
         epoch = int(meta.get(f"{META}.epoch", 0))
     else:
-        saved, options, data, epoch = None, {}, None, 0
+        saved, data, epoch = None, None, 0
         dt, max_rate = 0.001, 200.0
     n_in = int(np.asarray(graph.nodes[chain[0]].input_type["input"]).prod())
     sizes, layers, W, b, B = [n_in], [], [], [], {}
-    opts = _sim_options(options)
-    tau_syns, gains = [], []
     for j in range(0, len(body), 2):
         pname, lname = body[j], body[j + 1]
         proj, lif = graph.nodes[pname], graph.nodes[lname]
@@ -306,11 +293,10 @@ def read_graph(graph, source: str = "graph"):
         exact = (proj.metadata or {}).get(f"{META}.bias", exact)
         if exact is not None and ours:
             exact = np.array(exact, dtype=np.float64)
-            if exact.shape == bias.shape and np.array_equal(
-                    (thr + opts["gain"] * exact) / rw, bias_nir):
+            own = saved.network.layers[len(sizes)].neuron if saved is not None else None
+            if own is not None and exact.shape == bias.shape and np.array_equal(
+                    (thr + own.gain * exact) / rw, bias_nir):
                 bias = exact                       # the exporter's own float64 value
-        tau_syns.append(tau_syn)
-        gains.append(gain)
         W.append(weight)
         b.append(bias)
         sizes.append(n)
@@ -318,13 +304,11 @@ def read_graph(graph, source: str = "graph"):
         name = name if name.isidentifier() else f"layer{len(sizes) - 1}"
         tau_ref = float((lif.metadata or {}).get(f"{META}.tau_ref", 0.0))
         layers.append(Layer(name=name, size=n, neuron=Neuron(
-            model="lif", tau_rc=tau_mem, tau_ref=tau_ref, threshold=thr)))
+            model="lif", tau_rc=tau_mem, tau_ref=tau_ref, threshold=thr, tau_syn=tau_syn,
+            gain=gain)))
         fbm = (lif.metadata or {}).get(f"{META}.feedback_matrix")
         if fbm is not None:
             B[len(sizes) - 2] = np.array(fbm, dtype=np.float64)
-    if len(set(tau_syns)) > 1:
-        raise UnsupportedRule("neurolearn import", "layers with different tau_syn",
-                              "the time-stepped reference has one tau_syn option")
     if saved is not None:
         spec = saved
         if spec.network.sizes != sizes:
@@ -335,18 +319,12 @@ def read_graph(graph, source: str = "graph"):
                     network=Network(layers=[Layer(name="input", size=n_in)] + layers),
                     rule=Rule(builtin="delta"), simulation=Simulation(dt=dt,
                                                                      max_rate=max_rate))
-        options = {"tau_syn": tau_syns[0]}
-        if not np.allclose(gains, gains[0]):
-            raise UnsupportedRule("neurolearn import", "layers with different gains",
-                                  "the time-stepped reference has one gain option")
-        if abs(gains[0] - 1.0) > 1e-12:
-            options["gain"] = gains[0]
     # feedback matrices the spec needs but the graph did not carry are drawn as usual
     from ..reference.params import init_params
     init = init_params(spec.network, spec.training.seed)
     for l, mat in init.B.items():
         B.setdefault(l, mat)
-    return spec, Params(W, b, B), options, (tuple(data) if data else None), epoch
+    return spec, Params(W, b, B), (tuple(data) if data else None), epoch
 
 
 def import_file(path):
@@ -360,6 +338,6 @@ def import_file(path):
         graph = nir.read(str(path))
     except Exception as err:  # h5py/nir raise many kinds for a bad file
         raise SpecError(f"not a readable NIR file: {err}", source=str(path)) from None
-    spec, params, options, data, epoch = read_graph(graph, path.name)
-    return TrainedNetwork(spec=spec, params=params, epoch=epoch, options=options,
+    spec, params, data, epoch = read_graph(graph, path.name)
+    return TrainedNetwork(spec=spec, params=params, epoch=epoch,
                           data_shape=data, path=None)

@@ -81,12 +81,12 @@ class Saver:
         from ..rules.schema import to_dict
         self.path = path
         self.base = {"kind": kind, "resumable": True, "spec": to_dict(spec),
-                     "precision": precision, "profile": profile, "options": {},
+                     "precision": precision, "profile": profile,
                      "data": None if data_shape is None else {"n_in": data_shape[0],
                                                               "n_out": data_shape[1]}}
 
     def __call__(self, state: dict):
-        from .. import __version__
+        from ..version import __version__
         tr = state["trainer"]
         manifest = {**self.base, "epoch": state["epoch"], "epochs": state["epochs"],
                     "trainer": tr["meta"], "history": state["history"],
@@ -108,9 +108,8 @@ def _dataset(spec, dataset):
 
 
 def _train(spec, *, precision, epochs, quiet, profile, dataset, resume=None, saver=None,
-           params=None, options=None):
+           params=None):
     """The numpy backend's training call with the checkpoint hooks."""
-    options = dict(options or {})
     if precision == "fixed":
         from ..reference.quantized import train_quantized
         if params is not None:
@@ -119,34 +118,34 @@ def _train(spec, *, precision, epochs, quiet, profile, dataset, resume=None, sav
                                   "draws its own grid from initial weights",
                                   "--epochs 0 to evaluate it in fixed point, or float")
         return train_quantized(spec, profile=profile, epochs=epochs, quiet=quiet,
-                               dataset=dataset, resume=resume, on_epoch=saver, **options)
+                               dataset=dataset, resume=resume, on_epoch=saver)
     if precision != "float":
         raise UnsupportedRule("numpy", f"precision {precision!r}", "use float or fixed")
     from ..reference.trainer import train
     return train(spec, dataset=dataset, epochs=epochs, quiet=quiet, params=params,
-                 resume=resume, on_epoch=saver, **options)
+                 resume=resume, on_epoch=saver)
 
 
 def run(spec, backend="numpy", *, epochs=None, precision="float", quiet=None,
         save=None, resume=None, init_from=None, profile=None, dataset=None,
-        **options) -> RunResult:
+        **backend_options) -> RunResult:
     """See :func:`neurolearn.run`. ``spec`` is a Spec (seed and epochs overrides already
     applied by the caller) or None with ``resume``/``init_from``."""
     _check_epochs(epochs, init_from, resume)
     if resume is not None:
         return _resume(spec, backend, resume=resume, save=save, epochs=epochs,
-                       precision=precision, quiet=quiet, dataset=dataset, options=options)
+                       precision=precision, quiet=quiet, dataset=dataset)
     if init_from is not None:
         return _from_trained(spec, backend, init_from=init_from, save=save, epochs=epochs,
                              precision=precision, quiet=quiet, profile=profile,
-                             dataset=dataset, options=options)
+                             dataset=dataset)
     _refuse_backend(backend, "saving checkpoints (--save)")
     d = checkpoint.prepare_dir(save)
     return _fresh(spec, d, epochs=epochs, precision=precision, quiet=quiet,
-                  profile=profile, dataset=dataset, options=options)
+                  profile=profile, dataset=dataset)
 
 
-def _fresh(spec, d, *, epochs, precision, quiet, profile, dataset, options, params=None):
+def _fresh(spec, d, *, epochs, precision, quiet, profile, dataset, params=None):
     ds = _dataset(spec, dataset)
     shape = (ds.n_in, ds.n_out)
     if _mode(spec) == "time_stepped":
@@ -155,9 +154,9 @@ def _fresh(spec, d, *, epochs, precision, quiet, profile, dataset, options, para
                                   f"precision {precision!r}", "it simulates float64 only")
         from ..reference.simulator import run_time_stepped
         result = run_time_stepped(spec, dataset=ds, epochs=epochs, quiet=quiet,
-                                  params=params, **options)
+                                  params=params)
         m = weights_manifest(spec, epoch=result.epochs, history=result.history,
-                             options=options, data_shape=shape,
+                             data_shape=shape,
                              note="final weights of a time-stepped run (not resumable: "
                                   "the simulator's state protocol is not wired yet)")
         checkpoint.write(d, m, checkpoint.params_arrays(result.state.params))
@@ -168,12 +167,12 @@ def _fresh(spec, d, *, epochs, precision, quiet, profile, dataset, options, para
                   profile=_profile_dict(profile or "loihi2") if kind == "quantized" else None,
                   data_shape=shape)
     result = _train(spec, precision=precision, epochs=epochs, quiet=quiet, profile=profile,
-                    dataset=ds, saver=saver, params=params, options=options)
+                    dataset=ds, saver=saver, params=params)
     result.extra["checkpoint"] = str(d)
     return result
 
 
-def _resume(spec, backend, *, resume, save, epochs, precision, quiet, dataset, options):
+def _resume(spec, backend, *, resume, save, epochs, precision, quiet, dataset):
     from ..rules.schema import to_dict
     _refuse_backend(backend, "resuming a checkpoint (--resume)")
     ck = checkpoint.read(resume)
@@ -212,15 +211,14 @@ def _resume(spec, backend, *, resume, save, epochs, precision, quiet, dataset, o
                   profile=m.get("profile"),
                   data_shape=None if not data else (data["n_in"], data["n_out"]))
     result = _train(saved, precision=m.get("precision", "float"), epochs=target, quiet=quiet,
-                    profile=profile, dataset=dataset, resume=state, saver=saver,
-                    options=options)
+                    profile=profile, dataset=dataset, resume=state, saver=saver)
     result.extra["checkpoint"] = str(d)
     result.extra["resumed_from_epoch"] = ck.epoch
     return result
 
 
 def _from_trained(spec, backend, *, init_from, save, epochs, precision, quiet, profile,
-                  dataset, options):
+                  dataset):
     trained = load_trained(init_from)
     src = str(trained.path / checkpoint.MANIFEST)
     spec = trained.spec if spec is None else spec
@@ -228,30 +226,28 @@ def _from_trained(spec, backend, *, init_from, save, epochs, precision, quiet, p
     if epochs == 0:
         _refuse_backend(backend, "inference with trained weights (--init-from)")
         if precision == "fixed":
-            return evaluate_fixed(spec, trained, profile=profile, dataset=dataset,
-                                  options=options)
+            return evaluate_fixed(spec, trained, profile=profile, dataset=dataset)
         if precision != "float":
             raise UnsupportedRule("numpy", f"precision {precision!r}", "use float or fixed")
-        return evaluate_float(spec, trained, dataset=dataset, options=options)
+        return evaluate_float(spec, trained, dataset=dataset)
     _refuse_backend(backend, "training from trained weights (--init-from)")
     if save:
         d = checkpoint.prepare_dir(save)
         return _fresh(spec, d, epochs=epochs, precision=precision, quiet=quiet,
-                      profile=profile, dataset=dataset, options=options,
+                      profile=profile, dataset=dataset,
                       params=trained.params.copy())
     if _mode(spec) == "time_stepped":
         from ..reference.simulator import run_time_stepped
         return run_time_stepped(spec, dataset=dataset, epochs=epochs, quiet=quiet,
-                                params=trained.params.copy(), **options)
+                                params=trained.params.copy())
     return _train(spec, precision=precision, epochs=epochs, quiet=quiet, profile=profile,
-                  dataset=dataset, params=trained.params.copy(), options=options)
+                  dataset=dataset, params=trained.params.copy())
 
 
 # -- evaluation (epochs 0) ---------------------------------------------------------------
-def _network_for(spec, trained, params, options):
-    opts = {**trained.options, **options}
+def _network_for(spec, trained, params):
     return TrainedNetwork(spec=spec, params=params, epoch=trained.epoch,
-                          options=opts, data_shape=trained.data_shape)
+                          data_shape=trained.data_shape)
 
 
 def _result(spec, ds, metrics, params, *, precision, extra):
@@ -261,9 +257,9 @@ def _result(spec, ds, metrics, params, *, precision, extra):
                      weights=[w.copy() for w in params.W], extra=extra)
 
 
-def evaluate_float(spec, trained, *, dataset=None, options=None) -> RunResult:
+def evaluate_float(spec, trained, *, dataset=None) -> RunResult:
     ds = _dataset(spec, dataset)
-    metrics = _network_for(spec, trained, trained.params, options or {}).evaluate(ds)
+    metrics = _network_for(spec, trained, trained.params).evaluate(ds)
     return _result(spec, ds, metrics, trained.params, precision="float",
                    extra={"deploy": {"init_from": str(trained.path),
                                      "trained_epochs": trained.epoch, "evaluated": "test"}})
@@ -295,23 +291,22 @@ def quantize_params(params, profile, headroom: float = 1.0):
     return q, fs
 
 
-def evaluate_fixed(spec, trained, *, profile=None, dataset=None, options=None,
+def evaluate_fixed(spec, trained, *, profile=None, dataset=None,
                    weight_headroom: float = 1.0) -> RunResult:
     """Quantise the trained weights with ``profile``'s arithmetic and evaluate; reports
     the float accuracy, the quantized one and the points lost."""
     import numpy as np
 
     from ..hardware.profile import load_profile
-    options = dict(options or {})
-    headroom = float(options.pop("weight_headroom", weight_headroom))
+    headroom = float(weight_headroom)
     prof = load_profile(profile or "loihi2")
     if prof.precision != "fixed":
         raise SpecError(f"profile {prof.name!r} is float: it has no integer arithmetic "
                         "(use --precision float)", "--profile")
     ds = _dataset(spec, dataset)
     qparams, fs = quantize_params(trained.params, prof, headroom)
-    ref = _network_for(spec, trained, trained.params, options).evaluate(ds)
-    got = _network_for(spec, trained, qparams, options).evaluate(ds)
+    ref = _network_for(spec, trained, trained.params).evaluate(ds)
+    got = _network_for(spec, trained, qparams).evaluate(ds)
     names = [layer.name for layer in spec.network.layers[1:]]
     err = {n: float(np.max(np.abs(a - b))) for n, a, b in zip(names, qparams.W, trained.params.W)}
     lost = None if ref["accuracy"] is None else 100.0 * (ref["accuracy"] - got["accuracy"])

@@ -34,7 +34,6 @@ class TrainedNetwork:
     history: dict = field(default_factory=dict)
     precision: str = "float"
     profile: dict | None = None
-    options: dict = field(default_factory=dict)   # time-stepped simulator options
     data_shape: tuple | None = None                # (n_in, n_out) of the data set
     path: Path | None = None
 
@@ -63,8 +62,7 @@ class TrainedNetwork:
         from ..reference.simulator import evaluate
         k_in, k_out = self._populations(x.shape[1], y.shape[1])
         return evaluate(self.spec, self.params, x, y, k_in=k_in, k_out=k_out,
-                        seed=self.spec.training.seed, classification=classification,
-                        **self.options)
+                        seed=self.spec.training.seed, classification=classification)
 
     def evaluate(self, dataset=None) -> dict:
         """{"loss", "accuracy" (None for regression), "n"} on ``dataset`` (a
@@ -90,18 +88,18 @@ class TrainedNetwork:
         d = checkpoint.prepare_dir(path, overwrite=overwrite)
         manifest = weights_manifest(self.spec, epoch=self.epoch, history=self.history,
                                     precision=self.precision, profile=self.profile,
-                                    options=self.options, data_shape=self.data_shape)
+                                    data_shape=self.data_shape)
         manifest["spec"] = to_dict(self.spec)
         checkpoint.write(d, manifest, checkpoint.params_arrays(self.params))
         return d
 
 
 def weights_manifest(spec, *, epoch, history=None, precision="float", profile=None,
-                     options=None, data_shape=None, note="") -> dict:
-    from .. import __version__
+                     data_shape=None, note="") -> dict:
+    from ..version import __version__
     from ..rules.schema import to_dict
     return {"kind": "weights", "resumable": False, "spec": to_dict(spec),
-            "precision": precision, "profile": profile, "options": dict(options or {}),
+            "precision": precision, "profile": profile,
             "data": None if data_shape is None else {"n_in": data_shape[0],
                                                       "n_out": data_shape[1]},
             "epoch": int(epoch), "epochs": int(epoch), "history": history or {},
@@ -115,7 +113,7 @@ def from_checkpoint(ck: checkpoint.Checkpoint) -> TrainedNetwork:
     return TrainedNetwork(
         spec=spec, params=checkpoint.params_from(ck, spec), epoch=ck.epoch,
         history=m.get("history") or {}, precision=m.get("precision", "float"),
-        profile=m.get("profile"), options=dict(m.get("options") or {}),
+        profile=m.get("profile"),
         data_shape=None if not data else (int(data["n_in"]), int(data["n_out"])),
         path=ck.path)
 

@@ -1,10 +1,10 @@
-"""Energy and latency estimates: operations counted from a reference run times the
+"""Energy and latency estimates: operations counted from a run (:class:`Counts`, made
+by neurolearn.reference.counts from the time-stepped reference) times the
 per-operation figures of a hardware profile (each with its published source).
 
 Counts, per sample (one example shown for ``t_example``, k = t_example / dt steps),
-from the time-stepped reference run of the spec (``neurolearn.reference.simulator
-.simulate``) on the first ``samples`` examples of its training stream, from the
-spec's initial weights or a trained network's:
+from the time-stepped reference run of the spec on the first ``samples`` examples
+of its training stream, from the spec's initial weights or a trained network's:
 
 - spikes of layer l: counted in the run (the input layer's spikes come from the
   host and are listed, not charged: no per-spike host I/O figure is known);
@@ -12,8 +12,8 @@ spec's initial weights or a trained network's:
   synapses of the projection into layer l;
 - neuron updates: every compartment of layers 1..L in every step (2 per burst neuron);
 - training only, learning-engine updates: every synapse (and bias) of every plastic
-  projection once per learning epoch, i.e. floor(teaching steps / t_epoch) times per
-  sample (the teaching steps are all k steps, or the last quarter for burst networks);
+  projection once per plastic step (round(simulation.teach * k) per sample): the
+  lowering learns with an epoch of one step and accumulates a batch in a tag;
 - training only, feedback operations: rules whose post factor carries an error send
   it to each plastic hidden layer as a dense graded message every teaching step
   (n_l x n_src synaptic operations, src = l+1, or the output for direct feedback),
@@ -36,8 +36,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 
 
-from ..errors import SpecError, UnsupportedRule
-from .check import ERROR_POST, resources
+from .check import resources
 from .profile import Profile
 
 OPS = ("synaptic_op", "neuron_update", "synaptic_update", "spike")
@@ -78,66 +77,6 @@ class Estimate:
                 "energy": {k: {**v, "parts": [asdict(p) for p in v["parts"]]}
                            for k, v in self.energy.items()},
                 "latency": self.latency}
-
-
-def _teach_fraction(spec, options) -> float:
-    # the simulator's teaching protocol (reference.simulator, "Teaching protocol")
-    teach = float(options.get("teach", -1.0))
-    if teach < 0:
-        teach = 0.25 if any(l.neuron.model == "burst" for l in spec.network.layers[1:]) else 1.0
-    return teach
-
-
-def count(spec, *, samples: int = 20, params=None, dataset=None, options=None,
-          weights: str = "initial") -> Counts:
-    """Operation counts per sample from a time-stepped reference run (module docstring)."""
-    from ..reference.simulator import simulate
-    from ..reference.stream import steps_per_example
-    options = dict(options or {})
-    net = spec.network
-    if not net.spiking:
-        raise UnsupportedRule("the estimate", f"rate network {spec.name!r}",
-                              "it counts the spikes of a time-stepped run, and rate "
-                              "(graded-spike) execution on a chip is not modelled",
-                              "a spec with lif or burst neurons")
-    if isinstance(samples, bool) or not isinstance(samples, int) or samples < 1:
-        raise SpecError(f"must be a positive integer, got {samples!r}", "--samples")
-    k = steps_per_example(spec.simulation)
-    trace = simulate(spec, steps=samples * k, params=params, dataset=dataset,
-                     record_every=samples * k, **options)
-    names = [layer.name for layer in net.layers]
-    sizes = net.sizes
-    L = len(sizes) - 1
-    spikes = {n: float(trace.spikes[n].sum()) / samples for n in names}
-    comps = [s * (2 if layer.neuron.model == "burst" else 1)
-             for s, layer in zip(sizes, net.layers)]
-    teach_steps = max(1, int(round(_teach_fraction(spec, options) * k)))
-    epochs_per_sample = teach_steps // spec.rule.t_epoch
-    error_rule = bool(spec.rule.signals("post") & ERROR_POST)
-    per_layer = {}
-    for l in range(1, L + 1):
-        layer = net.layers[l]
-        syn = spikes[names[l - 1]] * sizes[l]
-        upd = fb = 0.0
-        if layer.plastic:
-            upd = sizes[l] * (sizes[l - 1] + (1 if layer.bias else 0)) * epochs_per_sample
-            if error_rule:
-                if l == L:
-                    fb = sizes[L] * teach_steps
-                else:
-                    src = L if net.feedback_of(l).kind == "direct" else l + 1
-                    fb = sizes[l] * sizes[src] * teach_steps
-        per_layer[names[l]] = {"synaptic_op": syn, "feedback_op": fb,
-                               "neuron_update": float(comps[l] * k),
-                               "synaptic_update": float(upd), "spike": spikes[names[l]]}
-    inference = {"synaptic_op": sum(v["synaptic_op"] for v in per_layer.values()),
-                 "neuron_update": sum(v["neuron_update"] for v in per_layer.values()),
-                 "synaptic_update": 0.0,
-                 "spike": sum(v["spike"] for v in per_layer.values())}
-    training = dict(inference)
-    training["synaptic_op"] += sum(v["feedback_op"] for v in per_layer.values())
-    training["synaptic_update"] = sum(v["synaptic_update"] for v in per_layer.values())
-    return Counts(k, samples, spikes, per_layer, inference, training, weights)
 
 
 def _figure(profile: Profile, section: str, op: str, unit: str):
@@ -189,10 +128,8 @@ def _latency(profile, counts: Counts, layers, training: bool) -> dict:
             "missing": sorted(missing)}
 
 
-def estimate(spec, profile: Profile, *, samples: int = 20, params=None, dataset=None,
-             options=None, weights: str = "initial") -> Estimate:
-    counts = count(spec, samples=samples, params=params, dataset=dataset, options=options,
-                   weights=weights)
+def estimate(spec, profile: Profile, counts: Counts) -> Estimate:
+    """Energy and latency per training sample and per inference (module docstring)."""
     layers = resources(spec, profile)
     est = Estimate(spec.name, profile.name, counts)
     for phase, training in (("training_sample", True), ("inference", False)):
@@ -238,4 +175,4 @@ def format_estimate(est: Estimate) -> str:
     return "\n".join(lines)
 
 
-__all__ = ["Counts", "Estimate", "count", "estimate", "format_estimate"]
+__all__ = ["Counts", "Estimate", "estimate", "format_estimate"]

@@ -171,7 +171,7 @@ def _non_negative_number(fig):
 
 
 @dataclass
-class Quantity:
+class Quantity(Node):
     """A measured physical figure (a number in the unit its name gives) and its
     published source; no ``value`` means unknown, and an estimate then says so."""
     source: str = field(check=_source, doc="paper and table, brief, or why unknown")
@@ -189,7 +189,7 @@ def _checked_numbers(*names):
 
 
 @dataclass
-class Energy:
+class Energy(Node):
     """Energy per operation (picojoules), for ``check --estimate``."""
     synaptic_op_pj: Quantity | None = field(
         None, doc="one synaptic operation: a spike delivered to one synapse (read weight, "
@@ -205,7 +205,7 @@ class Energy:
 
 
 @dataclass
-class Timing:
+class Timing(Node):
     """Time per operation (nanoseconds) within one core, and per time step."""
     synaptic_op_ns: Quantity | None = field(None, doc="one synaptic operation")
     neuron_update_ns: Quantity | None = field(None, doc="one neuron update, active neuron")

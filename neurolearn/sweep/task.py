@@ -69,7 +69,7 @@ def worker_identity() -> dict:
 
 def execute(payload: dict) -> dict:
     """Run one task; never raises for a failing run (the report carries the error)."""
-    from .. import __version__
+    from ..version import __version__
     report = {"format": REPORT_FORMAT, "version": REPORT_VERSION,
               "key": payload["key"], "setting": payload["setting"],
               "backend": payload["backend"], "seed": payload["seed"],

@@ -1,0 +1,59 @@
+"""Operation counts of a time-stepped reference run, for the energy and latency
+estimates of neurolearn.hardware.estimate (whose docstring defines each count)."""
+
+from __future__ import annotations
+
+from ..errors import SpecError, UnsupportedRule
+from ..hardware.check import ERROR_POST
+from ..hardware.estimate import Counts
+from .simulator import simulate, teach_steps
+from .stream import steps_per_example
+
+
+def count(spec, *, samples: int = 20, params=None, dataset=None,
+          weights: str = "initial") -> Counts:
+    """Operation counts per sample from a time-stepped reference run (the counts are
+    defined in neurolearn.hardware.estimate's docstring)."""
+    net = spec.network
+    if not net.spiking:
+        raise UnsupportedRule("the estimate", f"rate network {spec.name!r}",
+                              "it counts the spikes of a time-stepped run, and rate "
+                              "(graded-spike) execution on a chip is not modelled",
+                              "a spec with lif or burst neurons")
+    if isinstance(samples, bool) or not isinstance(samples, int) or samples < 1:
+        raise SpecError(f"must be a positive integer, got {samples!r}", "--samples")
+    k = steps_per_example(spec.simulation)
+    trace = simulate(spec, steps=samples * k, params=params, dataset=dataset,
+                     record_every=samples * k)
+    names = [layer.name for layer in net.layers]
+    sizes = net.sizes
+    L = len(sizes) - 1
+    spikes = {n: float(trace.spikes[n].sum()) / samples for n in names}
+    comps = [s * (2 if layer.neuron.bursts else 1) for s, layer in zip(sizes, net.layers)]
+    n_teach = teach_steps(spec.simulation)
+    epochs_per_sample = n_teach
+    error_rule = bool(spec.rule.signals("post") & ERROR_POST)
+    per_layer = {}
+    for l in range(1, L + 1):
+        layer = net.layers[l]
+        syn = spikes[names[l - 1]] * sizes[l]
+        upd = fb = 0.0
+        if layer.plastic:
+            upd = sizes[l] * (sizes[l - 1] + (1 if layer.bias else 0)) * epochs_per_sample
+            if error_rule:
+                if l == L:
+                    fb = sizes[L] * n_teach
+                else:
+                    src = L if net.feedback_of(l).kind == "direct" else l + 1
+                    fb = sizes[l] * sizes[src] * n_teach
+        per_layer[names[l]] = {"synaptic_op": syn, "feedback_op": fb,
+                               "neuron_update": float(comps[l] * k),
+                               "synaptic_update": float(upd), "spike": spikes[names[l]]}
+    inference = {"synaptic_op": sum(v["synaptic_op"] for v in per_layer.values()),
+                 "neuron_update": sum(v["neuron_update"] for v in per_layer.values()),
+                 "synaptic_update": 0.0,
+                 "spike": sum(v["spike"] for v in per_layer.values())}
+    training = dict(inference)
+    training["synaptic_op"] += sum(v["feedback_op"] for v in per_layer.values())
+    training["synaptic_update"] = sum(v["synaptic_update"] for v in per_layer.values())
+    return Counts(k, samples, spikes, per_layer, inference, training, weights)
