@@ -22,6 +22,9 @@ def register(sub):
                         "profile with their sources)")
     p.add_argument("--samples", type=int, default=20,
                    help="--estimate: training samples of the reference run (default 20)")
+    p.add_argument("--learning-epoch", type=int, default=1,
+                   help="--estimate: steps per learning epoch on the chip (default 1, as "
+                        "neurolearn's lowerings learn; Loihi allows up to 63)")
     p.add_argument("--init-from", metavar="DIR", default=None, dest="init_from",
                    help="--estimate: count with the trained network in DIR instead of the "
                         "spec's initial weights")
@@ -48,7 +51,8 @@ def main(args) -> int:
             trained = load_trained(args.init_from)
             _same_network(spec, trained, args.init_from)
             params, weights = trained.params, f"trained ({args.init_from})"
-        counts = count(spec, samples=args.samples, params=params, weights=weights)
+        counts = count(spec, samples=args.samples, params=params, weights=weights,
+                       learning_epoch=args.learning_epoch)
         est = estimate(spec, profile, counts)
         print()
         print(format_estimate(est))

@@ -11,7 +11,7 @@ from .stream import steps_per_example
 
 
 def count(spec, *, samples: int = 20, params=None, dataset=None,
-          weights: str = "initial") -> Counts:
+          weights: str = "initial", learning_epoch: int = 1) -> Counts:
     """Operation counts per sample from a time-stepped reference run (the counts are
     defined in neurolearn.hardware.estimate's docstring)."""
     net = spec.network
@@ -30,8 +30,14 @@ def count(spec, *, samples: int = 20, params=None, dataset=None,
     L = len(sizes) - 1
     spikes = {n: float(trace.spikes[n].sum()) / samples for n in names}
     comps = [s * (2 if layer.neuron.bursts else 1) for s, layer in zip(sizes, net.layers)]
+    if isinstance(learning_epoch, bool) or not isinstance(learning_epoch, int) or \
+            not 1 <= learning_epoch <= 63:
+        raise SpecError(f"must be an integer in 1..63 (a Loihi learning epoch), got "
+                        f"{learning_epoch!r}", "--learning-epoch")
     n_teach = teach_steps(spec.simulation)
-    epochs_per_sample = n_teach
+    # the learning engine visits every synapse once per learning epoch; neurolearn's
+    # lowerings learn every step (1), an on-chip schedule may choose a longer epoch
+    epochs_per_sample = -(-n_teach // learning_epoch)
     error_rule = bool(spec.rule.signals("post") & ERROR_POST)
     per_layer = {}
     for l in range(1, L + 1):
