@@ -74,6 +74,27 @@ def idx_dataset(name: str, path: str | None) -> Dataset:
     return Dataset(name, f(xtr), one_hot(ytr, 10), f(xte), one_hot(yte, 10), True)
 
 
+def _keep_classes(ds: Dataset, classes) -> Dataset:
+    """The examples of ``classes`` only, their one-hot targets over those classes."""
+    if not ds.classification or ds.n_out < 2:
+        raise SpecError(f"data set {ds.name!r} has no classes to choose from",
+                        "data.classes")
+    bad = [c for c in classes if c >= ds.n_out]
+    if bad:
+        raise SpecError(f"data set {ds.name!r} has classes 0..{ds.n_out - 1}, got {bad[0]}",
+                        "data.classes")
+
+    def keep(x, y):
+        labels = y.argmax(axis=1)
+        mask = np.isin(labels, classes)
+        relabel = {c: i for i, c in enumerate(classes)}
+        return x[mask], one_hot([relabel[c] for c in labels[mask]], len(classes))
+
+    xtr, ytr = keep(ds.x_train, ds.y_train)
+    xte, yte = keep(ds.x_test, ds.y_test)
+    return Dataset(ds.name, xtr, ytr, xte, yte, True)
+
+
 def load_dataset(data, seed: int = 0) -> Dataset:
     """Load the data set a spec's ``data`` section names."""
     if data.dataset == "xor":
@@ -84,6 +105,8 @@ def load_dataset(data, seed: int = 0) -> Dataset:
         ds = digits()
     else:
         ds = idx_dataset(data.dataset, data.path)
+    if data.classes is not None:
+        ds = _keep_classes(ds, data.classes)
     if data.n_train:
         ds.x_train, ds.y_train = ds.x_train[:data.n_train], ds.y_train[:data.n_train]
     if data.n_test:

@@ -588,7 +588,7 @@ _RENAMED = {}
 
 
 def _name(fa) -> str:
-    return f"{fa.signal}@{fa.tau}:{fa.update}:{fa.read}"
+    return f"{fa.kind}.{fa.signal}@{fa.tau}:{fa.update}:{fa.read}"
 
 
 def _renamed(term, trace_factors):

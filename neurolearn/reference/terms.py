@@ -17,7 +17,10 @@ def _product(factors, signals, n, width):
     for fac in factors:
         v = signals[fac.signal]
         out = v if out is None else out * v
-    return np.ones((n, width)) if out is None else out
+    if out is None:
+        return np.ones((n, width))
+    # a product of global (third) factors only is one value per row: every unit alike
+    return out if out.shape[-1] == width else np.broadcast_to(out, (n, width))
 
 
 def term_update(term, pre_sig, post_sig, W, n, with_bias_b=None, scale=1.0, out=None,

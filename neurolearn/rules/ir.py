@@ -169,6 +169,15 @@ class Data(Node):
                                doc="use the first n test examples")
     noise: float = field(0.0, check=non_negative,
                          doc="std of Gaussian noise on regression targets (linear_teacher)")
+    classes: list[int] | None = field(None, doc="classification: keep only these classes, "
+                                                "relabelled 0..k-1 in this order")
+
+    def validate(self, path: str):
+        if self.classes is not None:
+            if len(self.classes) < 2 or len(set(self.classes)) != len(self.classes) or \
+                    any(c < 0 for c in self.classes):
+                raise SpecError(f"must be at least two distinct non-negative class "
+                                f"labels, got {self.classes!r}", "classes")
 
 
 @dataclass
