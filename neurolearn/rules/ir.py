@@ -255,12 +255,12 @@ class Spec(Node):
     data: Data = field(default_factory=Data, doc="data set")
     training: Training = field(default_factory=Training, doc="training budget")
     simulation: Simulation = field(default_factory=Simulation, doc="time-stepped settings")
-    reward: Reward | None = field(None, doc="a reward task (reward-modulated rules, "
-                                             "BrainProp); unset: supervised")
     description: str = field("", doc="free text")
     type: str = field(FORMAT_TYPE, check=one_of(FORMAT_TYPE), doc="always neurolearn.spec")
     version: int = field(FORMAT_VERSION, check=lambda v: None if v == FORMAT_VERSION
                          else f"must be {FORMAT_VERSION}, got {v!r}", doc="format version")
+    reward: Reward | None = field(None, doc="a reward task (reward-modulated rules, "
+                                             "BrainProp); unset: supervised")
 
     def validate(self, path: str):
         from .compat import check_compatible
