@@ -15,9 +15,27 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from ..errors import SpecError
-from .schema import (field, finite, non_negative, one_of, open_unit_interval, optional,
-                     positive, positive_int, non_negative_int)
+from ..errors import SpecError, shorten
+from . import limits as lim
+from .schema import (all_of, field, identifier, int_below, int_in, length, magnitude,
+                     number_in, one_of, open_unit_interval, optional, text)
+
+# Field checks with their limits (neurolearn.rules.limits says why each exists)
+_MAG = "limit MAX_MAGNITUDE: float64 activities and updates overflow beyond it"
+magnitude_ = magnitude(lim.MAX_MAGNITUDE, _MAG)
+non_negative = number_in(0.0, lim.MAX_MAGNITUDE, _MAG)
+positive = number_in(0.0, lim.MAX_MAGNITUDE, _MAG, lo_open=True)
+time_constant = number_in(0.0, lim.MAX_TIME_CONSTANT,
+                          "limit MAX_TIME_CONSTANT: neural time constants span ms to "
+                          "minutes; an hour bounds them", lo_open=True)
+refractory = number_in(0.0, lim.MAX_TIME_CONSTANT,
+                       "limit MAX_TIME_CONSTANT: neural time constants span ms to "
+                       "minutes; an hour bounds them")
+layer_size = int_in(1, lim.MAX_LAYER_SIZE, "limit MAX_LAYER_SIZE: 100x the neurons of a "
+                    "Loihi 2 chip, beyond a dense float64 projection on one host")
+examples = int_in(1, lim.MAX_EXAMPLES, "limit MAX_EXAMPLES")
+name_text = text(lim.MAX_NAME_CHARS)
+free_text = text(lim.MAX_TEXT_CHARS)
 
 FORMAT_TYPE = "neurolearn.spec"
 FORMAT_VERSION = 1
@@ -82,16 +100,17 @@ class Neuron:
     """A neuron model and its parameters (parameters of other models are ignored)."""
     model: str = field("sigmoid", check=one_of(*NEURON_MODELS),
                        doc="rate: sigmoid, tanh, relu, linear, burst_rate; spiking: lif, burst")
-    tau_rc: float = field(0.02, check=positive, doc="lif/burst: membrane time constant (s)")
-    tau_ref: float = field(0.002, check=non_negative, doc="lif/burst: refractory period (s)")
+    tau_rc: float = field(0.02, check=time_constant,
+                          doc="lif/burst: membrane time constant (s)")
+    tau_ref: float = field(0.002, check=refractory, doc="lif/burst: refractory period (s)")
     threshold: float = field(1.0, check=positive, doc="lif/burst: firing threshold")
     p_baseline: float = field(0.2, check=open_unit_interval,
                               doc="burst/burst_rate: burst probability without teaching")
-    beta: float = field(1.0, check=finite, doc="burst/burst_rate: apical gain into p")
-    burst_window: float = field(0.016, check=positive,
+    beta: float = field(1.0, check=magnitude_, doc="burst/burst_rate: apical gain into p")
+    burst_window: float = field(0.016, check=time_constant,
                                 doc="burst: a spike within this time of the last is part "
                                     "of a burst (s)")
-    tau_avg: float = field(0.5, check=positive,
+    tau_avg: float = field(0.5, check=time_constant,
                            doc="burst: time constant of the moving averages B_bar, E_bar (s)")
 
     @property
@@ -102,12 +121,11 @@ class Neuron:
 @dataclass
 class Layer:
     """A population. ``layers[0]`` is the input; its neuron model is ignored."""
-    name: str = field(check=lambda v: None if v.isidentifier()
-                      else f"must be an identifier, got {v!r}", doc="unique name")
-    size: int = field(check=positive_int, doc="number of neurons")
+    name: str = field(check=identifier, doc="unique name")
+    size: int = field(check=layer_size, doc="number of neurons")
     neuron: Neuron = field(default_factory=Neuron, doc="neuron model")
     bias: bool = field(True, doc="learnable bias (rate models in the batched trainer)")
-    bias_init: float = field(0.0, check=finite,
+    bias_init: float = field(0.0, check=magnitude_,
                              doc="initial bias; with bias = false a fixed offset of the "
                                  "net input (spiking: the neuron fires above net input "
                                  "-bias_init, so a negative value is a rheobase; numpy "
@@ -118,7 +136,8 @@ class Layer:
 
 @dataclass
 class Network:
-    layers: list[Layer] = field(doc="input first, output last")
+    layers: list[Layer] = field(check=length(0, lim.MAX_LAYERS, "layers"),
+                                doc="input first, output last")
     feedback: Feedback = field(default_factory=Feedback,
                                doc="feedback pathway of every hidden layer")
     init: Init = field(default_factory=Init, doc="initial forward weights")
@@ -151,7 +170,7 @@ class Network:
 class Factor:
     kind: str = field(check=one_of("pre", "post", "syn"), doc="locality of the factor")
     signal: str = field(doc="signal name, see neurolearn.rules.ir.SIGNALS")
-    tau: float | None = field(None, check=optional(positive),
+    tau: float | None = field(None, check=optional(time_constant),
                               doc="time constant of a filtered signal (s in the "
                                   "time-stepped simulator, updates in the batched trainer)")
 
@@ -168,8 +187,9 @@ class Factor:
 
 @dataclass
 class Term:
-    factors: list[Factor] = field(doc="the product's factors")
-    coeff: float = field(1.0, check=finite, doc="c_k, relative to the rule's eta")
+    factors: list[Factor] = field(check=length(0, lim.MAX_FACTORS, "factors"),
+                                  doc="the product's factors")
+    coeff: float = field(1.0, check=magnitude_, doc="c_k, relative to the rule's eta")
     when: str = field("step", check=one_of(*WHEN), doc="dependency D_k: when the term applies")
 
     def validate(self, path: str):
@@ -184,15 +204,18 @@ class Term:
 @dataclass
 class Rule:
     """A plasticity rule: a built-in by name, or terms written by the user."""
-    name: str = field("", doc="display name (defaults to builtin)")
+    name: str = field("", check=name_text, doc="display name (defaults to builtin)")
     builtin: str | None = field(None, doc="name of a built-in rule (neurolearn rules)")
-    terms: list[Term] | None = field(None, doc="the sum of products; overrides builtin")
+    terms: list[Term] | None = field(None, check=length(0, lim.MAX_TERMS, "terms"),
+                                     doc="the sum of products; overrides builtin")
     eta: float = field(0.01, check=positive, doc="learning rate")
     eta_output: float | None = field(None, check=optional(positive),
                                      doc="learning rate of the output layer (defaults to eta)")
-    t_epoch: int = field(1, check=positive_int,
+    t_epoch: int = field(1, check=int_in(1, lim.MAX_T_EPOCH, "limit MAX_T_EPOCH: "
+                                         "learning epochs of known engines have <= 16 "
+                                         "bits"),
                          doc="apply accumulated changes every t_epoch steps (simulator)")
-    description: str = field("", doc="free text")
+    description: str = field("", check=free_text, doc="free text")
 
     def validate(self, path: str):
         if self.builtin is None and not self.terms:
@@ -220,12 +243,13 @@ class Rule:
 @dataclass
 class Data:
     dataset: str = field("digits", check=one_of("digits", "xor", "linear_teacher",
-                                               "fashion_mnist", "mnist"),
+                                               "fashion_mnist", "mnist", "pca_gaussian",
+                                               "two_patterns"),
                          doc="which data set")
     path: str | None = field(None, doc="folder of IDX files (fashion_mnist, mnist)")
-    n_train: int | None = field(None, check=optional(positive_int),
+    n_train: int | None = field(None, check=optional(examples),
                                 doc="use the first n training examples")
-    n_test: int | None = field(None, check=optional(positive_int),
+    n_test: int | None = field(None, check=optional(examples),
                                doc="use the first n test examples")
     noise: float = field(0.0, check=non_negative,
                          doc="std of Gaussian noise on regression targets (linear_teacher)")
@@ -233,15 +257,20 @@ class Data:
 
 @dataclass
 class Training:
-    epochs: int = field(20, check=positive_int, doc="passes over the training set")
-    batch_size: int = field(32, check=positive_int, doc="minibatch size (batched trainer)")
+    epochs: int = field(20, check=int_in(1, lim.MAX_EPOCHS, "limit MAX_EPOCHS; use "
+                                         "--time-limit for a wall-clock bound"),
+                        doc="passes over the training set")
+    batch_size: int = field(32, check=int_in(1, lim.MAX_BATCH_SIZE, "limit MAX_BATCH_SIZE"),
+                            doc="minibatch size (batched trainer)")
     loss: str = field("mse", check=one_of("mse", "cross_entropy"),
                       doc="mse on the output activity, or softmax cross-entropy")
-    seed: int = field(0, check=non_negative_int, doc="seed of every random draw")
+    seed: int = field(0, check=int_below(lim.SEED_LIMIT, "nengo and Lava seed with "
+                                         "unsigned 32-bit integers"),
+                      doc="seed of every random draw")
     momentum: float = field(0.0, check=lambda v: None if 0 <= v < 1
-                            else f"must be in [0, 1), got {v!r}", doc="SGD momentum")
+                            else f"must be in [0, 1), got {shorten(v)}", doc="SGD momentum")
     lr_decay: float = field(1.0, check=lambda v: None if 0 < v <= 1
-                            else f"must be in (0, 1], got {v!r}",
+                            else f"must be in (0, 1], got {shorten(v)}",
                             doc="eta is multiplied by this after every epoch (batched trainer)")
     mode: str = field("auto", check=one_of("auto", "batched", "time_stepped"),
                       doc="auto: batched for rate networks, time-stepped for spiking ones")
@@ -250,22 +279,29 @@ class Training:
 @dataclass
 class Simulation:
     """Time-stepped runs: spiking networks, and equivalence checks."""
-    dt: float = field(0.001, check=positive, doc="time step (s)")
-    t_example: float = field(0.1, check=positive, doc="presentation time per example (s)")
-    max_rate: float = field(200.0, check=positive, doc="input rate for a value of 1 (Hz)")
+    dt: float = field(0.001, check=number_in(lim.MIN_DT, lim.MAX_DT, "limits MIN_DT = 1 us, "
+                                             "MAX_DT = 1 s: neural dynamics need no finer "
+                                             "step"),
+                      doc="time step (s)")
+    t_example: float = field(0.1, check=time_constant,
+                             doc="presentation time per example (s)")
+    max_rate: float = field(200.0, check=number_in(0.0, lim.MAX_RATE_HZ, "limit MAX_RATE_HZ: "
+                                                   "neurons fire below ~1 kHz",
+                                                   lo_open=True),
+                            doc="input rate for a value of 1 (Hz)")
     encoding: str = field("regular", check=one_of("regular", "poisson"),
                           doc="input spike encoding of spiking networks")
 
 
 @dataclass
 class Spec:
-    name: str = field(doc="name of the experiment")
+    name: str = field(check=name_text, doc="name of the experiment")
     network: Network = field(doc="populations, projections and feedback")
     rule: Rule = field(doc="plasticity rule of every plastic projection")
     data: Data = field(default_factory=Data, doc="data set")
     training: Training = field(default_factory=Training, doc="training budget")
     simulation: Simulation = field(default_factory=Simulation, doc="time-stepped settings")
-    description: str = field("", doc="free text")
+    description: str = field("", check=free_text, doc="free text")
     type: str = field(FORMAT_TYPE, check=one_of(FORMAT_TYPE), doc="always neurolearn.spec")
     version: int = field(FORMAT_VERSION, check=one_of(FORMAT_VERSION),
                          doc="format version")

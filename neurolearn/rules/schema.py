@@ -16,7 +16,8 @@ import types
 import typing
 from typing import Any, Callable
 
-from ..errors import SpecError
+from ..errors import SpecError, shorten
+from . import limits
 
 Check = Callable[[Any], "str | None"]
 
@@ -31,53 +32,148 @@ def field(default=dataclasses.MISSING, *, check: Check | None = None,
 
 
 # ---- reusable checks: each returns an error reason or None -----------------
+# Offending values are shown cut to a sane length (errors.shorten); bounds come
+# from neurolearn.rules.limits, each named in the message.
+
+def _is_int(v) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def _limit(v) -> str:
+    return f"{v:,}" if _is_int(v) else f"{v:g}"
+
 
 def positive_int(v):
-    if not isinstance(v, int) or isinstance(v, bool) or v <= 0:
-        return f"must be a positive integer, got {v!r}"
+    if not _is_int(v) or v <= 0:
+        return f"must be a positive integer, got {shorten(v)}"
     return None
 
 
 def non_negative_int(v):
-    if not isinstance(v, int) or isinstance(v, bool) or v < 0:
-        return f"must be a non-negative integer, got {v!r}"
+    if not _is_int(v) or v < 0:
+        return f"must be a non-negative integer, got {shorten(v)}"
     return None
 
 
 def positive(v):
     if not (v > 0) or not math.isfinite(v):
-        return f"must be a positive number, got {v!r}"
+        return f"must be a positive number, got {shorten(v)}"
     return None
 
 
 def non_negative(v):
     if not (v >= 0) or not math.isfinite(v):
-        return f"must be a non-negative number, got {v!r}"
+        return f"must be a non-negative number, got {shorten(v)}"
     return None
 
 
 def finite(v):
     if not math.isfinite(v):
-        return f"must be a finite number, got {v!r}"
+        return f"must be a finite number, got {shorten(v)}"
     return None
 
 
 def unit_interval(v):
     if not (0.0 <= v <= 1.0):
-        return f"must be in [0, 1], got {v!r}"
+        return f"must be in [0, 1], got {shorten(v)}"
     return None
 
 
 def open_unit_interval(v):
     if not (0.0 < v < 1.0):
-        return f"must be in (0, 1), got {v!r}"
+        return f"must be in (0, 1), got {shorten(v)}"
     return None
+
+
+def int_in(lo: int, hi: int, why: str) -> Check:
+    """An integer in [lo, hi]; ``why`` names the upper limit's reason."""
+    def check(v):
+        if not _is_int(v) or v < lo:
+            kind = {0: "a non-negative integer", 1: "a positive integer"}.get(
+                lo, f"an integer >= {_limit(lo)}")
+            return f"must be {kind}, got {shorten(v)}"
+        if v > hi:
+            return f"must be at most {_limit(hi)} ({why}), got {shorten(v)}"
+        return None
+    return check
+
+
+def int_below(hi: int, why: str) -> Check:
+    """A non-negative integer < hi (seeds: < 2**32)."""
+    def check(v):
+        if not _is_int(v) or v < 0:
+            return f"must be a non-negative integer, got {shorten(v)}"
+        if v >= hi:
+            return f"must be below {_limit(hi)} ({why}), got {shorten(v)}"
+        return None
+    return check
+
+
+def number_in(lo: float, hi: float, why: str, *, lo_open: bool = False) -> Check:
+    """A finite number in [lo, hi] (or (lo, hi] with ``lo_open``)."""
+    def check(v):
+        if not math.isfinite(v) or (v <= lo if lo_open else v < lo):
+            what = ("a positive number" if lo == 0 and lo_open else
+                    "a non-negative number" if lo == 0 else
+                    f"a number {'>' if lo_open else '>='} {_limit(lo)} ({why})")
+            return f"must be {what}, got {shorten(v)}"
+        if v > hi:
+            return f"must be at most {_limit(hi)} ({why}), got {shorten(v)}"
+        return None
+    return check
+
+
+def magnitude(hi: float, why: str) -> Check:
+    """A finite number with |v| <= hi."""
+    def check(v):
+        if not math.isfinite(v):
+            return f"must be a finite number, got {shorten(v)}"
+        if abs(v) > hi:
+            return f"must be within +-{_limit(hi)} ({why}), got {shorten(v)}"
+        return None
+    return check
+
+
+def text(max_chars: int) -> Check:
+    def check(v):
+        if len(v) > max_chars:
+            return f"must be at most {max_chars:,} characters, got {len(v):,}"
+        return None
+    return check
+
+
+def identifier(v):
+    if len(v) > limits.MAX_NAME_CHARS:
+        return f"must be at most {limits.MAX_NAME_CHARS} characters, got {len(v):,}"
+    if not v.isidentifier():
+        return f"must be an identifier, got {shorten(v)}"
+    return None
+
+
+def length(lo: int, hi: int, what: str) -> Check:
+    def check(v):
+        if len(v) < lo:
+            return f"needs at least {lo} {what}, got {len(v)}"
+        if len(v) > hi:
+            return f"holds at most {hi:,} {what}, got {len(v):,}"
+        return None
+    return check
+
+
+def all_of(*checks: Check) -> Check:
+    def check(v):
+        for c in checks:
+            reason = c(v)
+            if reason:
+                return reason
+        return None
+    return check
 
 
 def one_of(*choices: str) -> Check:
     def check(v):
         if v not in choices:
-            return f"must be one of {', '.join(map(repr, choices))}, got {v!r}"
+            return f"must be one of {', '.join(map(repr, choices))}, got {shorten(v)}"
         return None
     return check
 
@@ -112,32 +208,43 @@ def _coerce(tp, value, path: str):
         return _coerce(args[0], value, path)
     if origin in (list, typing.List):
         if not isinstance(value, (list, tuple)):
-            raise SpecError(f"must be {_type_name(tp)}, got {value!r}", path)
+            raise SpecError(f"must be {_type_name(tp)}, got {shorten(value)}", path)
+        if len(value) > MAX_LIST:
+            raise SpecError(f"holds at most {MAX_LIST:,} items, got {len(value):,}", path)
         (item,) = typing.get_args(tp)
         return [_coerce(item, v, f"{path}[{i}]") for i, v in enumerate(value)]
-    if origin in (dict, typing.Dict):
+    if origin in (dict, typing.Dict) or tp is dict:
         if not isinstance(value, dict):
-            raise SpecError(f"must be a table, got {value!r}", path)
+            raise SpecError(f"must be a table, got {shorten(value)}", path)
         return dict(value)
     if dataclasses.is_dataclass(tp):
         return from_dict(tp, value, path)
     if tp is bool:
         if not isinstance(value, bool):
-            raise SpecError(f"must be true or false, got {value!r}", path)
+            raise SpecError(f"must be true or false, got {shorten(value)}", path)
         return value
     if tp is int:
         if isinstance(value, bool) or not isinstance(value, int):
-            raise SpecError(f"must be an integer, got {value!r}", path)
+            raise SpecError(f"must be an integer, got {shorten(value)}", path)
         return value
     if tp is float:
         if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise SpecError(f"must be a number, got {value!r}", path)
-        return float(value)
+            raise SpecError(f"must be a number, got {shorten(value)}", path)
+        try:
+            return float(value)
+        except OverflowError:  # an integer beyond float64 (1.8e308)
+            raise SpecError(f"must be a finite number (float64 holds up to 1.8e308), "
+                            f"got {shorten(value)}", path) from None
     if tp is str:
         if not isinstance(value, str):
-            raise SpecError(f"must be a string, got {value!r}", path)
+            raise SpecError(f"must be a string, got {shorten(value)}", path)
         return value
     return value
+
+
+# Machine: no list of a spec or profile (layers, terms, factors, names) is longer;
+# fields set tighter bounds of their own.
+MAX_LIST = 10_000
 
 
 def _join(path: str, name: str) -> str:
@@ -149,7 +256,7 @@ def from_dict(cls, data, path: str = ""):
     if isinstance(data, cls):
         return data
     if not isinstance(data, dict):
-        raise SpecError(f"must be a table, got {data!r}", path)
+        raise SpecError(f"must be a table, got {shorten(data)}", path)
     hints = typing.get_type_hints(cls)
     fields = {f.name: f for f in dataclasses.fields(cls)}
     unknown = sorted(set(data) - set(fields))

@@ -2,10 +2,14 @@
 
 The child (``python -m neurolearn.backends.lava.child``) starts in a new session, so
 it and every process Lava's runtime forks share one process group. Whatever happens
-(success, an exception in a ProcessModel, a time-out, Ctrl-C) the parent kills that
-group with SIGKILL and waits until none of its processes is left. Lava is imported
-only in the child (importing it sets multiprocessing's start method). Errors come
-back as LavaRunError carrying the real traceback written by the failing model.
+(success, an exception in a ProcessModel, a time-out, Ctrl-C, SIGTERM or SIGHUP,
+which the command line turns into an exception) the parent kills that group with
+SIGKILL, waits until none of its processes is left and unlinks the shared-memory
+segments they used (reaper.py). If the parent itself dies (even by SIGKILL), the
+child notices (parent-death signal, and a watchdog polling its parent's pid) and
+does the same to its own group, job folder included. Lava is imported only in the
+child (importing it sets multiprocessing's start method). Errors come back as
+LavaRunError carrying the real traceback written by the failing model.
 """
 
 from __future__ import annotations
@@ -13,7 +17,6 @@ from __future__ import annotations
 import glob
 import os
 import pickle
-import signal
 import subprocess
 import sys
 import tempfile
@@ -21,7 +24,9 @@ import time
 
 import numpy as np
 
+from ... import deadline
 from ...errors import NeurolearnError
+from .reaper import group_members, kill_group  # noqa: F401  (public here)
 
 DEFAULT_TIMEOUT = 600.0
 ERROR_GRACE = 1.0  # s to let the child report after a model's exception
@@ -33,30 +38,6 @@ class LavaRunError(NeurolearnError):
     def __init__(self, message: str, pgid: int | None = None):
         self.pgid = pgid
         super().__init__(message)
-
-
-def group_members(pgid: int) -> list[int]:
-    """Pids of live (non-zombie) processes in process group ``pgid``."""
-    out = []
-    for stat in glob.glob("/proc/[0-9]*/stat"):
-        try:
-            with open(stat) as fh:
-                fields = fh.read().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if int(fields[2]) == pgid and fields[0] != "Z":
-            out.append(int(stat.split("/")[2]))
-    return out
-
-
-def kill_group(pgid: int, wait: float = 10.0) -> None:
-    try:
-        os.killpg(pgid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
-        pass
-    deadline = time.monotonic() + wait
-    while group_members(pgid) and time.monotonic() < deadline:
-        time.sleep(0.02)
 
 
 def _errors(job_dir: str) -> str:
@@ -78,8 +59,9 @@ def _tail(path: str, n: int = 3000) -> str:
 
 def _wait(proc, job_dir, timeout):
     """Wait for the child; after a model reported an exception, Lava's runtime may
-    never return (FACTS.md), so give it ERROR_GRACE seconds and then stop waiting."""
-    deadline = time.monotonic() + timeout
+    never return (its stop() then hangs), so give it ERROR_GRACE seconds and then
+    stop waiting. A ``--time-limit`` (neurolearn.deadline) ends the wait too."""
+    until = time.monotonic() + timeout
     failed_at = None
     while True:
         try:
@@ -92,8 +74,9 @@ def _wait(proc, job_dir, timeout):
             failed_at = now
         if failed_at is not None and now - failed_at > ERROR_GRACE:
             return "a ProcessModel raised an exception"
-        if now > deadline:
+        if now > until:
             return f"timed out after {timeout:g} s"
+        deadline.check("lava run")
 
 
 def run_job(job: dict, timeout: float | None = None) -> dict:
@@ -107,13 +90,14 @@ def run_job(job: dict, timeout: float | None = None) -> dict:
         log = os.path.join(job_dir, "child.log")
         with open(log, "wb") as log_fh:
             proc = subprocess.Popen(
-                [sys.executable, "-m", "neurolearn.backends.lava.child", job_dir],
+                [sys.executable, "-m", "neurolearn.backends.lava.child", job_dir,
+                 str(os.getpid())],
                 stdout=log_fh, stderr=subprocess.STDOUT, start_new_session=True)
         pgid = proc.pid
         why = None
         try:
             why = _wait(proc, job_dir, timeout)
-        finally:  # also on KeyboardInterrupt: nothing may outlive the run
+        finally:  # also on KeyboardInterrupt, SIGTERM, a time limit: nothing outlives it
             kill_group(pgid)
             proc.wait()
         result_path = os.path.join(job_dir, "result.pkl")
