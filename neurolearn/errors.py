@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import re
 import reprlib
 
 # An error is one readable line: an offending value (a 10 MB name, a 2,000-deep
 # nesting) is shown cut to this many characters, a whole message to MESSAGE_CHARS.
 VALUE_CHARS = 80
-MESSAGE_CHARS = 2000
+MESSAGE_CHARS = 1000
 
 _repr = reprlib.Repr()
 _repr.maxlevel = 3
@@ -33,10 +34,22 @@ def shorten(value, limit: int = VALUE_CHARS) -> str:
     its 5,000 digits)."""
     if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 128:
         return f"an integer of {value.bit_length():,} bits"
+    if isinstance(value, str) and len(value) > limit:
+        return f"{value[:limit]!r}... ({len(value):,} characters)"
     try:
         return cut(_repr.repr(value), limit)
     except (RecursionError, ValueError):  # pragma: no cover - reprlib guards depth
         return f"a {type(value).__name__}"
+
+
+_QUOTED = re.compile(r"'([^'\n]{%d})[^'\n]+'" % VALUE_CHARS)
+
+
+def cut_quoted(message: str) -> str:
+    """Cut every quoted value longer than VALUE_CHARS inside ``message`` (messages
+    built with ``{value!r}`` anywhere in the code stay one readable line)."""
+    return _QUOTED.sub(lambda m: f"'{m.group(1)}...' ({len(m.group(0)) - 2:,} characters)",
+                       message)
 
 
 class NeurolearnError(Exception):
@@ -84,7 +97,7 @@ class SpecError(NeurolearnError, ValueError):
 
     def _render(self) -> str:
         parts = [cut(p, 200) for p in (self.source, self.path) if p]
-        return cut(": ".join(parts + [self.reason]), MESSAGE_CHARS)
+        return cut(": ".join(parts + [cut_quoted(self.reason)]), MESSAGE_CHARS)
 
 
 class BackendUnavailable(NeurolearnError):

@@ -31,7 +31,8 @@ def test_compare_fa_digits_exact_tiers_json_and_plots(tmp_path, specs_dir):
     assert verdicts["lava (stock)"]["figures"]["max_abs_dW"] == 0.0  # Lava float: bit-identical
     assert code == 0
     for name in ("learning_curves", "divergence", "alignment"):
-        png = out / f"{name}.png"
+        png = out / "fa_digits-1" / f"{name}.png"  # each run gets its own folder
+        assert data["plots"][name] == str(png)
         assert png.exists() and png.stat().st_size > 1000, name
         assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 

@@ -77,6 +77,7 @@ def test_ctrl_c_ends_runtime_and_all_processes(monkeypatch):
 
     def spy(pgid, wait=10.0):
         seen["pgid"] = pgid
+        seen["segments"] = _shm_mapped(group_members(pgid))  # read before the kill
         real_kill_group(pgid, wait)
 
     monkeypatch.setattr(runner, "kill_group", spy)
@@ -89,6 +90,10 @@ def test_ctrl_c_ends_runtime_and_all_processes(monkeypatch):
     finally:
         timer.cancel()
     assert_nothing_left(seen["pgid"])
+    # Ctrl-C used to leak Lava's 4 shared-memory segments (the group's manager and
+    # resource tracker die with it); they are unlinked now
+    assert len(seen["segments"]) >= 4
+    assert [s for s in seen["segments"] if os.path.exists(s)] == []
 
 
 # ---- the command line under signals: nothing of the run survives ---------------------
@@ -185,10 +190,11 @@ def _left(pgid, job, segs):
 
 @needs_lava
 @pytest.mark.parametrize("sig,status", [
-    (signal.SIGTERM, 143),
-    # SIGHUP takes SIGTERM's path (one handler); slow suite only, to keep the default fast
+    (signal.SIGTERM, 143), (signal.SIGKILL, -9),
+    # SIGHUP takes SIGTERM's path (one handler), SIGINT the same cleanup (and the
+    # in-process Ctrl-C test above checks its shared memory): slow suite only
     pytest.param(signal.SIGHUP, 129, marks=pytest.mark.slow),
-    (signal.SIGKILL, -9), (signal.SIGINT, 130)])
+    pytest.param(signal.SIGINT, 130, marks=pytest.mark.slow)])
 def test_signal_to_neurolearn_leaves_no_process_folder_or_shared_memory(tmp_path, sig,
                                                                         status):
     proc, pgid, job, segs = _start_mid_run(tmp_path)

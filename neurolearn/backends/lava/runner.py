@@ -17,10 +17,12 @@ from __future__ import annotations
 import glob
 import os
 import pickle
+import signal
 import subprocess
 import sys
 import tempfile
 import time
+from contextlib import contextmanager
 
 import numpy as np
 
@@ -38,6 +40,20 @@ class LavaRunError(NeurolearnError):
     def __init__(self, message: str, pgid: int | None = None):
         self.pgid = pgid
         super().__init__(message)
+
+
+_HELD = {signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGALRM}
+
+
+@contextmanager
+def _signals_held():
+    """Block the signals that unwind a run (they stay pending and are delivered,
+    raising as usual, once the block ends)."""
+    old = signal.pthread_sigmask(signal.SIG_BLOCK, _HELD)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, old)
 
 
 def _errors(job_dir: str) -> str:
@@ -98,8 +114,9 @@ def run_job(job: dict, timeout: float | None = None) -> dict:
         try:
             why = _wait(proc, job_dir, timeout)
         finally:  # also on KeyboardInterrupt, SIGTERM, a time limit: nothing outlives it
-            kill_group(pgid)
-            proc.wait()
+            with _signals_held():  # a second Ctrl-C must not cut the cleanup short
+                kill_group(pgid)
+                proc.wait()
         result_path = os.path.join(job_dir, "result.pkl")
         if why is None and proc.returncode == 0 and os.path.exists(result_path):
             with open(result_path, "rb") as fh:
