@@ -71,7 +71,11 @@ def check_output(path, *, option: str = "", inputs=()) -> Path:
     refuse_inputs(path, inputs, option)
     if path.is_dir():
         raise OutputError(path, "is a folder; give a file name", option)
-    folder = path.parent
+    if _special(path):
+        if not os.access(path, os.W_OK):
+            raise OutputError(path, "is not writable", option)
+        return path
+    folder = Path(os.path.realpath(path)).parent if path.is_symlink() else path.parent
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as err:
@@ -111,20 +115,42 @@ def new_run_dir(parent, name: str, option: str = "") -> Path:
     raise OutputError(parent, f"holds 100,000 runs named {stem}-N; clean it up", option)
 
 
+def _special(path: Path) -> bool:
+    """An existing target that is not a regular file (/dev/stdout, a FIFO): written
+    in place, since renaming over it would replace the device or pipe itself."""
+    return path.exists() and not path.is_file() and not path.is_dir()
+
+
+def _write_in_place(path: Path, data: bytes, option: str) -> Path:
+    try:
+        with open(path, "wb") as fh:
+            fh.write(data)
+    except OSError as err:
+        raise OutputError(path, f"cannot write: {_reason(err)}", option) from None
+    return path
+
+
 def write_atomic(path, data, *, option: str = "", inputs=()) -> Path:
-    """Write ``data`` (str: UTF-8, or bytes) to ``path`` atomically (module docstring)."""
+    """Write ``data`` (str: UTF-8, or bytes) to ``path`` atomically (module docstring).
+    A symbolic link is followed (its target is replaced, the link kept)."""
     path = Path(path)
     refuse_inputs(path, inputs, option)
     if isinstance(data, str):
         data = data.encode("utf-8")
     if path.is_dir():
         raise OutputError(path, "is a folder; give a file name", option)
+    if _special(path):
+        return _write_in_place(path, data, option)
+    shown = path
+    if path.is_symlink():
+        path = Path(os.path.realpath(path))
     folder = path.parent
     try:
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name[:100]}.", suffix=".tmp",
                                    dir=folder)
     except OSError as err:
-        raise OutputError(path, f"cannot write in {folder}: {_reason(err)}", option) from None
+        raise OutputError(shown, f"cannot write in {folder}: {_reason(err)}",
+                          option) from None
     try:
         try:
             view = memoryview(data)
@@ -139,8 +165,8 @@ def write_atomic(path, data, *, option: str = "", inputs=()) -> Path:
         os.replace(tmp, path)
     except OSError as err:
         _remove(tmp)
-        raise OutputError(path, f"cannot write: {_reason(err)} (the previous file, if "
-                                f"any, is unchanged)", option) from None
+        raise OutputError(shown, f"cannot write: {_reason(err)} (the previous file, if "
+                                 f"any, is unchanged)", option) from None
     except BaseException:
         _remove(tmp)
         raise

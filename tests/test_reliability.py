@@ -7,6 +7,7 @@ import errno
 import gzip
 import importlib.util
 import json
+import os
 import re
 import subprocess
 import sys
@@ -363,6 +364,25 @@ def test_unwritable_json_fails_before_training(tmp_path, xor_spec, where, reason
     assert time.monotonic() - t0 < 5  # a million epochs would take minutes
 
 
+def test_a_device_is_written_in_place_never_replaced(tmp_path):
+    """Renaming over /dev/full (we may run as root) would replace the device."""
+    import stat
+    out = run_cli(["check", SPECS / "fa_digits.toml", "--profile", "loihi2",
+                   "--json", "/dev/full"])
+    one_error(out, "--json /dev/full", "No space left on device")
+    assert stat.S_ISCHR(os.stat("/dev/full").st_mode)
+
+
+def test_a_symlinked_report_keeps_its_link(tmp_path):
+    (tmp_path / "real.json").write_text("{}")
+    (tmp_path / "link.json").symlink_to("real.json")
+    out = run_cli(["check", SPECS / "fa_digits.toml", "--profile", "loihi2",
+                   "--json", tmp_path / "link.json"])
+    assert out.status in (0, 1), out.err
+    assert (tmp_path / "link.json").is_symlink()
+    assert json.loads((tmp_path / "real.json").read_text())["profile"] == "loihi2"
+
+
 def test_json_folders_are_created(tmp_path, xor_spec):
     target = tmp_path / "a" / "b" / "r.json"
     out = run_cli(["run", xor_spec, "--quiet", "--json", target])
@@ -444,10 +464,8 @@ def test_time_limit_stops_every_backend(tmp_path, backend, spec):
                                "every process of the run ended")
     assert took < 2 + 8  # loading and imports come before the limit starts
     # nothing of the run outlives it (Lava's child group included)
-    me = str(__import__("os").getpid())
-    kids = [d for d in __import__("os").listdir("/proc") if d.isdigit()
-            and _ppid(d) == me]
-    assert kids == []
+    me = str(os.getpid())
+    assert [d for d in os.listdir("/proc") if d.isdigit() and _ppid(d) == me] == []
 
 
 def _ppid(pid):

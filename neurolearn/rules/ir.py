@@ -16,26 +16,10 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 from ..errors import SpecError, shorten
-from . import limits as lim
-from .schema import (all_of, field, identifier, int_below, int_in, length, magnitude,
-                     number_in, one_of, open_unit_interval, optional, text)
-
-# Field checks with their limits (neurolearn.rules.limits says why each exists)
-_MAG = "limit MAX_MAGNITUDE: float64 activities and updates overflow beyond it"
-magnitude_ = magnitude(lim.MAX_MAGNITUDE, _MAG)
-non_negative = number_in(0.0, lim.MAX_MAGNITUDE, _MAG)
-positive = number_in(0.0, lim.MAX_MAGNITUDE, _MAG, lo_open=True)
-time_constant = number_in(0.0, lim.MAX_TIME_CONSTANT,
-                          "limit MAX_TIME_CONSTANT: neural time constants span ms to "
-                          "minutes; an hour bounds them", lo_open=True)
-refractory = number_in(0.0, lim.MAX_TIME_CONSTANT,
-                       "limit MAX_TIME_CONSTANT: neural time constants span ms to "
-                       "minutes; an hour bounds them")
-layer_size = int_in(1, lim.MAX_LAYER_SIZE, "limit MAX_LAYER_SIZE: 100x the neurons of a "
-                    "Loihi 2 chip, beyond a dense float64 projection on one host")
-examples = int_in(1, lim.MAX_EXAMPLES, "limit MAX_EXAMPLES")
-name_text = text(lim.MAX_NAME_CHARS)
-free_text = text(lim.MAX_TEXT_CHARS)
+from .schema import (batch_size_check, bounded, bounded_non_negative, bounded_positive,
+                     dt_check, epochs_check, example_count, field, free_text, identifier,
+                     layer_size, list_of, name_text, one_of, open_unit_interval, optional,
+                     rate_check, refractory, seed_check, t_epoch_check, time_constant)
 
 FORMAT_TYPE = "neurolearn.spec"
 FORMAT_VERSION = 1
@@ -81,7 +65,7 @@ class Init:
                       doc="uniform: U[-scale, scale]; uniform_positive: U[0, scale] "
                           "(excitatory); normal: N(0, scale^2); "
                           "glorot_uniform: scale * U[-l, l], l = sqrt(6/(fan_in+fan_out))")
-    scale: float = field(1.0, check=non_negative, doc="spread of the distribution")
+    scale: float = field(1.0, check=bounded_non_negative, doc="spread of the distribution")
 
 
 @dataclass
@@ -91,7 +75,7 @@ class Feedback:
                       doc="; ".join(f"{k}: {v}" for k, v in FEEDBACK_MEANING.items()))
     init: Init = field(default_factory=lambda: Init("uniform", 0.5),
                        doc="initial feedback matrix (random, direct, learned)")
-    decay: float = field(0.0, check=non_negative,
+    decay: float = field(0.0, check=bounded_non_negative,
                          doc="learned: weight decay of B relative to eta (Kolen-Pollack)")
 
 
@@ -100,13 +84,12 @@ class Neuron:
     """A neuron model and its parameters (parameters of other models are ignored)."""
     model: str = field("sigmoid", check=one_of(*NEURON_MODELS),
                        doc="rate: sigmoid, tanh, relu, linear, burst_rate; spiking: lif, burst")
-    tau_rc: float = field(0.02, check=time_constant,
-                          doc="lif/burst: membrane time constant (s)")
+    tau_rc: float = field(0.02, check=time_constant, doc="lif/burst: membrane time constant (s)")
     tau_ref: float = field(0.002, check=refractory, doc="lif/burst: refractory period (s)")
-    threshold: float = field(1.0, check=positive, doc="lif/burst: firing threshold")
+    threshold: float = field(1.0, check=bounded_positive, doc="lif/burst: firing threshold")
     p_baseline: float = field(0.2, check=open_unit_interval,
                               doc="burst/burst_rate: burst probability without teaching")
-    beta: float = field(1.0, check=magnitude_, doc="burst/burst_rate: apical gain into p")
+    beta: float = field(1.0, check=bounded, doc="burst/burst_rate: apical gain into p")
     burst_window: float = field(0.016, check=time_constant,
                                 doc="burst: a spike within this time of the last is part "
                                     "of a burst (s)")
@@ -125,7 +108,7 @@ class Layer:
     size: int = field(check=layer_size, doc="number of neurons")
     neuron: Neuron = field(default_factory=Neuron, doc="neuron model")
     bias: bool = field(True, doc="learnable bias (rate models in the batched trainer)")
-    bias_init: float = field(0.0, check=magnitude_,
+    bias_init: float = field(0.0, check=bounded,
                              doc="initial bias; with bias = false a fixed offset of the "
                                  "net input (spiking: the neuron fires above net input "
                                  "-bias_init, so a negative value is a rheobase; numpy "
@@ -136,8 +119,7 @@ class Layer:
 
 @dataclass
 class Network:
-    layers: list[Layer] = field(check=length(0, lim.MAX_LAYERS, "layers"),
-                                doc="input first, output last")
+    layers: list[Layer] = field(check=list_of("layers"), doc="input first, output last")
     feedback: Feedback = field(default_factory=Feedback,
                                doc="feedback pathway of every hidden layer")
     init: Init = field(default_factory=Init, doc="initial forward weights")
@@ -187,9 +169,8 @@ class Factor:
 
 @dataclass
 class Term:
-    factors: list[Factor] = field(check=length(0, lim.MAX_FACTORS, "factors"),
-                                  doc="the product's factors")
-    coeff: float = field(1.0, check=magnitude_, doc="c_k, relative to the rule's eta")
+    factors: list[Factor] = field(check=list_of("factors"), doc="the product's factors")
+    coeff: float = field(1.0, check=bounded, doc="c_k, relative to the rule's eta")
     when: str = field("step", check=one_of(*WHEN), doc="dependency D_k: when the term applies")
 
     def validate(self, path: str):
@@ -206,14 +187,12 @@ class Rule:
     """A plasticity rule: a built-in by name, or terms written by the user."""
     name: str = field("", check=name_text, doc="display name (defaults to builtin)")
     builtin: str | None = field(None, doc="name of a built-in rule (neurolearn rules)")
-    terms: list[Term] | None = field(None, check=length(0, lim.MAX_TERMS, "terms"),
+    terms: list[Term] | None = field(None, check=list_of("terms"),
                                      doc="the sum of products; overrides builtin")
-    eta: float = field(0.01, check=positive, doc="learning rate")
-    eta_output: float | None = field(None, check=optional(positive),
+    eta: float = field(0.01, check=bounded_positive, doc="learning rate")
+    eta_output: float | None = field(None, check=optional(bounded_positive),
                                      doc="learning rate of the output layer (defaults to eta)")
-    t_epoch: int = field(1, check=int_in(1, lim.MAX_T_EPOCH, "limit MAX_T_EPOCH: "
-                                         "learning epochs of known engines have <= 16 "
-                                         "bits"),
+    t_epoch: int = field(1, check=t_epoch_check,
                          doc="apply accumulated changes every t_epoch steps (simulator)")
     description: str = field("", check=free_text, doc="free text")
 
@@ -247,26 +226,21 @@ class Data:
                                                "two_patterns"),
                          doc="which data set")
     path: str | None = field(None, doc="folder of IDX files (fashion_mnist, mnist)")
-    n_train: int | None = field(None, check=optional(examples),
+    n_train: int | None = field(None, check=optional(example_count),
                                 doc="use the first n training examples")
-    n_test: int | None = field(None, check=optional(examples),
+    n_test: int | None = field(None, check=optional(example_count),
                                doc="use the first n test examples")
-    noise: float = field(0.0, check=non_negative,
+    noise: float = field(0.0, check=bounded_non_negative,
                          doc="std of Gaussian noise on regression targets (linear_teacher)")
 
 
 @dataclass
 class Training:
-    epochs: int = field(20, check=int_in(1, lim.MAX_EPOCHS, "limit MAX_EPOCHS; use "
-                                         "--time-limit for a wall-clock bound"),
-                        doc="passes over the training set")
-    batch_size: int = field(32, check=int_in(1, lim.MAX_BATCH_SIZE, "limit MAX_BATCH_SIZE"),
-                            doc="minibatch size (batched trainer)")
+    epochs: int = field(20, check=epochs_check, doc="passes over the training set")
+    batch_size: int = field(32, check=batch_size_check, doc="minibatch size (batched trainer)")
     loss: str = field("mse", check=one_of("mse", "cross_entropy"),
                       doc="mse on the output activity, or softmax cross-entropy")
-    seed: int = field(0, check=int_below(lim.SEED_LIMIT, "nengo and Lava seed with "
-                                         "unsigned 32-bit integers"),
-                      doc="seed of every random draw")
+    seed: int = field(0, check=seed_check, doc="seed of every random draw")
     momentum: float = field(0.0, check=lambda v: None if 0 <= v < 1
                             else f"must be in [0, 1), got {shorten(v)}", doc="SGD momentum")
     lr_decay: float = field(1.0, check=lambda v: None if 0 < v <= 1
@@ -279,16 +253,9 @@ class Training:
 @dataclass
 class Simulation:
     """Time-stepped runs: spiking networks, and equivalence checks."""
-    dt: float = field(0.001, check=number_in(lim.MIN_DT, lim.MAX_DT, "limits MIN_DT = 1 us, "
-                                             "MAX_DT = 1 s: neural dynamics need no finer "
-                                             "step"),
-                      doc="time step (s)")
-    t_example: float = field(0.1, check=time_constant,
-                             doc="presentation time per example (s)")
-    max_rate: float = field(200.0, check=number_in(0.0, lim.MAX_RATE_HZ, "limit MAX_RATE_HZ: "
-                                                   "neurons fire below ~1 kHz",
-                                                   lo_open=True),
-                            doc="input rate for a value of 1 (Hz)")
+    dt: float = field(0.001, check=dt_check, doc="time step (s)")
+    t_example: float = field(0.1, check=time_constant, doc="presentation time per example (s)")
+    max_rate: float = field(200.0, check=rate_check, doc="input rate for a value of 1 (Hz)")
     encoding: str = field("regular", check=one_of("regular", "poisson"),
                           doc="input spike encoding of spiking networks")
 

@@ -170,6 +170,40 @@ def all_of(*checks: Check) -> Check:
     return check
 
 
+def list_of(what: str) -> Check:
+    """A list no longer than its limit in neurolearn.rules.limits (MAX_<WHAT>)."""
+    hi = getattr(limits, f"MAX_{what.upper()}")
+    return length(0, hi, what)
+
+
+# ---- the bounded checks of spec fields (limits.py says why each bound exists) ---------
+
+_MAGNITUDE = "limit MAX_MAGNITUDE: float64 activities and updates overflow beyond it"
+_TIME = ("limit MAX_TIME_CONSTANT: neural time constants span ms to minutes; an hour "
+         "bounds them")
+bounded = magnitude(limits.MAX_MAGNITUDE, _MAGNITUDE)
+bounded_non_negative = number_in(0.0, limits.MAX_MAGNITUDE, _MAGNITUDE)
+bounded_positive = number_in(0.0, limits.MAX_MAGNITUDE, _MAGNITUDE, lo_open=True)
+time_constant = number_in(0.0, limits.MAX_TIME_CONSTANT, _TIME, lo_open=True)
+refractory = number_in(0.0, limits.MAX_TIME_CONSTANT, _TIME)
+layer_size = int_in(1, limits.MAX_LAYER_SIZE, "limit MAX_LAYER_SIZE: 100x the neurons of "
+                    "a Loihi 2 chip, beyond a dense float64 projection on one host")
+example_count = int_in(1, limits.MAX_EXAMPLES, "limit MAX_EXAMPLES")
+epochs_check = int_in(1, limits.MAX_EPOCHS, "limit MAX_EPOCHS; use --time-limit for a "
+                      "wall-clock bound")
+batch_size_check = int_in(1, limits.MAX_BATCH_SIZE, "limit MAX_BATCH_SIZE")
+seed_check = int_below(limits.SEED_LIMIT, "nengo and Lava seed with unsigned 32-bit "
+                       "integers")
+t_epoch_check = int_in(1, limits.MAX_T_EPOCH, "limit MAX_T_EPOCH: learning epochs of "
+                       "known engines have <= 16 bits")
+dt_check = number_in(limits.MIN_DT, limits.MAX_DT, "limits MIN_DT = 1 us, MAX_DT = 1 s: "
+                     "neural dynamics need no finer step")
+rate_check = number_in(0.0, limits.MAX_RATE_HZ, "limit MAX_RATE_HZ: neurons fire below "
+                       "~1 kHz", lo_open=True)
+name_text = text(limits.MAX_NAME_CHARS)
+free_text = text(limits.MAX_TEXT_CHARS)
+
+
 def one_of(*choices: str) -> Check:
     def check(v):
         if v not in choices:
