@@ -425,10 +425,16 @@ def test_two_compare_runs_into_one_out_keep_their_own_folders(tmp_path, xor_spec
         assert (tmp_path / "plots" / r / "learning_curves.png").stat().st_size > 1000
 
 
-def test_compare_out_that_cannot_be_made_fails_before_any_backend(tmp_path, xor_spec):
-    out = run_cli(["compare", xor_spec, "--backends", "nengo", "--out", "/proc/nl_plots"])
-    one_error(out, "--out /proc/nl_plots", "cannot create folder")
-    assert "verdict" not in out.out
+@pytest.mark.parametrize("where,reason", [("/proc/nl_plots", "cannot create folder"),
+                                          ("{file}", "exists and is not a folder")])
+def test_compare_out_that_cannot_be_made_fails_before_any_backend(tmp_path, xor_spec, where,
+                                                                  reason):
+    existing = put(tmp_path, "plots.png", b"an earlier file")
+    where = where.replace("{file}", str(existing))
+    out = run_cli(["compare", xor_spec, "--backends", "nengo", "--out", where])
+    one_error(out, f"--out {where}", reason)
+    assert "verdict" not in out.out  # no backend ran
+    assert existing.read_bytes() == b"an earlier file"
 
 
 # ---- --time-limit, every backend -------------------------------------------------------
