@@ -2,19 +2,44 @@
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from pathlib import Path
 
 from . import backends
+from .errors import SpecError
 from .rules import Spec
 from .rules import load as load_spec
+from .rules.schema import field_check
 
 
 def as_spec(spec) -> Spec:
     return spec if isinstance(spec, Spec) else load_spec(Path(spec))
 
 
-def _override(spec, **changes):
+def _source_of(spec) -> str | None:
+    return None if spec is None or isinstance(spec, Spec) else Path(spec).name
+
+
+@contextmanager
+def sourced(source: str | None):
+    """Errors about spec fields raised inside (a data set that does not fit the
+    network, a memory estimate) name the spec file they come from."""
+    try:
+        yield
+    except SpecError as err:
+        if source and not err.source and err.path and not err.path.startswith("-"):
+            raise err.with_source(source) from None
+        raise
+
+
+def _override(spec: Spec, **changes) -> Spec:
+    """spec with training.<name> = value for each given change, checked exactly like
+    the spec field (the error names the option)."""
     changes = {k: v for k, v in changes.items() if v is not None}
+    for name, value in changes.items():
+        reason = field_check(type(spec.training), name)(value)
+        if reason:
+            raise SpecError(reason, f"--{name}")
     if not changes:
         return spec
     return spec.with_(training=type(spec.training)(**{**vars(spec.training), **changes}))
@@ -25,31 +50,40 @@ def run(spec=None, backend: str = "numpy", *, seed: int | None = None,
         save=None, resume=None, init_from=None, **options):
     """Train or simulate ``spec`` (a Spec or a path) on ``backend``; a RunResult.
 
+    ``seed`` and ``epochs`` override the spec's and are checked like its fields. A
+    network whose memory (a lower bound, estimated before anything is allocated)
+    exceeds what this machine has free is refused (neurolearn.rules.limits).
     ``save=DIR`` writes a checkpoint every epoch (batched trainer; the final weights
     of a time-stepped run); ``resume=DIR`` continues a checkpoint to the spec's
     epochs (or ``epochs``), bit-identical to a run never stopped; ``init_from=DIR``
     starts from a trained network, and with ``epochs=0`` only evaluates it (with
     ``precision="fixed"`` quantised to a profile's weight grid). See docs/deploy.md.
     """
+    from .rules.limits import check_memory
+    source = _source_of(spec)
     if save is not None or resume is not None or init_from is not None or \
             (epochs is not None and epochs <= 0):
         from .deploy.run import run as deploy_run
         if spec is not None:
             spec = _override(as_spec(spec), seed=seed, epochs=epochs or None)
         elif seed is not None and resume is not None:
-            from .errors import SpecError
             raise SpecError("a resumed run keeps its checkpoint's seed", "--seed")
         if spec is None and resume is None and init_from is None:
-            from .errors import SpecError
             raise SpecError("give a spec (or --resume DIR / --init-from DIR)", "spec")
         if init_from is not None and spec is None and seed is not None:
             from .deploy.trained import load as load_trained
             spec = _override(load_trained(init_from).spec, seed=seed)
-        return deploy_run(spec, backend, epochs=epochs, precision=precision, quiet=quiet,
-                          save=save, resume=resume, init_from=init_from, **options)
+        with sourced(source):
+            if spec is not None:
+                check_memory(spec)
+            return deploy_run(spec, backend, epochs=epochs, precision=precision,
+                              quiet=quiet, save=save, resume=resume, init_from=init_from,
+                              **options)
     spec = _override(as_spec(spec), seed=seed, epochs=epochs)
     mod = backends.get(backend)
-    return mod.run(spec, precision=precision, epochs=epochs, quiet=quiet, **options)
+    with sourced(source):
+        check_memory(spec)
+        return mod.run(spec, precision=precision, epochs=epochs, quiet=quiet, **options)
 
 
 def load(path):

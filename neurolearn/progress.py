@@ -5,6 +5,8 @@ from __future__ import annotations
 import sys
 import time
 
+from . import deadline
+
 
 class Progress:
     def __init__(self, total: int, label: str = "", quiet: bool | None = None, stream=None):
@@ -17,8 +19,10 @@ class Progress:
         self.n = 0
         self.t0 = time.perf_counter()
         self.info = ""
+        deadline.check(label)
 
     def update(self, n: int = 1, info: str = ""):
+        deadline.check(self.label)  # --time-limit, checked between epochs
         self.n += n
         if info:
             self.info = info

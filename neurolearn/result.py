@@ -49,10 +49,11 @@ class RunResult:
             "extra": self.extra,
         })
 
-    def write_json(self, path) -> Path:
-        path = Path(path)
-        path.write_text(json.dumps(self.to_json_dict(), indent=2) + "\n")
-        return path
+    def write_json(self, path, *, option: str = "", inputs=()) -> Path:
+        """Write the report atomically (neurolearn.outputs), never over ``inputs``."""
+        from .outputs import write_atomic
+        return write_atomic(path, json.dumps(self.to_json_dict(), indent=2) + "\n",
+                            option=option, inputs=inputs)
 
 
 @dataclass

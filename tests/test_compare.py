@@ -111,7 +111,7 @@ def test_cli_prints_table_json_and_survives_failing_plots(fake, tmp_path, monkey
     assert "plots not written: disk full" in out.err
     data = json.loads(js.read_text())
     assert {v["check"] for v in data["verdicts"]} == {"plumbing", "textbook"}
-    assert code == 1  # the broken variant is outside tolerance
+    assert code == 2  # the plots failed (the broken variant alone would give 1)
 
 
 def test_compare_plots_are_pngs(fake, tmp_path):

@@ -77,6 +77,7 @@ def test_ctrl_c_ends_runtime_and_all_processes(monkeypatch):
 
     def spy(pgid, wait=10.0):
         seen["pgid"] = pgid
+        seen["segments"] = _shm_mapped(group_members(pgid))  # read before the kill
         real_kill_group(pgid, wait)
 
     monkeypatch.setattr(runner, "kill_group", spy)
@@ -89,3 +90,131 @@ def test_ctrl_c_ends_runtime_and_all_processes(monkeypatch):
     finally:
         timer.cancel()
     assert_nothing_left(seen["pgid"])
+    # Ctrl-C used to leak Lava's 4 shared-memory segments (the group's manager and
+    # resource tracker die with it); they are unlinked now
+    assert len(seen["segments"]) >= 4
+    assert [s for s in seen["segments"] if os.path.exists(s)] == []
+
+
+# ---- the command line under signals: nothing of the run survives ---------------------
+
+import glob  # noqa: E402
+import importlib.util  # noqa: E402
+import signal  # noqa: E402
+import subprocess  # noqa: E402
+import sys  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+needs_lava = pytest.mark.skipif(importlib.util.find_spec("lava") is None,
+                                reason="needs lava-nc (pip install 'neurolearn[lava]')")
+
+# 100 digits x 50 epochs x 100 steps: minutes of Lava, so the run is mid-way when hit
+CLI_SPEC = '''
+name = "lifecycle_cli"
+[network]
+layers = [{name="in", size=64}, {name="h", size=20, neuron={model="lif"}},
+          {name="out", size=10, neuron={model="lif"}}]
+[rule]
+builtin = "delta"
+[data]
+n_train = 100
+n_test = 20
+[training]
+epochs = 50
+'''
+
+
+def _procs():
+    """pid -> (ppid, pgid, state, argv) of every process (read from /proc, so
+    independent of the code under test)."""
+    out = {}
+    for stat in glob.glob("/proc/[0-9]*/stat"):
+        try:
+            with open(stat) as fh:
+                f = fh.read().rsplit(")", 1)[1].split()
+            with open(stat[:-4] + "cmdline") as fh:
+                argv = fh.read().split("\0")
+        except (OSError, IndexError):
+            continue
+        out[int(stat.split("/")[2])] = (int(f[1]), int(f[2]), f[0], argv)
+    return out
+
+
+def _shm_mapped(pids):
+    found = set()
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/maps") as fh:
+                for line in fh:
+                    if "/dev/shm/psm_" in line and "(deleted)" not in line:
+                        found.add(line[line.index("/dev/shm/"):].strip())
+        except OSError:
+            pass
+    return found
+
+
+def _start_mid_run(tmp_path):
+    """``neurolearn run --backend lava`` until Lava's runtime runs: (proc, child pid,
+    job folder, shared-memory segments of the group)."""
+    spec = tmp_path / "spk.toml"
+    spec.write_text(CLI_SPEC)
+    proc = subprocess.Popen([sys.executable, "-m", "neurolearn", "run", str(spec),
+                             "--backend", "lava", "--quiet"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    t0 = time.monotonic()
+    while time.monotonic() - t0 < 90:
+        ps = _procs()
+        kids = [p for p, v in ps.items() if v[0] == proc.pid
+                and "neurolearn.backends.lava.child" in v[3]]
+        if kids:
+            members = [p for p, v in ps.items() if v[1] == kids[0]]
+            segs = _shm_mapped(members)
+            if len(members) >= 4 and len(segs) >= 4:  # runtime, manager, tracker up
+                time.sleep(1.0)  # a moment into the run
+                ps = _procs()
+                members = [p for p, v in ps.items() if v[1] == kids[0]]
+                argv = ps[kids[0]][3]
+                job = argv[argv.index("neurolearn.backends.lava.child") + 1]
+                return proc, kids[0], job, _shm_mapped(members)
+        if proc.poll() is not None:
+            pytest.fail(f"the run ended early: {proc.stderr.read()[-2000:]}")
+        time.sleep(0.1)
+    proc.kill()
+    pytest.fail("Lava's runtime did not start within 90 s")
+
+
+def _left(pgid, job, segs):
+    return ([p for p, v in _procs().items() if v[1] == pgid and v[2] not in "ZX"],
+            Path(job).exists(), sorted(s for s in segs if Path(s).exists()))
+
+
+@needs_lava
+@pytest.mark.parametrize("sig,status", [
+    (signal.SIGTERM, 143), (signal.SIGKILL, -9),
+    # SIGHUP takes SIGTERM's path (one handler), SIGINT the same cleanup (and the
+    # in-process Ctrl-C test above checks its shared memory): slow suite only
+    pytest.param(signal.SIGHUP, 129, marks=pytest.mark.slow),
+    pytest.param(signal.SIGINT, 130, marks=pytest.mark.slow)])
+def test_signal_to_neurolearn_leaves_no_process_folder_or_shared_memory(tmp_path, sig,
+                                                                        status):
+    proc, pgid, job, segs = _start_mid_run(tmp_path)
+    assert segs and Path(job).is_dir()
+    proc.send_signal(sig)
+    try:
+        proc.wait(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    err = proc.stderr.read()
+    assert proc.returncode == status, err
+    assert "Traceback" not in err
+    if sig != signal.SIGKILL:
+        assert err.strip().count("\n") == 0 and err.startswith("neurolearn run: "), err
+    # a SIGKILLed parent cannot clean up: the child notices and ends its own group
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and any(_left(pgid, job, segs)):
+        time.sleep(0.2)
+    procs, job_left, segs_left = _left(pgid, job, segs)
+    assert procs == [], f"processes of the run still alive 10 s after {sig.name}"
+    assert not job_left, f"job folder {job} left after {sig.name}"
+    assert segs_left == [], f"shared-memory segments leaked after {sig.name}"

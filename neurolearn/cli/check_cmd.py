@@ -8,7 +8,6 @@ it does not fit or a plastic projection cannot run, 2 for bad input.
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 
 def register(sub):
@@ -35,9 +34,14 @@ def register(sub):
 def main(args) -> int:
     from ..hardware.check import check, format_report
     from ..hardware.profile import load_profile
+    from ..outputs import check_output, write_atomic
     from ..rules.io import load
+    from .run_cmd import profile_file
     spec = load(args.spec)
     profile = load_profile(args.profile)
+    inputs = (args.spec, profile_file(args.profile))
+    if args.json:
+        check_output(args.json, option="--json", inputs=inputs)
     report = check(spec, profile)
     print(format_report(report))
     out = report.to_dict()
@@ -58,5 +62,6 @@ def main(args) -> int:
         print(format_estimate(est))
         out["estimate"] = est.to_dict()
     if args.json:
-        Path(args.json).write_text(json.dumps(out, indent=2, default=str) + "\n")
+        write_atomic(args.json, json.dumps(out, indent=2, default=str) + "\n",
+                     option="--json", inputs=inputs)
     return 0 if report.fits else 1

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
+
+from .options import steps_type
 
 COMMAND = "neurolearn grid --markdown docs/grid.md"
 
 
 def register(sub):
     p = sub.add_parser("grid", help="run every catalog rule on every backend and precision")
-    p.add_argument("--steps", type=int, default=500, help="time steps per cell")
+    p.add_argument("--steps", type=steps_type(), default=500, help="time steps per cell")
     p.add_argument("--json", metavar="PATH", default=None)
     p.add_argument("--markdown", metavar="PATH", default=None,
                    help="write the grid as a Markdown page (docs/grid.md)")
@@ -44,12 +45,17 @@ def page(grid, steps) -> str:
 
 def main(args) -> int:
     from ..compare.grid import run_grid
+    from ..outputs import check_output, write_atomic
+    for option, path in (("--json", args.json), ("--markdown", args.markdown)):
+        if path:
+            check_output(path, option=option)
     grid = run_grid(steps=args.steps, quiet=True if args.quiet else None)
     print(grid.markdown())
     print(f"\n{len(grid.cells)} cells in {grid.seconds:.0f} s")
     if args.json:
-        Path(args.json).write_text(json.dumps(grid.to_dict(), indent=2, default=float) + "\n")
+        write_atomic(args.json, json.dumps(grid.to_dict(), indent=2, default=float) + "\n",
+                     option="--json")
     if args.markdown:
-        Path(args.markdown).write_text(page(grid, args.steps))
+        write_atomic(args.markdown, page(grid, args.steps), option="--markdown")
     bad = [g for g in grid.gaps() if g[2] is None]
     return 1 if bad else 0

@@ -5,9 +5,12 @@ from __future__ import annotations
 
 import sys
 
+from .options import checked_int, field_check, time_limit_option
+
 
 def register(sub):
     from .. import backends
+    from ..rules.ir import Training
     p = sub.add_parser("run", help="train or simulate a spec on a backend")
     p.add_argument("spec", nargs="?", default=None,
                    help="spec file (.toml or .json); optional with --resume or --init-from")
@@ -15,11 +18,12 @@ def register(sub):
     p.add_argument("--precision", default="float", choices=["float", "fixed"])
     p.add_argument("--profile", default=None,
                    help="hardware profile name or file (fixed precision)")
-    p.add_argument("--seed", type=int, default=None, help="overrides training.seed")
+    p.add_argument("--seed", type=checked_int(field_check(Training, "seed")), default=None,
+                   help="overrides training.seed (0 <= seed < 2**32)")
     p.add_argument("--set", metavar="PATH=VALUE", action="append", default=[],
                    help="override a spec field, e.g. rule.eta=0.01 or "
                         "network.layers[1].size=100 (repeatable)")
-    p.add_argument("--epochs", type=int, default=None,
+    p.add_argument("--epochs", type=checked_int(_epochs_or_zero), default=None,
                    help="overrides training.epochs; 0 with --init-from: evaluate only")
     p.add_argument("--save", metavar="DIR", default=None,
                    help="write a checkpoint to DIR every epoch (batched trainer; the final "
@@ -29,6 +33,7 @@ def register(sub):
     p.add_argument("--init-from", metavar="DIR", default=None, dest="init_from",
                    help="start from the trained network in DIR (--epochs 0: evaluate it)")
     p.add_argument("--json", metavar="PATH", default=None, help="write the report as JSON")
+    time_limit_option(p)
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=main)
 
@@ -59,26 +64,47 @@ def summary(result) -> str:
     return "\n".join(lines)
 
 
+def _epochs_or_zero(v):
+    """--epochs: the spec field's check, or 0 (evaluate a network given by --init-from)."""
+    from ..rules.ir import Training
+    return None if v == 0 else field_check(Training, "epochs")(v)
+
+
+def profile_file(name):
+    """The profile's path when --profile names a file (an input not to overwrite)."""
+    from pathlib import Path
+    return name if name and (Path(name).is_file()) else None
+
+
 def main(args) -> int:
     from ..api import as_spec, run
+    from ..deadline import time_limit
     from ..errors import SpecError
+    from ..hardware.profile import load_profile
+    from ..outputs import check_output
     from ..rules import overrides
     if args.spec is None and not (args.resume or args.init_from):
         raise SpecError("give a spec file (or --resume DIR / --init-from DIR)", "SPEC")
     spec = args.spec
+    if spec is not None:
+        spec = as_spec(spec)  # bad input fails here, before anything else
     if args.set:
         if spec is None:
             raise SpecError("needs a spec file to override", "--set")
-        spec = overrides.apply(as_spec(spec), overrides.single_values(args.set, "run"))
+        spec = overrides.apply(spec, overrides.single_values(args.set, "run"))
     options = {}
     if args.profile:
-        options["profile"] = args.profile
+        options["profile"] = load_profile(args.profile)
+    if args.json:  # an unwritable report fails now, not after training
+        check_output(args.json, option="--json", inputs=(args.spec, profile_file(args.profile)))
     quiet = True if args.quiet else None
-    result = run(spec, args.backend, seed=args.seed, epochs=args.epochs,
-                 precision=args.precision, quiet=quiet, save=args.save, resume=args.resume,
-                 init_from=args.init_from, **options)
+    with time_limit(args.time_limit):
+        result = run(spec, args.backend, seed=args.seed, epochs=args.epochs,
+                     precision=args.precision, quiet=quiet, save=args.save,
+                     resume=args.resume, init_from=args.init_from, **options)
     print(summary(result))
     if args.json:
-        result.write_json(args.json)
+        result.write_json(args.json, option="--json",
+                          inputs=(args.spec, profile_file(args.profile)))
         print(f"report     {args.json}", file=sys.stderr)
     return 0

@@ -67,6 +67,8 @@ def windowed_errors(errors, k: int) -> np.ndarray:
     """Per example: MSE of the output error averaged over the second half of the
     example's window (averaging removes spike noise and each onset's transient)."""
     n = len(errors) // k
+    if n == 0:  # fewer steps than one example: no complete window
+        return np.zeros(0)
     e = np.asarray(errors[:n * k]).reshape(n, k, -1)[:, k // 2:, :].mean(axis=1)
     return np.mean(e ** 2, axis=1)
 

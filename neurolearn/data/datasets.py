@@ -52,6 +52,30 @@ def linear_teacher(seed: int = 0, n_in: int = 30, n_out: int = 10, n_train: int 
                    False)
 
 
+def pca_gaussian(seed: int = 0, n_train: int = 2000, n_test: int = 500) -> Dataset:
+    """Unsupervised: 5-dimensional Gaussian inputs with a fixed covariance
+    C = A A^T / 5 (A ~ N(0, 1) from ``default_rng(1)``, the same for every seed),
+    drawn from ``default_rng([seed, 0x0CA])``; targets are 0 (one output, unused
+    by local rules). Oja's rule finds C's first principal component."""
+    a = np.random.default_rng(1).standard_normal((5, 5))
+    chol = np.linalg.cholesky(a @ a.T / 5)
+    rng = np.random.default_rng([seed, 0x0CA])
+    x = rng.standard_normal((n_train + n_test, 5)) @ chol.T
+    y = np.zeros((n_train + n_test, 1))
+    return Dataset("pca_gaussian", x[:n_train], y[:n_train], x[n_train:], y[n_train:], False)
+
+
+def two_patterns(seed: int = 0, n_train: int = 2000) -> Dataset:
+    """Unsupervised: patterns A = (1, 1, 0, 0) and B = (0, 0, 1, 1) in random order
+    (``default_rng([seed, 0xBC])``); the test set is A then B; targets are 0. A BCM
+    neuron becomes selective to one of them."""
+    patterns = np.array([[1, 1, 0, 0], [0, 0, 1, 1]], float)
+    rng = np.random.default_rng([seed, 0xBC])
+    x = patterns[rng.integers(2, size=n_train)]
+    return Dataset("two_patterns", x, np.zeros((n_train, 1)), patterns.copy(),
+                   np.zeros((2, 1)), False)
+
+
 def digits() -> Dataset:
     """scikit-learn's 8x8 digits (ships with scikit-learn). Fixed split: every 4th
     image (index % 4 == 0) is a test image: 1347 train, 450 test."""
@@ -103,6 +127,10 @@ def load_dataset(data, seed: int = 0) -> Dataset:
         ds = linear_teacher(seed, noise=data.noise)
     elif data.dataset == "digits":
         ds = digits()
+    elif data.dataset == "pca_gaussian":
+        ds = pca_gaussian(seed)
+    elif data.dataset == "two_patterns":
+        ds = two_patterns(seed)
     else:
         ds = idx_dataset(data.dataset, data.path)
     if data.classes is not None:

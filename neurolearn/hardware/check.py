@@ -143,10 +143,15 @@ def _sources(net, l, needs_error):
     return srcs
 
 
+def _known(value, default):
+    """A figure's value, ``default`` only when unknown: 0 is a real 0."""
+    return default if value is None else value
+
+
 def _axon_bits(n_targets, profile):
-    wbits = (profile.get("weights.bits") or 8) + 1
-    word = profile.get("core.synapse_word_bits") or 1
-    header = profile.get("core.synapse_header_bits") or 0
+    wbits = _known(profile.get("weights.bits"), 8) + 1
+    word = _known(profile.get("core.synapse_word_bits"), 1)
+    header = _known(profile.get("core.synapse_header_bits"), 0)
     return _ceil(n_targets * wbits + header, word) * word
 
 
@@ -170,7 +175,8 @@ def resources(spec, profile: Profile):
                    for name, n in srcs)
         rows.append(dict(layer=layer.name, neurons=layer.size, compartments=comps,
                          input_axons=in_axons, synapses=synapses, synapse_bits=bits))
-    # cores from compartments and synapse memory first
+    # cores from compartments and synapse memory first; a limit of 0 places nothing
+    # (check() reports it as a violation), so it sets no core count here
     for r in rows:
         need = {"core.compartments": _ceil(r["compartments"], comp_lim) if comp_lim else 1,
                 "core.synapse_memory_bits": _ceil(r["synapse_bits"], syn_lim) if syn_lim else 1}
@@ -301,6 +307,11 @@ def check(spec, profile: Profile) -> Report:
     in_lim = profile.get("core.input_axons")
     syn_lim = profile.get("core.synapse_memory_bits")
     for row, layer in zip(layers, net.layers[1:]):
+        for fig, used in (("core.compartments", row.compartments),
+                          ("core.output_axons", row.output_axons)):
+            if profile.get(fig) == 0 and used > 0:
+                violations.append(Violation(fig, 0, used, row.layer,
+                                            "a core of this profile holds none"))
         if in_lim is not None and row.input_axons > in_lim:
             violations.append(Violation("core.input_axons", in_lim, row.input_axons, row.layer,
                                         "every core of the layer receives all its "

@@ -14,13 +14,15 @@ shipped inside the package as ``neurolearn.hardware.profiles`` (see docs/hardwar
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
-from ..errors import SpecError
+from ..errors import SpecError, shorten
+from ..rules import limits as lim
 from ..rules.io import load, parse
-from ..rules.schema import Node, field, one_of
+from ..rules.schema import Node, field, length, one_of, text
 from .arith import EngineWidths
 
 FORMAT_TYPE = "neurolearn.profile"
@@ -31,12 +33,54 @@ RULE_FAMILIES = ("delta", "kolen_pollack", "burstprop_rate", "burstprop", "local
 
 def _non_negative_int(v):
     if isinstance(v, bool) or not isinstance(v, int) or v < 0:
-        return f"must be a non-negative integer, got {v!r}"
+        return f"must be a non-negative integer, got {shorten(v)}"
     return None
 
 
 def _source(v):
+    if len(v) > lim.MAX_TEXT_CHARS:
+        return f"must be at most {lim.MAX_TEXT_CHARS:,} characters, got {len(v):,}"
     return None if v.strip() else "must say where the figure comes from"
+
+
+_note = text(lim.MAX_TEXT_CHARS)
+_names = length(0, 100, "names")
+
+# Bounds of every figure (neurolearn.rules.limits says why each exists): name ->
+# (smallest, largest, reason). A 0 is a real 0 (a core with 0 compartments holds no
+# neuron), never "unknown": unknown is a figure without a value.
+_BITS = "limit MAX_VALUE_BITS: chips use 1-16 bits; the quantized reference works in int64"
+BOUNDS = {
+    "chip.chips": (0, lim.MAX_RESOURCE, "limit MAX_RESOURCE"),
+    "chip.cores_per_chip": (0, lim.MAX_RESOURCE, "limit MAX_RESOURCE"),
+    "core.compartments": (0, lim.MAX_RESOURCE, "limit MAX_RESOURCE"),
+    "core.input_axons": (0, lim.MAX_RESOURCE, "limit MAX_RESOURCE"),
+    "core.output_axons": (0, lim.MAX_RESOURCE, "limit MAX_RESOURCE"),
+    "core.synapse_memory_bits": (0, lim.MAX_RESOURCE, "limit MAX_RESOURCE"),
+    "core.synapse_word_bits": (1, 1 << 16, "a memory word of more than 65,536 bits"),
+    "core.synapse_header_bits": (0, 1 << 16, "a header of more than 65,536 bits"),
+    "weights.bits": (1, lim.MAX_VALUE_BITS, _BITS),
+    "weights.exponent_min": (-lim.MAX_EXPONENT, lim.MAX_EXPONENT, "limit MAX_EXPONENT: "
+                             "int64 shifts"),
+    "weights.exponent_max": (-lim.MAX_EXPONENT, lim.MAX_EXPONENT, "limit MAX_EXPONENT: "
+                             "int64 shifts"),
+    "traces.bits": (1, lim.MAX_VALUE_BITS, _BITS),
+    "traces.fraction_bits": (0, lim.MAX_VALUE_BITS, _BITS),
+    "learning.accumulator_bits": (1, lim.MAX_ACCUMULATOR_BITS, "limit MAX_ACCUMULATOR_BITS: "
+                                  "the accumulator is int64"),
+    "learning.mantissa_bits": (1, 16, "a scale mantissa of more than 16 bits"),
+    "learning.mantissa_min": (-lim.MAX_MANTISSA, lim.MAX_MANTISSA, "limit MAX_MANTISSA"),
+    "learning.mantissa_max": (-lim.MAX_MANTISSA, lim.MAX_MANTISSA, "limit MAX_MANTISSA"),
+    "learning.exponent_min": (-lim.MAX_EXPONENT, lim.MAX_EXPONENT, "limit MAX_EXPONENT: "
+                              "int64 shifts"),
+    "learning.exponent_max": (-lim.MAX_EXPONENT, lim.MAX_EXPONENT, "limit MAX_EXPONENT: "
+                              "int64 shifts"),
+    "learning.max_terms": (0, lim.MAX_ENGINE_COUNT, "limit MAX_ENGINE_COUNT"),
+    "learning.epoch_bits": (1, lim.MAX_EPOCH_BITS, "limit MAX_EPOCH_BITS: t_epoch counts "
+                            "steps"),
+    "learning.max_pre_traces": (0, lim.MAX_ENGINE_COUNT, "limit MAX_ENGINE_COUNT"),
+    "learning.max_post_traces": (0, lim.MAX_ENGINE_COUNT, "limit MAX_ENGINE_COUNT"),
+}
 
 
 @dataclass
@@ -44,7 +88,7 @@ class Figure(Node):
     """An integer figure and where it comes from; no ``value`` means unknown."""
     source: str = field(check=_source, doc="file + constant, paper, or why unknown")
     value: int | None = field(None, doc="the figure (absent: unknown)")
-    note: str = field("", doc="free text")
+    note: str = field("", check=_note, doc="free text")
 
 
 @dataclass
@@ -52,7 +96,7 @@ class SignedFigure(Node):
     """An integer figure that may be negative (exponent bounds)."""
     source: str = field(check=_source, doc="file + constant, paper, or why unknown")
     value: int | None = field(None, doc="the figure (absent: unknown)")
-    note: str = field("", doc="free text")
+    note: str = field("", check=_note, doc="free text")
 
     def validate(self, path):
         if self.value is not None and isinstance(self.value, bool):
@@ -63,8 +107,8 @@ class SignedFigure(Node):
 class Names(Node):
     """A list of supported names and where it comes from; no ``value``: unknown."""
     source: str = field(check=_source, doc="file + constant, paper, or why unknown")
-    value: list[str] | None = field(None, doc="the names (absent: unknown)")
-    note: str = field("", doc="free text")
+    value: list[str] | None = field(None, check=_names, doc="the names (absent: unknown)")
+    note: str = field("", check=_note, doc="free text")
 
 
 @dataclass
@@ -72,7 +116,7 @@ class Flag(Node):
     """A yes/no capability and where it comes from; no ``value`` means unknown."""
     source: str = field(check=_source, doc="file + constant, paper, or why unknown")
     value: bool | None = field(None, doc="true or false (absent: unknown)")
-    note: str = field("", doc="free text")
+    note: str = field("", check=_note, doc="free text")
 
 
 @dataclass
@@ -81,20 +125,30 @@ class Support(Node):
     mode: str = field(check=one_of(*SUPPORT_MODES),
                       doc="on_chip: the learning engine runs it; host: weights learn "
                           "off-chip; none: not at all")
-    reason: str = field(doc="why")
+    reason: str = field(check=_note, doc="why")
     source: str = field(check=_source, doc="where this comes from")
 
 
-def _nonneg_figure(fig):
-    return None if fig is None or fig.value is None else _non_negative_int(fig.value)
+def _bounded(section, fig, path):
+    if fig is None or fig.value is None:
+        return
+    lo, hi, why = BOUNDS[section]
+    v = fig.value
+    if isinstance(v, bool) or not isinstance(v, int) or v < lo:
+        kind = {0: "a non-negative integer", 1: "a positive integer"}.get(
+            lo, f"an integer >= {lo:,}")
+        raise SpecError(f"must be {kind}, got {shorten(v)}", f"{path}.value")
+    if v > hi:
+        raise SpecError(f"must be at most {hi:,} ({why}), got {shorten(v)}", f"{path}.value")
 
 
 def _checked(*names):
     def validate(self, path):
-        for name in names:
-            reason = _nonneg_figure(getattr(self, name))
-            if reason:
-                raise SpecError(reason, f"{path}.{name}.value")
+        section = path.rsplit(".", 1)[-1]
+        for name in dataclasses.fields(self):
+            if f"{section}.{name.name}" in BOUNDS:
+                _bounded(f"{section}.{name.name}", getattr(self, name.name),
+                         f"{path}.{name.name}")
     return validate
 
 
@@ -124,7 +178,7 @@ class Weights(Node):
     bits: Figure | None = field(None, doc="weight magnitude bits (a sign bit comes on top)")
     exponent_min: SignedFigure | None = field(None, doc="smallest shared weight exponent")
     exponent_max: SignedFigure | None = field(None, doc="largest shared weight exponent")
-    validate = _checked("bits")
+    validate = _checked()
 
 
 @dataclass
@@ -225,8 +279,8 @@ class Models(Node):
 
 @dataclass
 class Profile(Node):
-    name: str = field(doc="short name, used by --profile")
-    description: str = field("", doc="what the target is")
+    name: str = field(check=text(lim.MAX_NAME_CHARS), doc="short name, used by --profile")
+    description: str = field("", check=_note, doc="what the target is")
     precision: str = field("fixed", check=one_of("float", "fixed"),
                            doc="float: no integer arithmetic; fixed: the quantized "
                                "reference applies")
@@ -243,6 +297,16 @@ class Profile(Node):
     version: int = field(FORMAT_VERSION, check=one_of(FORMAT_VERSION), doc="format version")
 
     def validate(self, path):
+        for lo, hi in (("weights.exponent_min", "weights.exponent_max"),
+                       ("learning.mantissa_min", "learning.mantissa_max"),
+                       ("learning.exponent_min", "learning.exponent_max")):
+            a, b = self.get(lo), self.get(hi)
+            if a is not None and b is not None and a > b:
+                raise SpecError(f"must be at least {lo} ({a}), got {b}", f"{hi}.value")
+        w, acc = self.get("weights.bits"), self.get("learning.accumulator_bits")
+        if w is not None and acc is not None and acc < w:
+            raise SpecError(f"must be at least weights.bits ({w}): the accumulator holds a "
+                            f"weight, got {acc}", "learning.accumulator_bits.value")
         if self.rules is None:
             return
         from ..rules.schema import from_dict

@@ -54,6 +54,30 @@ from .trainer import BatchedTrainer, train
 DEFAULT_PROFILE = "loihi2"
 
 
+# Machine: every product and shift of the quantized reference is an int64.
+INT64_BITS = 63
+
+
+def _check_int64(w: EngineWidths, terms, profile: Profile) -> None:
+    """Refuse widths whose products or shifts would overflow int64 (wrong numbers,
+    silently): a product holds a pre and a post factor (trace bits each), its syn
+    factors (weight bits + 1 each) and the mantissa; the accumulator is shifted
+    left by e + 7."""
+    mant = max(abs(w.mantissa_min), abs(w.mantissa_max), 1).bit_length()
+    syn = max((sum(f.kind == "syn" for f in t.factors) for t in terms), default=0)
+    product = 2 * w.trace_bits + syn * (w.weight_bits + 1) + mant
+    if product > INT64_BITS:
+        raise SpecError(f"a product of this rule needs {product} bits (2 traces of "
+                        f"{w.trace_bits}, {syn} weight(s) of {w.weight_bits + 1}, a "
+                        f"{mant}-bit mantissa); the quantized reference computes in int64 "
+                        f"({INT64_BITS} bits)", "traces.bits", source=profile.name)
+    shifted = w.accumulator_bits + 1 + max(w.exponent_max + arith.EXPONENT_OFFSET, 0)
+    if shifted > INT64_BITS:
+        raise SpecError(f"accumulator_bits + 1 + exponent_max + {arith.EXPONENT_OFFSET} = "
+                        f"{shifted} bits; the quantized reference computes in int64 "
+                        f"({INT64_BITS} bits)", "learning.exponent_max", source=profile.name)
+
+
 def _grid_bits(W, bits: int, headroom: float) -> int:
     peak = float(np.max(np.abs(W))) if W.size else 0.0
     if peak == 0.0:
@@ -97,6 +121,7 @@ class QuantizedTrainer(BatchedTrainer):
         super().__init__(spec, params)
         self.profile = profile
         self.w = widths_of(profile)
+        _check_int64(self.w, self.terms, profile)
         seed = spec.training.seed
         self.rounding = arith.WeightRounding(seed=[seed, 2])
         self.y_rng = np.random.default_rng([seed, 3])

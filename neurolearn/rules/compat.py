@@ -17,6 +17,7 @@ _PRE_NEEDS = {"event_trace": Burst}
 
 def check_compatible(spec) -> None:
     net, rule = spec.network, spec.rule
+    _check_limits(spec)
     post = rule.signals("post")
     pre = rule.signals("pre")
     for i, layer in enumerate(net.layers[1:], start=1):
@@ -45,6 +46,30 @@ def check_compatible(spec) -> None:
     if spec.training.mode == "batched" and net.spiking:
         raise SpecError("spiking networks run only in the time-stepped simulator",
                         "training.mode")
+
+
+def _check_limits(spec) -> None:
+    """Cross-field bounds (neurolearn.rules.limits) and the learned pathway's needs."""
+    from . import limits
+    sim = spec.simulation
+    steps = sim.t_example / sim.dt
+    if steps > limits.MAX_STEPS_PER_EXAMPLE:
+        raise SpecError(f"t_example / dt = {steps:.3g} steps per example; at most "
+                        f"{limits.MAX_STEPS_PER_EXAMPLE:,} (limit MAX_STEPS_PER_EXAMPLE: "
+                        f"each step updates the whole network)", "simulation.dt")
+    net = spec.network
+    learned = [i for i in range(1, len(net.layers) - 1)
+               if net.feedback_of(i).kind == "learned"]
+    if learned:
+        syn_free = [t for t in spec.rule.resolved_terms()
+                    if not any(f.kind == "syn" for f in t.factors)]
+        if not syn_free:
+            i = learned[0]
+            where = (f"network.layers[{i}].feedback.kind" if net.layers[i].feedback
+                     else "network.feedback.kind")
+            raise SpecError("'learned' feedback mirrors the rule's terms without syn "
+                            f"factors, and rule {spec.rule.display_name!r} has none; add "
+                            "a term without syn.w or use feedback kind 'random'", where)
 
 
 def check_data_fits(spec, dataset) -> None:

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import json
-import os
 import sys
 from pathlib import Path
 
-from ..errors import SpecError
+from ..errors import SpecError, cut
+from . import limits
 from .ir import Spec
 from .schema import from_dict, to_dict
 
@@ -43,11 +43,40 @@ def parse(cls, data: dict, source: str | None = None):
         raise err.with_source(source) from None
 
 
+def _depth(data) -> int:
+    """Nesting depth of parsed data, without recursion (it may be 2,000 deep)."""
+    deepest, stack = 0, [(data, 1)]
+    while stack:
+        node, d = stack.pop()
+        if isinstance(node, dict):
+            node = list(node.values())
+        if isinstance(node, list):
+            deepest = max(deepest, d)
+            if d > limits.MAX_NESTING:
+                return d
+            stack.extend((v, d + 1) for v in node)
+    return deepest
+
+
 def loads(text: str, fmt: str = "toml", cls=Spec, source: str | None = None):
+    if len(text) > limits.MAX_FILE_BYTES:
+        raise SpecError(f"is {len(text):,} characters; a spec or profile holds at most "
+                        f"{limits.MAX_FILE_BYTES:,} (limit MAX_FILE_BYTES)", source=source)
     try:
         data = tomllib.loads(text) if fmt == "toml" else json.loads(text)
     except (tomllib.TOMLDecodeError, json.JSONDecodeError) as err:
-        raise SpecError(f"not valid {fmt.upper()}: {err}", source=source) from None
+        raise SpecError(f"not valid {fmt.upper()}: {cut(err, 200)}", source=source) from None
+    except RecursionError:
+        raise SpecError(f"not valid {fmt.upper()}: nested deeper than the parser can read "
+                        f"(Python's recursion limit); a spec nests at most "
+                        f"{limits.MAX_NESTING} levels (limit MAX_NESTING)",
+                        source=source) from None
+    except ValueError as err:  # e.g. an integer of more than 4,300 digits
+        raise SpecError(f"not valid {fmt.upper()}: {cut(err, 200)}", source=source) from None
+    if _depth(data) > limits.MAX_NESTING:
+        raise SpecError(f"nested more than {limits.MAX_NESTING} levels deep (limit "
+                        f"MAX_NESTING: no spec or profile nests deeper than 6)",
+                        source=source)
     return parse(cls, data, source)
 
 
@@ -56,9 +85,18 @@ def load(path, cls=Spec, fmt: str | None = None):
     path = Path(path)
     fmt = _format_of(path, fmt)
     try:
-        text = path.read_text(encoding="utf-8")
+        with open(path, "rb") as fh:
+            raw = fh.read(limits.MAX_FILE_BYTES + 1)
     except OSError as err:
         raise SpecError(f"cannot read: {err.strerror}", source=str(path)) from None
+    if len(raw) > limits.MAX_FILE_BYTES:
+        raise SpecError(f"is larger than {limits.MAX_FILE_BYTES:,} bytes; a spec or profile "
+                        f"is a few KB of text (limit MAX_FILE_BYTES)", source=str(path))
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as err:
+        raise SpecError(f"not UTF-8 text: byte 0x{raw[err.start]:02x} at offset "
+                        f"{err.start:,}", source=str(path)) from None
     return loads(text, fmt, cls, source=path.name)
 
 
@@ -72,9 +110,6 @@ def dumps(obj, fmt: str = "toml") -> str:
 
 def save(obj, path, fmt: str | None = None) -> Path:
     """Write ``obj`` atomically: a failed write leaves an existing file as it was."""
+    from ..outputs import write_atomic
     path = Path(path)
-    text = dumps(obj, _format_of(path, fmt))
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
-    return path
+    return write_atomic(path, dumps(obj, _format_of(path, fmt)))

@@ -16,11 +16,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from ..errors import SpecError
+from ..errors import SpecError, shorten
 from .neurons import (NEURON_MODELS, RATE_MODELS, SPIKING_MODELS, Neuron,  # noqa: F401
                       NeuronModel, Sigmoid)
-from .schema import (Node, field, finite, half_open_unit_interval, non_negative, one_of,
-                     optional, positive, positive_int, non_negative_int)
+from .schema import (Node, batch_size_check, bounded, bounded_non_negative,
+                     bounded_positive, dt_check, epochs_check, example_count, field,
+                     free_text, half_open_unit_interval, identifier, layer_size, list_of,
+                     name_text, one_of, optional, rate_check, seed_check, time_constant)
 from .library import BUILTIN_RULES
 from .terms import (GLOBAL_SIGNALS, POST_SIGNALS, PRE_SIGNALS, SIGNALS,  # noqa: F401
                     SYN_SIGNALS, WHEN, Factor, Tag, Term)
@@ -44,7 +46,7 @@ class Init(Node):
                       doc="uniform: U[-scale, scale]; uniform_positive: U[0, scale] "
                           "(excitatory); normal: N(0, scale^2); "
                           "glorot_uniform: scale * U[-l, l], l = sqrt(6/(fan_in+fan_out))")
-    scale: float = field(1.0, check=non_negative, doc="spread of the distribution")
+    scale: float = field(1.0, check=bounded_non_negative, doc="spread of the distribution")
 
 
 @dataclass
@@ -54,21 +56,20 @@ class Feedback(Node):
                       doc="; ".join(f"{k}: {v}" for k, v in FEEDBACK_MEANING.items()))
     init: Init = field(default_factory=lambda: Init("uniform", 0.5),
                        doc="initial feedback matrix (random, direct, learned)")
-    decay: float = field(0.0, check=non_negative,
+    decay: float = field(0.0, check=bounded_non_negative,
                          doc="learned: weight decay of B relative to eta (Kolen-Pollack)")
 
 
 @dataclass
 class Layer(Node):
     """A population. ``layers[0]`` is the input; its neuron model is ignored."""
-    name: str = field(check=lambda v: None if v.isidentifier()
-                      else f"must be an identifier, got {v!r}", doc="unique name")
-    size: int = field(check=positive_int, doc="number of neurons")
+    name: str = field(check=identifier, doc="unique name")
+    size: int = field(check=layer_size, doc="number of neurons")
     neuron: NeuronModel = field(default_factory=Sigmoid,
                                 doc="neuron model: a table whose `model` names it "
                                     "(see 'neuron models' below)")
     bias: bool = field(True, doc="learnable bias (rate models in the batched trainer)")
-    bias_init: float = field(0.0, check=finite,
+    bias_init: float = field(0.0, check=bounded,
                              doc="initial bias; with bias = false a fixed offset of the "
                                  "net input (spiking: the neuron fires above net input "
                                  "-bias_init, so a negative value is a rheobase; numpy "
@@ -79,7 +80,7 @@ class Layer(Node):
 
 @dataclass
 class Network(Node):
-    layers: list[Layer] = field(doc="input first, output last")
+    layers: list[Layer] = field(check=list_of("layers"), doc="input first, output last")
     feedback: Feedback = field(default_factory=Feedback,
                                doc="feedback pathway of every hidden layer")
     init: Init = field(default_factory=Init, doc="initial forward weights")
@@ -111,19 +112,20 @@ class Network(Node):
 @dataclass
 class Rule(Node):
     """A plasticity rule: a built-in by name, or terms written by the user."""
-    name: str = field("", doc="display name (defaults to builtin)")
+    name: str = field("", check=name_text, doc="display name (defaults to builtin)")
     builtin: str | None = field(None, doc="name of a built-in rule (neurolearn rules)")
-    terms: list[Term] | None = field(None, doc="the sum of products; overrides builtin")
-    eta: float = field(0.01, check=positive,
+    terms: list[Term] | None = field(None, check=list_of("terms"),
+                                     doc="the sum of products; overrides builtin")
+    eta: float = field(0.01, check=bounded_positive,
                        doc="learning rate: each update changes W by eta times the mean, "
                            "over the batch's examples, of the rule's sum of products "
                            "averaged over the example's plastic steps (docs/format.md, "
                            "'What eta means')")
-    eta_output: float | None = field(None, check=optional(positive),
+    eta_output: float | None = field(None, check=optional(bounded_positive),
                                      doc="learning rate of the output layer (defaults to eta)")
     tag: Tag | None = field(None, doc="an eligibility tag per synapse, read by the terms "
                                       "as syn.tag (reward-modulated rules)")
-    description: str = field("", doc="free text")
+    description: str = field("", check=free_text, doc="free text")
 
     def validate(self, path: str):
         if self.builtin is None and not self.terms:
@@ -160,14 +162,15 @@ class Rule(Node):
 @dataclass
 class Data(Node):
     dataset: str = field("digits", check=one_of("digits", "xor", "linear_teacher",
-                                               "fashion_mnist", "mnist"),
+                                               "fashion_mnist", "mnist", "pca_gaussian",
+                                               "two_patterns"),
                          doc="which data set")
     path: str | None = field(None, doc="folder of IDX files (fashion_mnist, mnist)")
-    n_train: int | None = field(None, check=optional(positive_int),
+    n_train: int | None = field(None, check=optional(example_count),
                                 doc="use the first n training examples")
-    n_test: int | None = field(None, check=optional(positive_int),
+    n_test: int | None = field(None, check=optional(example_count),
                                doc="use the first n test examples")
-    noise: float = field(0.0, check=non_negative,
+    noise: float = field(0.0, check=bounded_non_negative,
                          doc="std of Gaussian noise on regression targets (linear_teacher)")
     classes: list[int] | None = field(None, doc="classification: keep only these classes, "
                                                 "relabelled 0..k-1 in this order")
@@ -182,15 +185,15 @@ class Data(Node):
 
 @dataclass
 class Training(Node):
-    epochs: int = field(20, check=positive_int, doc="passes over the training set")
-    batch_size: int = field(32, check=positive_int,
+    epochs: int = field(20, check=epochs_check, doc="passes over the training set")
+    batch_size: int = field(32, check=batch_size_check,
                             doc="examples per update, in every mode (time-stepped runs "
                                 "accumulate the change over the batch's plastic steps)")
     loss: str = field("mse", check=one_of("mse", "cross_entropy", "reward"),
                       doc="mse on the output activity, softmax cross-entropy, or reward: "
                           "the output units are action values; only the selected action "
                           "learns, from the reward prediction error (BrainProp, spec.reward)")
-    seed: int = field(0, check=non_negative_int, doc="seed of every random draw")
+    seed: int = field(0, check=seed_check, doc="seed of every random draw")
     momentum: float = field(0.0, check=lambda v: None if 0 <= v < 1
                             else f"must be in [0, 1), got {v!r}",
                             doc="SGD momentum, per update: v = momentum v + dW; W += v")
@@ -208,9 +211,9 @@ class Training(Node):
 @dataclass
 class Simulation(Node):
     """Time-stepped runs: spiking networks, and equivalence checks."""
-    dt: float = field(0.001, check=positive, doc="time step (s)")
-    t_example: float = field(0.1, check=positive, doc="presentation time per example (s)")
-    max_rate: float = field(200.0, check=positive, doc="input rate for a value of 1 (Hz)")
+    dt: float = field(0.001, check=dt_check, doc="time step (s)")
+    t_example: float = field(0.1, check=time_constant, doc="presentation time per example (s)")
+    max_rate: float = field(200.0, check=rate_check, doc="input rate for a value of 1 (Hz)")
     encoding: str = field("regular", check=one_of("regular", "poisson"),
                           doc="input spike encoding of spiking networks")
     teach: float = field(1.0, check=half_open_unit_interval,
@@ -234,28 +237,29 @@ class Reward(Node):
     examples' plastic time)."""
     selection: str = field("argmax", check=one_of("argmax", "softmax", "epsilon_greedy"),
                            doc="how the action is chosen from the readout")
-    temperature: float = field(1.0, check=positive, doc="softmax selection: temperature")
+    temperature: float = field(1.0, check=bounded_positive,
+                               doc="softmax selection: temperature")
     epsilon: float = field(0.05, check=lambda v: None if 0 <= v <= 1
                            else f"must be in [0, 1], got {v!r}",
                            doc="epsilon_greedy: probability of a random action")
-    correct: float = field(1.0, check=finite, doc="reward of a right action")
-    wrong: float = field(0.0, check=finite, doc="reward of a wrong action")
-    delay: float = field(0.0, check=non_negative,
+    correct: float = field(1.0, check=bounded, doc="reward of a right action")
+    wrong: float = field(0.0, check=bounded, doc="reward of a wrong action")
+    delay: float = field(0.0, check=bounded_non_negative,
                          doc="s between the decision and the reward (time-stepped runs)")
-    baseline_tau: float = field(1.0, check=positive,
+    baseline_tau: float = field(1.0, check=time_constant,
                                 doc="time constant (s of plastic time) of the running "
                                     "mean r_bar of the rpe signal")
 
 
 @dataclass
 class Spec(Node):
-    name: str = field(doc="name of the experiment")
+    name: str = field(check=name_text, doc="name of the experiment")
     network: Network = field(doc="populations, projections and feedback")
     rule: Rule = field(doc="plasticity rule of every plastic projection")
     data: Data = field(default_factory=Data, doc="data set")
     training: Training = field(default_factory=Training, doc="training budget")
     simulation: Simulation = field(default_factory=Simulation, doc="time-stepped settings")
-    description: str = field("", doc="free text")
+    description: str = field("", check=free_text, doc="free text")
     type: str = field(FORMAT_TYPE, check=one_of(FORMAT_TYPE), doc="always neurolearn.spec")
     version: int = field(FORMAT_VERSION, check=lambda v: None if v == FORMAT_VERSION
                          else f"must be {FORMAT_VERSION}, got {v!r}", doc="format version")

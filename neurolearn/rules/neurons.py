@@ -31,7 +31,8 @@ from typing import ClassVar
 
 import numpy as np
 
-from .schema import Node, field, finite, non_negative, one_of, open_unit_interval, positive
+from .schema import (Node, bounded, bounded_non_negative, bounded_positive, field, one_of,
+                     open_unit_interval, refractory, time_constant)
 
 
 def sigmoid(a):
@@ -123,7 +124,7 @@ class BurstRate(NeuronModel, Node):
     model: ClassVar[str] = "burst_rate"
     p_baseline: float = field(0.2, check=open_unit_interval,
                               doc="burst probability without teaching")
-    beta: float = field(1.0, check=finite, doc="apical gain into p")
+    beta: float = field(1.0, check=bounded, doc="apical gain into p")
 
     def f(self, a):
         return sigmoid(a)
@@ -138,15 +139,15 @@ class LIF(NeuronModel, Node):
     """Leaky integrate-and-fire with a current-based synapse (module docstring)."""
     model: ClassVar[str] = "lif"
     spiking: ClassVar[bool] = True
-    tau_rc: float = field(0.02, check=positive, doc="membrane time constant (s)")
-    tau_ref: float = field(0.002, check=non_negative, doc="refractory period (s)")
-    threshold: float = field(1.0, check=positive, doc="firing threshold")
-    tau_syn: float = field(0.01, check=positive,
+    tau_rc: float = field(0.02, check=time_constant, doc="membrane time constant (s)")
+    tau_ref: float = field(0.002, check=refractory, doc="refractory period (s)")
+    threshold: float = field(1.0, check=bounded_positive, doc="firing threshold")
+    tau_syn: float = field(0.01, check=time_constant,
                            doc="synaptic time constant (s): the input current and the "
                                "layer's activity trace (readout, pre factor)")
-    gain: float = field(1.0, check=positive,
+    gain: float = field(1.0, check=bounded_positive,
                         doc="J = threshold + gain * (I + b): current per unit of input")
-    noise: float = field(0.0, check=non_negative,
+    noise: float = field(0.0, check=bounded_non_negative,
                          doc="std of a white current noise added to J every step "
                              "(default_rng([seed, 5, layer]))")
 
@@ -174,19 +175,19 @@ class Burst(LIF):
     See neurolearn.reference.neurons.BurstNeuron and reference.burst."""
     model: ClassVar[str] = "burst"
     bursts: ClassVar[bool] = True
-    noise: float = field(1.0, check=non_negative,
+    noise: float = field(1.0, check=bounded_non_negative,
                          doc="std of a white current noise added to J every step: "
                              "Payeur's neurons fire spontaneously, so a silent neuron "
                              "can still be taught")
     p_baseline: float = field(0.2, check=open_unit_interval,
                               doc="burst probability without teaching")
-    beta: float = field(1.0, check=finite, doc="apical gain into p")
-    burst_window: float = field(0.016, check=positive,
+    beta: float = field(1.0, check=bounded, doc="apical gain into p")
+    burst_window: float = field(0.016, check=time_constant,
                                 doc="a spike within this time of the last is part of a "
                                     "burst (s)")
-    tau_avg: float = field(0.5, check=positive,
+    tau_avg: float = field(0.5, check=time_constant,
                            doc="time constant of the moving averages B_bar, E_bar (s)")
-    tau_apical: float = field(0.1, check=positive,
+    tau_apical: float = field(0.1, check=time_constant,
                               doc="traces of the events and bursts of the layer above "
                                   "that drive the apical dendrite (s)")
     burst_draw: str = field("regular", check=one_of("regular", "random"),

@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..errors import SpecError
-from .schema import Node, field, finite, one_of, optional, positive
+from .schema import Node, bounded, field, list_of, one_of, optional, time_constant
 
 # Signals a factor may name, by locality. The neuron (post) or the presynaptic
 # trace (pre) computes each; a backend lowers each name to its own mechanism.
@@ -56,7 +56,7 @@ class Factor(Node):
                       doc="locality of the factor: pre, post, syn (per synapse) or "
                           "global (one scalar for the network: a third factor)")
     signal: str = field(doc="signal name, see neurolearn.rules.ir.SIGNALS")
-    tau: float | None = field(None, check=optional(positive),
+    tau: float | None = field(None, check=optional(time_constant),
                               doc="time constant (s) of a filtered signal")
     update: str = field("add", check=one_of("add", "set"),
                         doc="spike traces: 'add' adds the jump at each spike (all-to-all "
@@ -91,8 +91,8 @@ class Factor(Node):
 
 @dataclass
 class Term(Node):
-    factors: list[Factor] = field(doc="the product's factors")
-    coeff: float = field(1.0, check=finite, doc="c_k, relative to the rule's eta")
+    factors: list[Factor] = field(check=list_of("factors"), doc="the product's factors")
+    coeff: float = field(1.0, check=bounded, doc="c_k, relative to the rule's eta")
     when: str = field("step", check=one_of(*WHEN), doc="dependency D_k: when the term applies")
 
     def validate(self, path: str):
@@ -109,8 +109,9 @@ class Tag(Node):
     """A synaptic state variable with its own decay and sum of products (eligibility):
     every step (plastic or not) tag <- exp(-dt/tau) tag + sum_k c_k prod(factors);
     a spike-gated term adds its product at each spike, a step term every step."""
-    tau: float = field(check=positive, doc="decay time constant (s)")
-    terms: list[Term] = field(doc="what the tag accumulates (syn.tag may not appear)")
+    tau: float = field(check=time_constant, doc="decay time constant (s)")
+    terms: list[Term] = field(check=list_of("terms"),
+                              doc="what the tag accumulates (syn.tag may not appear)")
 
     def validate(self, path: str):
         if not self.terms:

@@ -23,7 +23,8 @@ def _plt():
 def write_compare_plots(spec, report, out: Path) -> dict:
     plt = _plt()
     from ..compare.curves import learning_curve
-    out.mkdir(parents=True, exist_ok=True)
+    from ..outputs import prepare_dir
+    prepare_dir(out, option="--out")
     written = {}
 
     # 1. learning curves: windowed output error per example, each backend and reference
@@ -98,7 +99,13 @@ def write_compare_plots(spec, report, out: Path) -> dict:
 
 
 def _save(fig, path: Path, plt) -> Path:
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    """Render to memory, then write atomically: a failed write keeps the old file."""
+    import io
+    from ..outputs import write_atomic
+    try:
+        fig.tight_layout()
+        buf = io.BytesIO()
+        fig.savefig(buf, format="png", dpi=110)
+    finally:
+        plt.close(fig)
+    return write_atomic(path, buf.getvalue(), option="--out")

@@ -2,11 +2,14 @@
 
 The child (``python -m neurolearn.backends.lava.child``) starts in a new session, so
 it and every process Lava's runtime forks share one process group. Whatever happens
-(success, an exception in a ProcessModel, a time-out, Ctrl-C) the parent kills that
-group with SIGKILL and waits until none of its processes is left; if the parent itself
-dies (SIGKILL, a killed Dask worker), the child kills its own group. Lava is imported
-only in the child (importing it sets multiprocessing's start method). Errors come
-back as LavaRunError carrying the real traceback written by the failing model.
+(success, an exception in a ProcessModel, a time-out, Ctrl-C, SIGTERM or SIGHUP,
+which the command line turns into an exception) the parent kills that group with
+SIGKILL, waits until none of its processes is left and unlinks the shared-memory
+segments they used (reaper.py). If the parent itself dies (even by SIGKILL), the
+child notices (parent-death signal, and a watchdog polling its parent's pid) and
+does the same to its own group, job folder included. Lava is imported only in the
+child (importing it sets multiprocessing's start method). Errors come back as
+LavaRunError carrying the real traceback written by the failing model.
 """
 
 from __future__ import annotations
@@ -19,10 +22,13 @@ import subprocess
 import sys
 import tempfile
 import time
+from contextlib import contextmanager
 
 import numpy as np
 
+from ... import deadline
 from ...errors import NeurolearnError
+from .reaper import group_members, kill_group  # noqa: F401  (public here)
 
 DEFAULT_TIMEOUT = 600.0
 ERROR_GRACE = 1.0  # s to let the child report after a model's exception
@@ -36,28 +42,18 @@ class LavaRunError(NeurolearnError):
         super().__init__(message)
 
 
-def group_members(pgid: int) -> list[int]:
-    """Pids of live (non-zombie) processes in process group ``pgid``."""
-    out = []
-    for stat in glob.glob("/proc/[0-9]*/stat"):
-        try:
-            with open(stat) as fh:
-                fields = fh.read().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if int(fields[2]) == pgid and fields[0] != "Z":
-            out.append(int(stat.split("/")[2]))
-    return out
+_HELD = {signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGALRM}
 
 
-def kill_group(pgid: int, wait: float = 10.0) -> None:
+@contextmanager
+def _signals_held():
+    """Block the signals that unwind a run (they stay pending and are delivered,
+    raising as usual, once the block ends)."""
+    old = signal.pthread_sigmask(signal.SIG_BLOCK, _HELD)
     try:
-        os.killpg(pgid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
-        pass
-    deadline = time.monotonic() + wait
-    while group_members(pgid) and time.monotonic() < deadline:
-        time.sleep(0.02)
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, old)
 
 
 def _errors(job_dir: str) -> str:
@@ -79,8 +75,9 @@ def _tail(path: str, n: int = 3000) -> str:
 
 def _wait(proc, job_dir, timeout):
     """Wait for the child; after a model reported an exception, Lava's runtime may
-    never return (FACTS.md), so give it ERROR_GRACE seconds and then stop waiting."""
-    deadline = time.monotonic() + timeout
+    never return (its stop() then hangs), so give it ERROR_GRACE seconds and then
+    stop waiting. A ``--time-limit`` (neurolearn.deadline) ends the wait too."""
+    until = time.monotonic() + timeout
     failed_at = None
     while True:
         try:
@@ -93,8 +90,9 @@ def _wait(proc, job_dir, timeout):
             failed_at = now
         if failed_at is not None and now - failed_at > ERROR_GRACE:
             return "a ProcessModel raised an exception"
-        if now > deadline:
+        if now > until:
             return f"timed out after {timeout:g} s"
+        deadline.check("lava run")
 
 
 def run_job(job: dict, timeout: float | None = None) -> dict:
@@ -109,15 +107,16 @@ def run_job(job: dict, timeout: float | None = None) -> dict:
         with open(log, "wb") as log_fh:
             proc = subprocess.Popen(
                 [sys.executable, "-m", "neurolearn.backends.lava.child", job_dir,
-                 str(os.getpid())],  # the child ends its group if this process dies
+                 str(os.getpid())],
                 stdout=log_fh, stderr=subprocess.STDOUT, start_new_session=True)
         pgid = proc.pid
         why = None
         try:
             why = _wait(proc, job_dir, timeout)
-        finally:  # also on KeyboardInterrupt: nothing may outlive the run
-            kill_group(pgid)
-            proc.wait()
+        finally:  # also on KeyboardInterrupt, SIGTERM, a time limit: nothing outlives it
+            with _signals_held():  # a second Ctrl-C must not cut the cleanup short
+                kill_group(pgid)
+                proc.wait()
         result_path = os.path.join(job_dir, "result.pkl")
         if why is None and proc.returncode == 0 and os.path.exists(result_path):
             with open(result_path, "rb") as fh:
