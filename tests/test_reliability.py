@@ -22,7 +22,8 @@ from cli_runner import run_cli
 ROOT = Path(__file__).resolve().parent.parent
 SPECS = ROOT / "examples" / "specs"
 PROFILE = ROOT / "hardware_profiles" / "loihi2.toml"
-FA = (SPECS / "fa_digits.toml").read_text()
+# fa_digits without its trailing [simulation] table, so a case can append tables
+FA = (SPECS / "fa_digits.toml").read_text().split("\n# Time-stepped runs")[0]
 GIB = 1024 ** 3
 
 
@@ -232,7 +233,7 @@ CLI_CASES = [
     (["run", "{spec}", "--seed", "-1"], ["argument --seed", "non-negative integer, got -1"]),
     (["run", "{spec}", "--seed", "4294967296", "--backend", "nengo"],
      ["argument --seed", "below 4,294,967,296"]),
-    (["run", "{spec}", "--epochs", "0"], ["argument --epochs", "positive integer, got 0"]),
+    (["run", "{spec}", "--epochs", "0"], ["--epochs: 0 means", "--init-from"]),
     (["run", "{spec}", "--epochs", "-1"], ["argument --epochs", "got -1"]),
     (["run", "{spec}", "--epochs", "-1", "--backend", "nengo"], ["argument --epochs"]),
     (["run", "{spec}", "--epochs", "10000000"], ["argument --epochs", "MAX_EPOCHS"]),

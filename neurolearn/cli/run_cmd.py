@@ -77,7 +77,7 @@ def profile_file(name):
 
 
 def main(args) -> int:
-    from ..api import as_spec, run
+    from ..api import as_spec, run, sourced
     from ..deadline import time_limit
     from ..errors import SpecError
     from ..hardware.profile import load_profile
@@ -98,7 +98,7 @@ def main(args) -> int:
     if args.json:  # an unwritable report fails now, not after training
         check_output(args.json, option="--json", inputs=(args.spec, profile_file(args.profile)))
     quiet = True if args.quiet else None
-    with time_limit(args.time_limit):
+    with time_limit(args.time_limit), sourced(args.spec):
         result = run(spec, args.backend, seed=args.seed, epochs=args.epochs,
                      precision=args.precision, quiet=quiet, save=args.save,
                      resume=args.resume, init_from=args.init_from, **options)

@@ -143,12 +143,14 @@ def _bounded(section, fig, path):
 
 
 def _checked(*names):
+    """The bounds check of a profile section (its figures' BOUNDS, keyed by the
+    section's name: the class name in lower case); errors name the figure relative
+    to the section, which the loader prefixes with the section's path."""
     def validate(self, path):
-        section = path.rsplit(".", 1)[-1]
+        section = type(self).__name__.lower()
         for name in dataclasses.fields(self):
             if f"{section}.{name.name}" in BOUNDS:
-                _bounded(f"{section}.{name.name}", getattr(self, name.name),
-                         f"{path}.{name.name}")
+                _bounded(f"{section}.{name.name}", getattr(self, name.name), name.name)
     return validate
 
 

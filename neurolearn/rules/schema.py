@@ -23,7 +23,7 @@ import types
 import typing
 from typing import Any, Callable
 
-from ..errors import SpecError, shorten
+from ..errors import SpecError, cut, shorten
 from . import limits
 
 Check = Callable[[Any], "str | None"]
@@ -405,7 +405,7 @@ def from_dict(cls, data, path: str = ""):
     unknown = sorted(k for k in data if k not in fields)
     if unknown:
         raise SpecError(f"unknown field (expected one of {', '.join(fields)})",
-                        _join(path, str(unknown[0])[:40]))
+                        _join(path, cut(str(unknown[0]), 40)))
     kwargs = {}
     for name, f in fields.items():
         fpath = _join(path, name)
