@@ -15,6 +15,10 @@ Fields (each a property of an engine, never of a rule):
   and applied (through momentum) after the batch's last plastic step (the meaning);
   ``"step"``: each plastic step's share is applied at once (an engine without
   batch accumulation; momentum cannot be honoured then).
+- ``trace_steps``: when the traces of filtered factors (``pre.event_trace`` and
+  factors with their own ``tau``) advance: ``"plastic"``: on plastic steps only
+  (the textbook); ``"every"``: on every step, settling steps included (an engine
+  whose synaptic traces run in physical time, such as Lava's pre trace x1).
 
 Within a step, the forward pass uses the weights as they were at the start of the
 step and the step's change is applied at its end (Lava's Dense computes its output
@@ -27,6 +31,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 APPLY = ("batch", "step")
+TRACE_STEPS = ("plastic", "every")
 
 
 @dataclass(frozen=True)
@@ -35,10 +40,14 @@ class Schedule:
     forward_delay: int = 0
     feedback_delay: int = 0
     apply: str = "batch"
+    trace_steps: str = "plastic"
 
     def __post_init__(self):
         if self.apply not in APPLY:
             raise ValueError(f"Schedule.apply must be one of {APPLY}, got {self.apply!r}")
+        if self.trace_steps not in TRACE_STEPS:
+            raise ValueError(f"Schedule.trace_steps must be one of {TRACE_STEPS}, got "
+                             f"{self.trace_steps!r}")
         for name in ("forward_delay", "feedback_delay"):
             v = getattr(self, name)
             if not isinstance(v, int) or v < 0:
@@ -52,6 +61,8 @@ class Schedule:
             parts.append(f"{self.feedback_delay}-step delay per feedback projection")
         parts.append("changes applied every plastic step" if self.apply == "step"
                      else "changes accumulated over each batch")
+        if self.trace_steps == "every":
+            parts.append("factor traces advance every step")
         return f"{self.name}: " + ", ".join(parts)
 
 

@@ -35,7 +35,8 @@ start; a step's change takes effect at its end.
 h_l = f(a_l); the learning signals are those of :mod:`neurolearn.reference.signals`
 with the output error switched off outside plastic steps (no teacher). A factor
 with a ``tau`` is its signal low-passed with that time constant (s) from its first
-value; ``activity_sq_avg`` is the moving average of activity^2 (tau in s, 1 s if
+value (filtered factors advance on plastic steps, or on every step under a schedule
+with ``trace_steps = "every"``); ``activity_sq_avg`` is the moving average of activity^2 (tau in s, 1 s if
 unset). With one step per example (``t_example = dt``) the run is, update for
 update, the batched trainer on the stream's batches (bit-identical for batch size
 1; to rounding otherwise).
@@ -337,6 +338,7 @@ class Network:
             for l, d in enumerate(burst_prob_devs(self.net, self.params, h_list, target,
                                                   delayed=self._delay_line("burst"))):
                 post[l]["burst_prob_dev"] = d
+        traces = self._every_step_traces(self._rate_trace, h_list, h_list[1:])
         if not teach:
             return y_hat, err, None
         pre = [{"activity": h_list[l], "event_trace": h_list[l]} for l in range(self.L)]
@@ -347,7 +349,7 @@ class Network:
                 post[l]["activity_sq_avg"] = self._rate_trace((l, "sq"), tau,
                                                               h_list[l + 1] ** 2)
         self._accumulate(pre, post, spikes=None, filtered=self._rate_trace,
-                         pre_raw=h_list, post_raw=h_list[1:])
+                         pre_raw=h_list, post_raw=h_list[1:], traces=traces)
         return y_hat, err, None
 
     def _step_spiking(self, x_spikes, y, learn, apical, teach):
@@ -409,6 +411,7 @@ class Network:
             for l, d in enumerate(error_drives(self.net, self.params, fp, teacher_err,
                                                self.loss, delayed=self._delay_line("drive"))):
                 post[l]["error_drive"] = d
+        traces = self._every_step_traces(self._trace, events, events[1:])
         if not teach:
             return readout, err, spikes
         for l in range(1, L + 1):
@@ -425,7 +428,7 @@ class Network:
                 sig["pbar_event"] = pbar * events[l]
         pre = [{"activity": self.xhat[l].x, "event_trace": None} for l in range(L)]
         self._accumulate(pre, post, spikes=spikes, filtered=self._trace,
-                         pre_raw=events, post_raw=events[1:])
+                         pre_raw=events, post_raw=events[1:], traces=traces)
         return readout, err, spikes
 
     @property
@@ -437,16 +440,31 @@ class Network:
         return self.filters[key]
 
     # -- learning -------------------------------------------------------------------------
-    def _accumulate(self, pre, post, spikes, filtered, pre_raw, post_raw):
-        """Evaluate every term for every plastic layer and add its share to the
-        accumulated change. Filtered factors (pre.event_trace, and pre/post activity
-        with their own tau) are advanced once per plastic step, plastic layer or not."""
+    def _advance_traces(self, filtered, pre_raw, post_raw) -> dict:
+        """Advance the trace of every filtered factor (pre.event_trace, and pre/post
+        activity with their own tau) by one step, plastic layer or not."""
         traces = {}
         for l in range(self.L):
             for kind, signal, tau in self._filtered_factors:
                 raw = pre_raw[l] if kind == "pre" else post_raw[l]
                 eff = tau if tau is not None else self.neurons[max(l, 1)].tau_syn
                 traces[(l, kind, signal, tau)] = filtered((l, kind, signal, tau), eff, raw)
+        return traces
+
+    def _every_step_traces(self, filtered, pre_raw, post_raw):
+        """Under ``schedule.trace_steps = "every"`` the traces advance on every
+        learning step (settling steps too); None otherwise."""
+        if self.schedule.trace_steps != "every" or not self._filtered_factors:
+            return None
+        return self._advance_traces(filtered, pre_raw, post_raw)
+
+    def _accumulate(self, pre, post, spikes, filtered, pre_raw, post_raw, traces=None):
+        """Evaluate every term for every plastic layer and add its share to the
+        accumulated change. Filtered factors are advanced here, once per plastic
+        step (``schedule.trace_steps = "plastic"``), unless ``traces`` holds this
+        step's values already."""
+        if traces is None:
+            traces = self._advance_traces(filtered, pre_raw, post_raw)
         W, b = self.params.W, self.params.b
         for l in range(1, self.L + 1):
             layer = self.net.layers[l]
