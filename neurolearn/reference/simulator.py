@@ -705,6 +705,10 @@ def simulate(spec, *, steps: int, precision: str = "float", seed: int | None = N
         pos += size
         if whole and net.schedule.apply == "batch":
             net.apply()
+            if rec_steps and rec_steps[-1] == t[0] - 1:
+                # the batch's last step was recorded before its change was applied
+                for l in plastic:
+                    rec_w[names[l]][-1] = net.params.W[l - 1].copy()
         if t[0] >= steps:
             break
     wall = time.perf_counter() - t0
