@@ -58,15 +58,18 @@ def test_spiking_offset_moves_the_rheobase(offset, fires):
 
 def test_backends_without_bias_input_refuse_an_offset():
     from neurolearn.backends import nengo as nengo_backend
-    from neurolearn.reference.schedules import lava as lava_sched
     spec = _spec("lif")
-    with pytest.raises(UnsupportedRule, match=r"layers\[1\].bias_init = -0.5.*no bias input"):
-        lava_sched.plan(spec)
     with pytest.raises(UnsupportedRule, match=r"layers\[1\].bias_init = -0.5"):
         nengo_backend.check(spec)
-    # a zero offset is what every backend already does
-    lava_sched.plan(replace(spec, network=replace(
-        spec.network, layers=[replace(l, bias_init=0.0) for l in spec.network.layers])))
+
+
+def test_lava_lowers_an_offset_as_the_populations_bias():
+    # Lava's populations hold the bias as a Var (Loihi's compartment bias); the
+    # emulator follows the reference with offsets to 1e-12 (tests/test_lava_emulator.py)
+    from neurolearn.backends.lava import lower
+    prog = lower(_spec("lif"))
+    assert np.all(prog.layers[0].b0 == -0.5) and not prog.layers[0].bias_learns
+    assert np.all(prog.layers[1].b0 == 0.0)
 
 
 def test_quantized_refuses_a_fixed_offset_it_would_drop():

@@ -457,10 +457,15 @@ def _check_precision(spec, precision, variant, profile):
                 "a velocity, so fixed point applies each plastic step's share at once and "
                 "has no momentum", "lava --precision float, or momentum = 0")
     if profile is not None:
+        from ...errors import SpecError
         from ...hardware.profile import load_profile
         from ...hardware.quantized import widths_of
         prof = load_profile(profile)
-        if widths_of(prof) != widths_of(load_profile(FIXED_PROFILE)):
+        try:
+            same = widths_of(prof) == widths_of(load_profile(FIXED_PROFILE))
+        except SpecError:  # the profile does not know its engine's widths
+            same = False
+        if not same:
             _refuse(f"profile {prof.name!r}", "Lava's fixed_pt LearningDense has the "
                     f"engine widths of {FIXED_PROFILE!r}, which this profile does not",
                     f"numpy --precision fixed --profile {prof.name}")

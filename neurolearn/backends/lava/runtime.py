@@ -87,11 +87,16 @@ def trace_from(program, arrays, record_steps, all_steps, backend, wall, extra=No
 
 
 def simulate(spec, *, steps, precision="float", seed=None, record_every=1, variant=None,
-             dataset=None, time_limit=None, fault=None, warmup=0) -> Trace:
+             dataset=None, time_limit=None, fault=None, warmup=0, lowering=None,
+             timeout=None) -> Trace:
     """Lava (``variant`` stock, the default here, or fused) on the shared training
     stream for ``steps`` steps, learning on; the same Trace as the reference's
-    ``simulate``. ``fault=(kind, step, who)`` injects a failure (tests only): kind
-    "exception" or "hang", who e.g. "population1", "dense1", "source", "fused"."""
+    ``simulate``. ``time_limit``: seconds before the run is ended (``lowering`` and
+    ``timeout`` are older names of ``variant`` and ``time_limit``).
+    ``fault=(kind, step, who)`` injects a failure (tests only): kind "exception" or
+    "hang", who e.g. "population1", "dense1", "source", "fused"."""
+    variant = variant or lowering
+    time_limit = time_limit if time_limit is not None else timeout
     spec = with_seed(spec, seed)
     program = lower(spec, precision, variant=variant or "stock")
     stream, record_steps = make_stream(program, spec, steps=steps, dataset=dataset,
@@ -108,10 +113,13 @@ def simulate(spec, *, steps, precision="float", seed=None, record_every=1, varia
 
 
 def run(spec, *, precision="float", epochs=None, quiet=None, dataset=None, variant=None,
-        profile=None, time_limit=None, warmup=0) -> RunResult:
+        profile=None, time_limit=None, warmup=0, lowering=None, timeout=None) -> RunResult:
     """Train on the spec's data set for ``epochs`` passes (variant ``fused`` by
     default), in one Lava run that records the weights and biases after every pass;
-    each pass is then graded by the reference's evaluation."""
+    each pass is then graded by the reference's evaluation. ``time_limit``: seconds
+    (default max(600, 0.05 per step)); ``lowering``/``timeout``: older names."""
+    variant = variant or lowering
+    time_limit = time_limit if time_limit is not None else timeout
     t = spec.training
     ds = dataset if dataset is not None else load_dataset(spec.data, t.seed)
     k_in, k_out = population_factors(spec, ds)
