@@ -13,6 +13,8 @@ def register(sub):
     p.add_argument("--precision", default="float", choices=["float", "fixed"])
     p.add_argument("--profile", default=None,
                    help="hardware profile name or file (fixed precision)")
+    p.add_argument("--variant", default=None,
+                   help="the backend's lowering (lava: fused, the default, or stock)")
     p.add_argument("--seed", type=int, default=None, help="overrides training.seed")
     p.add_argument("--epochs", type=int, default=None, help="overrides training.epochs")
     p.add_argument("--json", metavar="PATH", default=None, help="write the report as JSON")
@@ -40,6 +42,8 @@ def main(args) -> int:
     options = {}
     if args.profile:
         options["profile"] = args.profile
+    if args.variant:
+        options["variant"] = args.variant
     quiet = True if args.quiet else None
     result = run(args.spec, args.backend, seed=args.seed, epochs=args.epochs,
                  precision=args.precision, quiet=quiet, **options)
