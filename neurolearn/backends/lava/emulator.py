@@ -29,7 +29,7 @@ import numpy as np
 
 from ...result import Trace
 from .lower import FIXED_PROFILE, Y_TAU
-from .population import MAX_Y, LayerStep
+from .population import LayerStep
 
 
 def dense_out(W, s, graded: bool):

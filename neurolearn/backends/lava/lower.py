@@ -50,7 +50,7 @@ from ...reference.params import Params, init_params
 from ...reference.schedule import Schedule
 from ...reference.simulator import teach_steps
 from ...reference.stream import steps_per_example
-from ...rules.neurons import LIF, Burst, BurstRate, NeuronModel
+from ...rules.neurons import Burst, BurstRate, NeuronModel
 from ..base import Approximation, Program
 from .rulestring import check as check_rule_string
 

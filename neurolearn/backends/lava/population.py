@@ -30,8 +30,7 @@ from ...reference.signals import (apical_drive, burst_hidden_prob, burst_output_
                                   output_drive, output_error, output_readout)
 from ...reference.simulator import _Filter
 from ...rules.neurons import Burst
-
-MAX_Y = 3
+from .lower import MAX_Y
 
 
 def to_fixed(y, scale):
@@ -213,7 +212,7 @@ class LayerStep:
                 v = np.full((1, n), c) if P is None else P * c
                 y = v if y is None else y + v
             y = y[0] * p.gain
-            ys[p.slot - 1] = np.clip(np.rint(y * p.y_scale), -127, 127) if lp.fixed else y
+            ys[p.slot - 1] = to_fixed(y, p.y_scale) if lp.fixed else y
         return ys
 
     def _learn_bias(self, post, ctrl):
