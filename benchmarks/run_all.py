@@ -29,9 +29,10 @@ def bench(name, args, quick_args):
 
 BENCHES = [
     bench("bench_fa_fashion_mnist.py", ["--epochs", "1"], ["--epochs", "1"]),
-    bench("bench_lava.py", ["--steps", "1000", "--warmup", "100", "--json",
-                            str(RESULTS / "lava.json")],
-          ["--steps", "200", "--warmup", "50", "--json", str(RESULTS / "lava.json")]),
+    bench("bench_lava.py", ["--steps", "3000", "--warmup", "200", "--repeats", "3",
+                            "--full", "--json", str(RESULTS / "lava.json")],
+          ["--steps", "300", "--warmup", "50", "--repeats", "1", "--json",
+           str(RESULTS / "lava.json")]),
     bench("bench_nengo.py", ["--json", str(RESULTS / "nengo.json")],
           ["--quick", "--json", str(RESULTS / "nengo.json")]),
 ]
@@ -68,14 +69,13 @@ def _rows():
     f = RESULTS / "lava.json"
     if f.exists():
         d = json.loads(f.read_text())
-        base = d["rows"]["plain"]["ms_per_step"]
-        for key, label in (("stock", "stock LearningDense"), ("fused", "fused process")):
+        base = d["rows"]["numpy time-stepped"]["median"]
+        for key in ("lava fused", "lava stock"):
             r = d["rows"][key]
-            rows.append((f"Lava spiking FA 784-256-10, {label} (ms/step)",
-                         f"{r['ms_per_step']:.2f}", f"Dense+LIF, no learning {base:.2f}",
-                         f"{r['ms_per_step'] / base:.2f}x the peer's time",
-                         f"python benchmarks/bench_lava.py --steps {d['steps']} "
-                         f"--warmup {d['warmup']}"))
+            rows.append((f"Lava {key[5:]}, {Path(d['spec']).stem} (ms/step, median of "
+                         f"{d['repeats']})", f"{r['median']:.2f} ({r['min']:.2f}-{r['max']:.2f})",
+                         f"numpy time-stepped {base:.2f}",
+                         f"{r['ratio_to_reference']:.2f}x the peer's time", d["command"]))
     f = RESULTS / "nengo.json"
     if f.exists():
         d = json.loads(f.read_text())

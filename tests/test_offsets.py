@@ -57,6 +57,15 @@ def test_spiking_offset_moves_the_rheobase(offset, fires):
     assert (count > 0) == fires
 
 
+def test_lava_lowers_an_offset_as_the_populations_bias():
+    # Lava's populations hold the bias as a Var (Loihi's compartment bias); the
+    # emulator follows the reference with offsets to 1e-12 (tests/test_lava_emulator.py)
+    from neurolearn.backends.lava import lower
+    prog = lower(_spec("lif"))
+    assert np.all(prog.layers[0].b0 == -0.5) and not prog.layers[0].bias_learns
+    assert np.all(prog.layers[1].b0 == 0.0)
+
+
 def test_quantized_refuses_a_fixed_offset_it_would_drop():
     from neurolearn.hardware.profile import load_profile
     from neurolearn.reference.quantized import QuantizedTrainer

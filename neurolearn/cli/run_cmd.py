@@ -18,6 +18,8 @@ def register(sub):
     p.add_argument("--precision", default="float", choices=["float", "fixed"])
     p.add_argument("--profile", default=None,
                    help="hardware profile name or file (fixed precision)")
+    p.add_argument("--variant", default=None,
+                   help="the backend's lowering (lava: fused, the default, or stock)")
     p.add_argument("--seed", type=checked_int(field_check(Training, "seed")), default=None,
                    help="overrides training.seed (0 <= seed < 2**32)")
     p.add_argument("--set", metavar="PATH=VALUE", action="append", default=[],
@@ -97,6 +99,8 @@ def main(args) -> int:
         options["profile"] = load_profile(args.profile)
     if args.json:  # an unwritable report fails now, not after training
         check_output(args.json, option="--json", inputs=(args.spec, profile_file(args.profile)))
+    if args.variant:
+        options["variant"] = args.variant
     quiet = True if args.quiet else None
     with time_limit(args.time_limit), sourced(args.spec):
         result = run(spec, args.backend, seed=args.seed, epochs=args.epochs,

@@ -35,8 +35,9 @@ start; a step's change takes effect at its end.
 h_l = f(a_l); the learning signals are those of :mod:`neurolearn.reference.signals`
 with the output error switched off outside plastic steps (no teacher). A factor
 with a ``tau`` is its signal low-passed with that time constant (s) from its first
-value; ``activity_sq_avg`` is the moving average of activity^2 (tau in s, 1 s if
-unset). With one step per example (``t_example = dt``) the run is, update for
+value; like every trace it advances on every step, settling steps included (traces
+run in physical time, as a chip's synaptic traces do); ``activity_sq_avg`` is the
+moving average of activity^2 over plastic steps (tau in s, 1 s if unset). With one step per example (``t_example = dt``) the run is, update for
 update, the batched trainer on the stream's batches (bit-identical for batch size
 1; to rounding otherwise).
 

@@ -1,118 +1,63 @@
-"""The Lava backend: the spec's network and learning on Lava's Loihi 2 simulation (CPU).
+"""The Lava backend: the spec's network and learning on Lava 0.10.0's Loihi 2
+simulation (CPU, ``Loihi2SimCfg``).
 
-Lowerings (``lowering=`` option): ``stock`` (stock LearningDense with a generated
-Loihi3FLearningRule per plastic projection, a custom Population ProcessModel per
-layer computing the post factors, stock Dense per fixed feedback matrix) and
-``fused`` (the whole network in one Lava process; default for ``run``, fastest).
-Every run happens in a child process with a time limit (runner.py). The reference
-under the same timing is neurolearn.reference.schedules.lava (REFERENCE_SCHEDULE).
-This module never imports lava itself.
+- :mod:`.lower`: ``lower(spec, precision, profile, variant) -> LavaProgram`` (every
+  refusal; Lava's schedule, the generated rule strings, the declared approximations);
+- :mod:`.emulator`: NumPy, bit-exact to the stock lowering on Lava, reading the
+  Program (float: max |dW| = 0; fixed point: 0 LSB);
+- :mod:`.runtime`: runs the Program on Lava in a child process (``simulate``,
+  ``run``); :mod:`.graph`: the lowered processes in the caller's own interpreter
+  (``processes``), for a run configuration of one's own (Loihi 2 hardware).
+
+Variants: ``stock`` (stock LearningDense and Dense, a population Process per layer)
+and ``fused`` (one process running the reference's Network under Lava's schedule;
+the default for ``run``). This module never imports lava.
 """
 
 from __future__ import annotations
 
-import time
-
-import numpy as np
-
-from ...errors import UnsupportedRule
-from ...result import RunResult, Trace
-from ...reference.schedules import lava as sched
+from ..base import Backend
+from .lower import LAVA, lower  # noqa: F401
 from .runner import LavaRunError, run_job  # noqa: F401
 
-NAME = "lava"
-REFERENCE_SCHEDULE = "lava"
-LOWERINGS = ("stock", "fused")
+BACKEND = Backend(
+    name="lava", package=__name__, extra="lava", requires="lava",
+    variants=("stock", "fused"), emulator=True, plumbing_tier="exact", schedule=LAVA,
+    precisions=("float", "fixed"),
+    summary="Lava 0.10.0 (Loihi 2 simulation on CPU): stock LearningDense with generated "
+            "Loihi3F rules, or one fused process")
 
 
-def capabilities() -> dict:
-    return {
-        "rules": ["delta (feedback random or direct)", "kolen_pollack (weight-decay term "
-                  "w*y; feedback random or direct)", "burstprop_rate", "burstprop",
-                  "custom: up to 3 terms, one pre factor of one tau, any post signals "
-                  "the population computes, optional w, dependency 'step'"],
-        "neuron_models": ["sigmoid", "tanh", "relu", "linear", "lif", "burst_rate", "burst"],
-        "precisions": ["float", "fixed (spiking networks: Lava's fixed_pt learning "
-                       "engine, loihi2 widths)"],
-        "lowerings": list(LOWERINGS),
-        "unsupported": {
-            "feedback transport, learned": "the feedback matrix must follow a learning "
-            "Dense's weights; Lava processes share no weight memory",
-            "t_epoch > 1": "Lava's engine then sees epoch-end post values only",
-            "pre_spike / post_spike terms": "not lowered (only Lava's u0)",
-            "activity_sq_avg (BCM)": "no Lava population computes it",
-            "precision fixed for rate networks": "graded payloads would need an "
-            "integer rate code on the 7-bit x1 trace (round(payload/2))",
-        },
-    }
+def simulate(spec, *, steps, precision="float", seed=None, record_every=1, variant=None,
+             dataset=None, time_limit=None, **options):
+    """Lava on the shared training stream (see :func:`.runtime.simulate`)."""
+    from .runtime import simulate as _simulate
+    return _simulate(spec, steps=steps, precision=precision, seed=seed,
+                     record_every=record_every, variant=variant, dataset=dataset,
+                     time_limit=time_limit, **options)
 
 
-def _check(spec, precision, lowering):
-    if precision not in ("float", "fixed"):
-        raise UnsupportedRule(NAME, f"precision {precision!r}", "use float or fixed")
-    if lowering not in LOWERINGS:
-        raise UnsupportedRule(NAME, f"lowering {lowering!r}",
-                              f"known lowerings: {', '.join(LOWERINGS)}")
-    sched.plan(spec, precision)  # refuses what cannot be lowered, before any process starts
+def emulate(spec, *, steps, precision="float", seed=None, record_every=1, variant=None,
+            dataset=None, time_limit=None, **options):
+    """The NumPy model of the stock lowering (see :func:`.emulator.emulate`)."""
+    from .emulator import emulate as _emulate
+    return _emulate(spec, steps=steps, precision=precision, seed=seed,
+                    record_every=record_every, variant=variant, dataset=dataset,
+                    time_limit=time_limit, **options)
 
 
-def _job(spec, x, y, g, lowering, record_every, spike_steps=1000, fault=None,
-         precision="float"):
-    return {"precision": precision, "spec": spec, "x": np.ascontiguousarray(x, float),
-            "y": np.ascontiguousarray(y, float), "gate": np.ascontiguousarray(g, float),
-            "lowering": lowering, "record_every": record_every, "spike_steps": spike_steps,
-            "fault": fault}
+def run(spec, *, precision="float", epochs=None, quiet=None, dataset=None, variant=None,
+        profile=None, time_limit=None, **options):
+    """Train on the spec's data set on Lava (see :func:`.runtime.run`)."""
+    from .runtime import run as _run
+    return _run(spec, precision=precision, epochs=epochs, quiet=quiet, dataset=dataset,
+                variant=variant, profile=profile, time_limit=time_limit, **options)
 
 
-def simulate(spec, *, steps, precision="float", seed=None, record_every=1,
-             lowering="stock", timeout=None, dataset=None, fault=None, **options) -> Trace:
-    """A time-stepped Lava run on the training stream of spec.data (see
-    neurolearn.reference.stream). ``fault=(kind, step, who)`` injects a failure
-    (tests only): kind "exception" or "hang", who e.g. "population1", "dense1",
-    "source", "fused"."""
-    from ...data import load_dataset
-    _check(spec, precision, lowering)
-    seed = spec.training.seed if seed is None else seed
-    ds = dataset if dataset is not None else load_dataset(spec.data, spec.training.seed)
-    x, y, g = sched.make_stream(spec, ds.x_train, ds.y_train, steps, seed)
-    t0 = time.perf_counter()
-    info = run_job(_job(spec, x, y, g, lowering, record_every, fault=fault,
-                        precision=precision), timeout)
-    rec_steps = np.arange(1, steps // record_every + 1) * record_every
-    return Trace(backend=NAME, schedule="lava", precision=precision, steps=rec_steps,
-                 weights=info["weights"], outputs=info["outputs"], spikes=info["spikes"],
-                 wall_seconds=time.perf_counter() - t0,
-                 extra={k: info[k] for k in ("build_s", "run_s", "stop_s", "processes",
-                                             "pgid")} | {"lowering": lowering})
-
-
-def run(spec, *, precision="float", epochs=None, quiet=None, dataset=None,
-        lowering="fused", timeout=None, **options) -> RunResult:
-    """Train on spec.data for ``epochs`` passes (each example shown t_example), then
-    show every test example once with learning gated off, all in one Lava run; the
-    class is the argmax of the output activity summed over the example's window."""
-    from ...data import load_dataset
-    from ...rules.compat import check_data_fits
-    _check(spec, precision, lowering)
-    t = spec.training
-    ds = dataset if dataset is not None else load_dataset(spec.data, t.seed)
-    check_data_fits(spec, ds)
-    epochs = epochs or t.epochs
-    x, y, g, n_train = sched.train_test_stream(spec, ds, epochs, t.seed)
-    steps = len(x)
-    t0 = time.perf_counter()
-    info = run_job(_job(spec, x, y, g, lowering, record_every=steps, spike_steps=0,
-                        precision=precision),
-                   timeout if timeout is not None else max(600.0, 0.05 * steps))
-    k = sched.steps_per_example(spec.simulation)
-    L = len(spec.network.layers) - 1
-    acc = sched.accuracy_from_outputs(info["outputs"][n_train:], ds.y_test, k, L)
-    names = [layer.name for layer in spec.network.layers[1:]]
-    return RunResult(
-        backend=NAME, rule=spec.rule.display_name, dataset=ds.name, seed=t.seed,
-        epochs=epochs, test_accuracy=acc if ds.classification else None,
-        train_seconds=time.perf_counter() - t0, precision=precision,
-        spec_name=spec.name, weights=[info["weights"][n][-1] for n in names],
-        history={"epoch": [epochs], "test_accuracy": [acc]},
-        extra={"lowering": lowering, "steps": steps, "run_s": info["run_s"],
-               "ms_per_step": 1000 * info["run_s"] / steps})
+def processes(spec, *, precision="float", variant="stock", params=None, dataset=None,
+              steps=None, epochs=None, seed=None):
+    """The lowered Lava processes, built in this interpreter (imports lava): see
+    :func:`.graph.processes`."""
+    from .graph import processes as _processes
+    return _processes(spec, precision=precision, variant=variant, params=params,
+                      dataset=dataset, steps=steps, epochs=epochs, seed=seed)

@@ -1,16 +1,14 @@
-"""Build and run a Lava network (runs only inside the Lava child process).
+"""Build Lava processes from a Program and run them (imports lava: the child process
+runs :func:`execute`; :mod:`.graph` builds the same processes in a user's
+interpreter).
 
-Two lowerings of one spec, both under the schedule of
-neurolearn.reference.schedules.lava:
-
-- ``stock``: a StreamSource, per layer a Population (custom model computing the post
-  factors) and a stock ``LearningDense`` whose Loihi3FLearningRule string is generated
-  from the rule (checked by rulestring.check first), and a stock ``Dense`` per fixed
-  feedback matrix. 2L + 1 + (#feedback) processes.
-- ``fused``: one FusedNetwork process running the whole schedule per step.
-
-A third network, ``plain``, is the benchmark's baseline: StreamSource, stock Dense
-and stock LIF per layer, no learning.
+- ``stock``: a StreamSource; per layer a Population (a ``LearningNeuronProcess``)
+  and a stock ``LearningDense`` with the layer's generated ``Loihi3FLearningRule``
+  (a stock ``Dense`` for a layer that does not learn); a stock ``Dense`` per
+  feedback pathway (the feedback matrix, block-diagonal when the pathway carries
+  several signals). 1 + 2L + (pathways) processes.
+- ``fused``: one FusedNetwork process (the reference's Network under the Program's
+  schedule, the stream inside).
 """
 
 from __future__ import annotations
@@ -23,131 +21,114 @@ from lava.magma.core.learning.constants import GradedSpikeCfg
 from lava.magma.core.learning.learning_rule import Loihi3FLearningRule
 from lava.magma.core.run_conditions import RunSteps
 from lava.magma.core.run_configs import Loihi2SimCfg
-from lava.proc.dense.process import Dense, LearningDense
-from lava.proc.lif.process import LIF
-
-from neurolearn.reference.params import init_params
-from neurolearn.reference.schedules import lava as sched
-
 from lava.proc.dense.models import PyDenseModelFloat
+from lava.proc.dense.process import Dense, LearningDense
 
-from .procs.models import (PyFusedNetworkModel, PyPopulationModel,
-                           PyRecLearningDenseModel, PyRecLearningDenseModelFixed,
-                           PyStreamSourceModel)
+from .lower import GRADED_BITS
+from .procs.models import (PyFusedNetworkModel, PyPopulationModel, PyRecLearningDenseModel,
+                           PyRecLearningDenseModelFixed, PyStreamSourceModel)
 from .procs.processes import FusedNetwork, Population, StreamSource
-from .rulestring import check
-
-GRADED_BITS = 24  # graded payloads (rates, teaching signals) of a Dense
 
 
-def _make_records(spec, rec, steps):
-    sizes = spec.network.sizes
-    L = len(sizes) - 1
-    n_rec = steps // rec["every"]
-    for i in range(1, L + 1):
-        np.lib.format.open_memmap(os.path.join(rec["dir"], f"w_{i}.npy"), "w+",
-                                  float, (n_rec, sizes[i], sizes[i - 1])).flush()
-        np.lib.format.open_memmap(os.path.join(rec["dir"], f"spk_{i}.npy"), "w+",
-                                  float, (rec["spike_steps"], sizes[i])).flush()
-    np.lib.format.open_memmap(os.path.join(rec["dir"], "out.npy"), "w+", float,
-                              (steps, sizes[-1])).flush()
+def learning_rule(lp) -> Loihi3FLearningRule:
+    return Loihi3FLearningRule(**lp.rule())
 
 
-def learning_rule(lp):
-    dw = check(lp.rule_string(), where=f"layer {lp.index}")
-    if lp.fixed:
-        return Loihi3FLearningRule(dw=dw, x1_impulse=lp.impulse, x1_tau=int(lp.x_tau),
-                                   x2_impulse=0, x2_tau=255, t_epoch=1,
-                                   rng_seed=lp.rng_seed)
-    return Loihi3FLearningRule(
-        dw=dw, x1_impulse=1.0 if lp.spiking_in else 0.0, x1_tau=lp.x_tau,
-        x2_impulse=0.0, x2_tau=sched.Y_TAU, t_epoch=1)  # y taus: 65535 (Loihi3F)
-
-
-def build_stock(spec, x, y, g, rec, fault, precision="float"):
-    plans = sched.plan(spec, precision)
-    params = init_params(spec.network, spec.training.seed)
-    spiking = spec.network.spiking
-    src = StreamSource(x=x, y=y, gate=g, rec=rec, fault=fault)
-    pops, pre = {}, src.s_out
-    for lp in plans:
-        l = lp.index
-        pop = Population(spec=spec, index=l, rec=rec, fault=fault, precision=precision)
-        W = params.W[l - 1]
-        if lp.fixed:
-            W = sched.fixed_weights(W, lp).astype(np.int32)
+def build_stock(program, stream, rec=None, fault=None):
+    """(source, {layer name: {population, dense, feedback}}, exception map)."""
+    src = StreamSource(stream=stream, rec=rec, fault=fault, name="source")
+    layers, pre = {}, src.s_out
+    spiking = program.spiking
+    for lp in program.layers:
+        rule = learning_rule(lp) if lp.plastic else None
+        pop = Population(layer=lp, learning_rule=rule, rec=rec, fault=fault,
+                         name=f"population_{lp.name}")
         bits = 0 if spiking else GRADED_BITS
         if lp.plastic:
             conn = LearningDense(
-                weights=W.copy(), learning_rule=learning_rule(lp), num_message_bits=bits,
+                weights=lp.W0.copy(), learning_rule=rule, num_message_bits=bits,
                 graded_spike_cfg=(GradedSpikeCfg.USE_REGULAR_IMPULSE if spiking
                                   else GradedSpikeCfg.OVERWRITE),
-                rec=rec, layer=l, fault=fault)
-            pop.y1_out.connect(conn.s_in_y1)
-            pop.y2_out.connect(conn.s_in_y2)
-            pop.y3_out.connect(conn.s_in_y3)
+                rec=rec, layer=lp.index, fault=fault, name=f"dense_{lp.name}")
+            pop.s_out_y1.connect(conn.s_in_y1)
+            pop.s_out_y2.connect(conn.s_in_y2)
+            pop.s_out_y3.connect(conn.s_in_y3)
         else:
-            conn = Dense(weights=W.copy(), num_message_bits=bits)
-            wm = np.load(os.path.join(rec["dir"], f"w_{l}.npy"), mmap_mode="r+")
-            wm[:] = W
-            wm.flush()
+            conn = Dense(weights=lp.W0.copy(), num_message_bits=bits, name=f"dense_{lp.name}")
         pre.connect(conn.s_in)
         conn.a_out.connect(pop.a_in)
         src.y_out.connect(pop.t_in)
-        src.g_out.connect(pop.g_in)
-        pops[l] = pop
+        src.c_out.connect(pop.c_in)
+        layers[lp.name] = {"population": pop, "dense": conn}
         pre = pop.s_out
-    for lp in plans:
-        if lp.feedback is not None:
-            fbd = Dense(weights=params.B[lp.index].copy(), num_message_bits=GRADED_BITS)
-            pops[lp.fb_src].d_out.connect(fbd.s_in)
-            fbd.a_out.connect(pops[lp.index].fb_in)
-    # fixed point: the learning synapses run Lava's fixed_pt engine; the fixed
-    # feedback Dense and the populations stay float (not the learning engine)
-    exceptions = {LearningDense: (PyRecLearningDenseModelFixed if precision == "fixed"
+    for lp in program.layers:
+        if lp.B is not None:
+            src_lp = program.layers[lp.fb_src - 1]
+            fbd = Dense(weights=lp.B.copy(), num_message_bits=GRADED_BITS,
+                        name=f"feedback_{lp.name}")
+            layers[src_lp.name]["population"].d_out.connect(fbd.s_in)
+            fbd.a_out.connect(layers[lp.name]["population"].fb_in)
+            layers[lp.name]["feedback"] = fbd
+    # fixed point: the learning synapses run Lava's fixed_pt engine; populations and
+    # the feedback Dense stay float (module docstring of .lower)
+    fixed = program.precision == "fixed"
+    exceptions = {LearningDense: (PyRecLearningDenseModelFixed if fixed
                                   else PyRecLearningDenseModel),
                   StreamSource: PyStreamSourceModel, Population: PyPopulationModel,
                   Dense: PyDenseModelFloat}
-    return src, exceptions, 1 + 2 * len(plans) + sum(lp.feedback is not None
-                                                     for lp in plans)
+    return src, layers, exceptions
 
 
-def build_fused(spec, x, y, g, rec, fault, precision="float"):
-    proc = FusedNetwork(spec=spec, x=x, y=y, gate=g, rec=rec, fault=fault,
-                        precision=precision)
-    return proc, {FusedNetwork: PyFusedNetworkModel}, 1
+def build_fused(program, stream, rec=None, fault=None):
+    proc = FusedNetwork(program=program, stream=stream, rec=rec, fault=fault, name="fused")
+    return proc, {"fused": {"network": proc}}, {FusedNetwork: PyFusedNetworkModel}
 
 
-def build_plain(spec, x, y, g, rec, fault, precision="float"):
-    """Stock Dense + LIF, same sizes and weights, no learning (benchmark baseline)."""
-    params = init_params(spec.network, spec.training.seed)
-    src = StreamSource(x=x, y=y, gate=g, rec=rec, fault=fault)
-    pre, n = src.s_out, 1
-    for l, W in enumerate(params.W, start=1):
-        d = Dense(weights=W.copy())
-        lif = LIF(shape=(W.shape[0],), du=1.0, dv=0.05, vth=1.0)
-        pre.connect(d.s_in)
-        d.a_out.connect(lif.a_in)
-        pre, n = lif.s_out, n + 2
-    return src, {StreamSource: PyStreamSourceModel}, n
+BUILDERS = {"stock": build_stock, "fused": build_fused}
 
 
-BUILDERS = {"stock": build_stock, "fused": build_fused, "plain": build_plain}
+def run_config(program, exceptions) -> Loihi2SimCfg:
+    return Loihi2SimCfg(select_tag="fixed_pt" if program.precision == "fixed"
+                        else "floating_pt", exception_proc_model_map=exceptions)
+
+
+def count_processes(layers) -> int:
+    return sum(len(v) for v in layers.values()) + (0 if "fused" in layers else 1)
+
+
+def record_files(program, job_dir, n_steps, at, spike_steps) -> list[str]:
+    """Create the record memmaps (models write into them); returns their names."""
+    sizes, L = program.sizes, program.L
+    shapes = {"out": (n_steps, sizes[-1]), "err": (n_steps, sizes[-1])}
+    for l in range(1, L + 1):
+        shapes[f"W_{l}"] = (len(at), sizes[l], sizes[l - 1])
+        shapes[f"b_{l}"] = (len(at), sizes[l])
+    if spike_steps:
+        for l in range(L + 1):
+            shapes[f"spk_{l}"] = (spike_steps, sizes[l])
+    for name, shape in shapes.items():
+        mm = np.lib.format.open_memmap(os.path.join(job_dir, name + ".npy"), "w+", float,
+                                       shape)
+        if name.startswith("W_") and program.variant == "stock":
+            lp = program.layers[int(name[2:]) - 1]
+            if not lp.plastic:  # a Dense that does not learn keeps its weights
+                mm[:] = lp.W0
+        mm.flush()
+    return list(shapes)
 
 
 def execute(job: dict) -> dict:
-    """Build ``job['lowering']`` over the job's stream, run it, return the records."""
-    spec, x, y, g = job["spec"], job["x"], job["y"], job["gate"]
-    steps = len(x)
-    rec = dict(dir=job["dir"], every=job["record_every"],
-               spike_steps=min(steps, job["spike_steps"]) if spec.network.spiking else 0)
-    _make_records(spec, rec, steps)
+    """Build the job's Program over its stream, run it, return the run's figures."""
+    program, stream = job["program"], job["stream"]
+    steps = stream.steps
+    at = list(job.get("record_steps", ()))
+    spike_steps = min(steps, job.get("spike_steps", 0))
+    rec = {"dir": job["dir"], "at": at, "spike_steps": spike_steps}
+    names = record_files(program, job["dir"], steps, at, spike_steps)
     t0 = time.perf_counter()
-    precision = job.get("precision", "float")
-    root, exceptions, n_procs = BUILDERS[job["lowering"]](spec, x, y, g, rec,
-                                                         job.get("fault"), precision)
-    cfg = Loihi2SimCfg(select_tag="fixed_pt" if precision == "fixed" else "floating_pt",
-                       exception_proc_model_map=exceptions)
+    root, layers, exceptions = BUILDERS[program.variant](program, stream, rec,
+                                                         job.get("fault"))
+    cfg = run_config(program, exceptions)
     warmup = min(job.get("warmup", 0), steps - 1)
     t1 = time.perf_counter()
     if warmup:  # compile and start the runtime outside the timed part
@@ -157,6 +138,7 @@ def execute(job: dict) -> dict:
     t2 = time.perf_counter()
     root.stop()
     t3 = time.perf_counter()
-    return {"build_s": t1 - t0, "run_s": t2 - t1, "stop_s": t3 - t2, "processes": n_procs,
+    return {"build_s": t1 - t0, "run_s": t2 - t1, "stop_s": t3 - t2,
+            "processes": count_processes(layers),
             "steady_ms_per_step": 1000 * (t2 - t_steady) / (steps - warmup),
-            "steps": steps, "spike_steps": rec["spike_steps"]}
+            "steps": steps, "records": names}

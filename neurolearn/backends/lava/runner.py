@@ -96,9 +96,9 @@ def _wait(proc, job_dir, timeout):
 
 
 def run_job(job: dict, timeout: float | None = None) -> dict:
-    """Run ``job`` (see build.execute) in a Lava child; returns its records:
-    the child's info dict plus ``weights`` {layer: (n_rec, n_post, n_pre)},
-    ``outputs`` (steps, n_out), ``spikes`` {layer: (spike_steps, n)}, ``pgid``."""
+    """Run ``job`` (see build.execute) in a Lava child; returns the child's info
+    dict plus ``arrays`` {record name: array} (the .npy files it lists in
+    ``records``) and ``pgid``."""
     timeout = DEFAULT_TIMEOUT if timeout is None else timeout
     with tempfile.TemporaryDirectory(prefix="neurolearn-lava-") as job_dir:
         with open(os.path.join(job_dir, "job.pkl"), "wb") as fh:
@@ -126,12 +126,8 @@ def run_job(job: dict, timeout: float | None = None) -> dict:
             detail = _errors(job_dir) or ("child output:\n" + _tail(log))
             raise LavaRunError(f"Lava run failed: {why}; runtime and all its processes "
                                f"were ended.\n{detail}", pgid)
-        L = len(job["spec"].network.layers) - 1
-        names = [layer.name for layer in job["spec"].network.layers[1:]]
-        load = lambda name: np.array(np.load(os.path.join(job_dir, name + ".npy")))  # noqa
-        info["weights"] = {names[i - 1]: load(f"w_{i}") for i in range(1, L + 1)}
-        info["outputs"] = load("out")
-        info["spikes"] = ({names[i - 1]: load(f"spk_{i}") for i in range(1, L + 1)}
-                          if info["spike_steps"] else {})
+        # the records the models wrote (memmaps named in info["records"])
+        info["arrays"] = {name: np.array(np.load(os.path.join(job_dir, name + ".npy")))
+                          for name in info.get("records", ())}
         info["pgid"] = pgid
         return info

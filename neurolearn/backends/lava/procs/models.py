@@ -1,11 +1,13 @@
-"""ProcessModels (float, CPU) of the neurolearn Lava backend.
+"""ProcessModels (CPU) of the neurolearn Lava backend.
 
-Recording: ``rec`` is a dict {dir, steps, every, spike_steps, names}; models write
-into .npy memmaps in ``dir`` made by the runner (``w_<i>.npy`` weights of layer i at
-every ``every``-th step, ``out.npy`` output activity per step, ``spk_<i>.npy``
-spikes of layer i for the first ``spike_steps`` steps), so nothing is read back
-with Var.get() (one scalar per message). An exception inside a model writes its
-traceback to ``dir/error-<model>.txt`` before Lava swallows it.
+Recording: ``rec`` is None (no recording) or a dict {dir, at, spike_steps}: models
+write into .npy memmaps in ``dir`` made by the runtime, ``W_<l>.npy`` weights of
+layer l and ``b_<l>.npy`` its bias after the steps listed in ``at`` (0-based),
+``out.npy``/``err.npy`` the output readout and error per step, ``spk_<l>.npy`` the
+spike train (payload) of layer l for the first ``spike_steps`` steps (l = 0 the
+input), so nothing is read back with Var.get() (one scalar per message). An
+exception inside a model writes its traceback to ``dir/error-<who>.txt`` before
+Lava swallows it.
 """
 
 import os
@@ -15,6 +17,7 @@ import traceback
 import numpy as np
 from lava.magma.core.decorator import implements, requires, tag
 from lava.magma.core.model.py.model import PyLoihiProcessModel
+from lava.magma.core.model.py.neuron import LearningNeuronModelFloat
 from lava.magma.core.model.py.ports import PyInPort, PyOutPort
 from lava.magma.core.model.py.type import LavaPyType
 from lava.magma.core.resources import CPU
@@ -22,14 +25,15 @@ from lava.magma.core.sync.protocols.loihi_protocol import LoihiProtocol
 from lava.proc.dense.models import (PyLearningDenseModelBitApproximate,
                                    PyLearningDenseModelFloat)
 
-from neurolearn.reference.schedules import lava as sched
-
-from neurolearn.backends.lava.procs.processes import FusedNetwork, Population, StreamSource
+from neurolearn.backends.lava.population import LayerStep
+from neurolearn.backends.lava.procs.processes import (STATE_VARS, FusedNetwork,
+                                                      Population, StreamSource)
 
 
 def _report(rec, who):
-    path = os.path.join(rec["dir"], f"error-{who}.txt")
-    with open(path, "w") as fh:
+    if rec is None:
+        return
+    with open(os.path.join(rec["dir"], f"error-{who}.txt"), "w") as fh:
         fh.write(traceback.format_exc())
 
 
@@ -41,11 +45,13 @@ def _fault(params, step, who):
         time.sleep(10 ** 6)
 
 
-class _Memmaps:
+class _Records:
     """Lazily opened record files (opened inside the model's own OS process)."""
 
     def __init__(self, rec):
         self.rec = rec
+        self.at = {int(t): j for j, t in enumerate(rec["at"])} if rec else {}
+        self.spike_steps = rec["spike_steps"] if rec else 0
         self.files = {}
 
     def __getitem__(self, name):
@@ -54,6 +60,9 @@ class _Memmaps:
                                        mmap_mode="r+")
         return self.files[name]
 
+    def __bool__(self):
+        return self.rec is not None
+
 
 @implements(proc=StreamSource, protocol=LoihiProtocol)
 @requires(CPU)
@@ -61,16 +70,26 @@ class _Memmaps:
 class PyStreamSourceModel(PyLoihiProcessModel):
     s_out: PyOutPort = LavaPyType(PyOutPort.VEC_DENSE, float)
     y_out: PyOutPort = LavaPyType(PyOutPort.VEC_DENSE, float)
-    g_out: PyOutPort = LavaPyType(PyOutPort.VEC_DENSE, float)
+    c_out: PyOutPort = LavaPyType(PyOutPort.VEC_DENSE, float)
+    step: np.ndarray = LavaPyType(np.ndarray, int)
+
+    def __init__(self, proc_params):
+        super().__init__(proc_params)
+        self.cursor = proc_params["stream"].cursor()
+        self.rec = _Records(proc_params["rec"])
 
     def run_spk(self):
         p = self.proc_params
         try:
-            t = self.time_step - 1
             _fault(p, self.time_step, "source")
-            self.s_out.send(p["x"][t])
-            self.y_out.send(p["y"][t])
-            self.g_out.send(p["gate"][t:t + 1])
+            t = self.time_step - 1
+            x, y, ctrl = self.cursor.step()
+            self.s_out.send(x)
+            self.y_out.send(y)
+            self.c_out.send(ctrl)
+            self.step[0] = self.time_step
+            if self.rec and t < self.rec.spike_steps:
+                self.rec["spk_0"][t] = x
         except BaseException:
             _report(p["rec"], "source")
             raise
@@ -79,51 +98,67 @@ class PyStreamSourceModel(PyLoihiProcessModel):
 @implements(proc=Population, protocol=LoihiProtocol)
 @requires(CPU)
 @tag("floating_pt")
-class PyPopulationModel(PyLoihiProcessModel):
+class PyPopulationModel(LearningNeuronModelFloat):
+    """Runs :class:`neurolearn.backends.lava.population.LayerStep` (the reference's
+    neuron classes and signal functions) and mirrors its state into the Vars."""
     a_in: PyInPort = LavaPyType(PyInPort.VEC_DENSE, float)
     fb_in: PyInPort = LavaPyType(PyInPort.VEC_DENSE, float)
     t_in: PyInPort = LavaPyType(PyInPort.VEC_DENSE, float)
-    g_in: PyInPort = LavaPyType(PyInPort.VEC_DENSE, float)
+    c_in: PyInPort = LavaPyType(PyInPort.VEC_DENSE, float)
     s_out: PyOutPort = LavaPyType(PyOutPort.VEC_DENSE, float)
     d_out: PyOutPort = LavaPyType(PyOutPort.VEC_DENSE, float)
-    y1_out: PyOutPort = LavaPyType(PyOutPort.VEC_DENSE, float)
-    y2_out: PyOutPort = LavaPyType(PyOutPort.VEC_DENSE, float)
-    y3_out: PyOutPort = LavaPyType(PyOutPort.VEC_DENSE, float)
+    bias: np.ndarray = LavaPyType(np.ndarray, float)
+    acc_bias: np.ndarray = LavaPyType(np.ndarray, float)
+    vel_bias: np.ndarray = LavaPyType(np.ndarray, float)
+    v: np.ndarray = LavaPyType(np.ndarray, float)
+    current: np.ndarray = LavaPyType(np.ndarray, float)
+    activity: np.ndarray = LavaPyType(np.ndarray, float)
+    e_bar: np.ndarray = LavaPyType(np.ndarray, float)
+    b_bar: np.ndarray = LavaPyType(np.ndarray, float)
+    apical: np.ndarray = LavaPyType(np.ndarray, float)
 
     def __init__(self, proc_params):
         super().__init__(proc_params)
-        spec, i = proc_params["spec"], proc_params["index"]
-        plans = sched.plan(spec, proc_params.get("precision", "float"))
-        L = len(spec.network.layers) - 1
-        self.pop = sched.Population(plans[i - 1], spec.network.layers[i].neuron,
-                                    spec.simulation, i == L)
-        self.i, self.is_out = i, i == L
-        self.has_fb = plans[i - 1].feedback is not None
-        self.mm = _Memmaps(proc_params["rec"])
-        self.who = f"population{i}"
+        self.lp = proc_params["layer"]
+        self.pop = LayerStep(self.lp)
+        self.rec = _Records(proc_params["rec"])
+        self.who = f"population{self.lp.index}"
 
     def run_spk(self):
-        p = self.proc_params
+        p, lp = self.proc_params, self.lp
         try:
             _fault(p, self.time_step, self.who)
             a = self.a_in.recv()
             fb = self.fb_in.recv()
-            target = self.t_in.recv()
-            gate = self.g_in.recv()[0]
-            s, d, ys = self.pop.step(a, fb if self.has_fb else 0.0, target, gate)
+            y = self.t_in.recv()
+            ctrl = self.c_in.recv()
+            s, d, ys = self.pop.step(a, fb[:lp.n_fb], y, ctrl)
             self.s_out.send(s)
-            self.d_out.send(d)
-            self.y1_out.send(ys[0])
-            self.y2_out.send(ys[1])
-            self.y3_out.send(ys[2])
-            rec, t = p["rec"], self.time_step - 1
-            if self.is_out:
-                self.mm["out"][t] = self.pop.activity
-            if t < rec["spike_steps"]:
-                self.mm[f"spk_{self.i}"][t] = s
+            self.d_out.send(d if lp.n_down else np.zeros(1))
+            self.s_out_y1.send(ys[0])
+            self.s_out_y2.send(ys[1])
+            self.s_out_y3.send(ys[2])
+            self.y1, self.y2, self.y3 = ys
+            for name, value in self.pop.state().items():
+                if name in STATE_VARS:
+                    setattr(self, name, value.copy())
+            self._record()
         except BaseException:
             _report(p["rec"], self.who)
             raise
+
+    def _record(self):
+        rec, t, lp = self.rec, self.time_step - 1, self.lp
+        if not rec:
+            return
+        if lp.is_output:
+            rec["out"][t] = self.pop.readout
+            rec["err"][t] = self.pop.error
+        if t < rec.spike_steps:
+            rec[f"spk_{lp.index}"][t] = self.pop.spikes
+        j = rec.at.get(t)
+        if j is not None:
+            rec[f"b_{lp.index}"][j] = self.pop.b
 
 
 class _RecLearningDense:
@@ -133,7 +168,7 @@ class _RecLearningDense:
 
     def __init__(self, proc_params):
         super().__init__(proc_params)
-        self.mm = _Memmaps(proc_params["rec"])
+        self.rec = _Records(proc_params["rec"])
         self.who = f"dense{proc_params['layer']}"
 
     def run_spk(self):
@@ -147,10 +182,9 @@ class _RecLearningDense:
     def run_lrn(self):
         try:
             super().run_lrn()
-            rec = self.proc_params["rec"]
-            if self.time_step % rec["every"] == 0:
-                j = self.time_step // rec["every"] - 1
-                self.mm[f"w_{self.proc_params['layer']}"][j] = self.weights
+            j = self.rec.at.get(self.time_step - 1)
+            if j is not None:
+                self.rec[f"W_{self.proc_params['layer']}"][j] = self.weights
         except BaseException:
             _report(self.proc_params["rec"], self.who)
             raise
@@ -168,29 +202,54 @@ class PyRecLearningDenseModelFixed(_RecLearningDense, PyLearningDenseModelBitApp
 @requires(CPU)
 @tag("floating_pt")
 class PyFusedNetworkModel(PyLoihiProcessModel):
+    """The reference's Network (neurolearn.reference.simulator) under the Program's
+    schedule, driven by the stream's control values as the reference's runs drive
+    it: begin_batch at every batch, apply after a whole batch, eta's decay after
+    every pass."""
     tick: PyOutPort = LavaPyType(PyOutPort.VEC_DENSE, float)
+    step: np.ndarray = LavaPyType(np.ndarray, int)
 
     def __init__(self, proc_params):
         super().__init__(proc_params)
-        self.net = sched.LavaScheduleNet(proc_params["spec"],
-                                         precision=proc_params.get("precision", "float"))
-        self.mm = _Memmaps(proc_params["rec"])
+        from neurolearn.reference.simulator import Network
+        prog = proc_params["program"]
+        self.prog = prog
+        self.net = Network(prog.spec, params=prog.params.copy(), seed=prog.seed,
+                           schedule=prog.schedule)
+        self.cursor = proc_params["stream"].cursor()
+        self.rec = _Records(proc_params["rec"])
+        self.decay = prog.spec.training.lr_decay
 
     def run_spk(self):
         p = self.proc_params
         try:
             _fault(p, self.time_step, "fused")
             t = self.time_step - 1
-            fwd, _ = self.net.step(p["x"][t], p["y"][t], p["gate"][t])
-            rec = p["rec"]
-            self.mm["out"][t] = self.net.pops[-1].activity
-            if t < rec["spike_steps"]:
-                for i in range(1, len(fwd)):
-                    self.mm[f"spk_{i}"][t] = fwd[i]
-            if self.time_step % rec["every"] == 0:
-                j = self.time_step // rec["every"] - 1
-                for i, w in enumerate(self.net.W, start=1):
-                    self.mm[f"w_{i}"][j] = w
+            x, y, ctrl = self.cursor.step()
+            net = self.net
+            net.begin_batch(int(ctrl[2]))  # sets eta's share per plastic step
+            readout, err, spikes = net.step(x[None, :], y[None, :], teach=bool(ctrl[0]))
+            if ctrl[1] and net.schedule.apply == "batch":
+                net.apply()
+            if ctrl[3]:
+                net.eta = [e * self.decay for e in net.eta]
+            self.step[0] = self.time_step
+            self._record(t, x, readout, err, spikes)
         except BaseException:
             _report(p["rec"], "fused")
             raise
+
+    def _record(self, t, x, readout, err, spikes):
+        rec, prog = self.rec, self.prog
+        if not rec:
+            return
+        rec["out"][t] = readout[0]
+        rec["err"][t] = err[0]
+        if t < rec.spike_steps and spikes is not None:
+            for l, s in enumerate(spikes):
+                rec[f"spk_{l}"][t] = s[0]
+        j = rec.at.get(t)
+        if j is not None:
+            for l in range(1, prog.L + 1):
+                rec[f"W_{l}"][j] = self.net.params.W[l - 1]
+                rec[f"b_{l}"][j] = self.net.params.b[l - 1]

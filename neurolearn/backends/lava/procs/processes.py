@@ -1,46 +1,67 @@
-"""Lava Process interfaces: the input stream, a population, the fused network.
+"""Lava Processes of the neurolearn Lava backend: the stream source, a population
+per layer, the fused network.
 
-Every Process passes ``rec`` (where and when to record, see models.py) and
-optionally ``fault`` (test hook: ("exception"|"hang", step)) as proc params.
+Each Process takes what it is built from as proc params: a layer's program
+(:class:`neurolearn.backends.lava.lower.LayerProgram`), the stream
+(:mod:`neurolearn.backends.lava.stream`) or, for the fused process, the whole
+Program; never the spec. ``rec`` says where and when models record (None: no
+recording); ``fault`` is a test hook (("exception" | "hang", step, who)).
 """
 
+import numpy as np
+from lava.magma.core.process.neuron import LearningNeuronProcess
 from lava.magma.core.process.ports.ports import InPort, OutPort
 from lava.magma.core.process.process import AbstractProcess
+from lava.magma.core.process.variable import Var
+
+from neurolearn.backends.lava.population import LayerStep
+from neurolearn.backends.lava.stream import CTRL
+
+# every population carries these state Vars (zeros where its model has none)
+STATE_VARS = ("bias", "acc_bias", "vel_bias", "v", "current", "activity", "e_bar", "b_bar",
+              "apical")
 
 
 class StreamSource(AbstractProcess):
-    """Sends the input x(t) (spikes or rates), the targets y(t) and the gate g(t)."""
+    """Sends the input x(t) (rates or spikes), the target y(t) and the control
+    values (teach, apply, n_batch, epoch_end) of each step."""
 
-    def __init__(self, *, x, y, gate, rec, fault=None, **kwargs):
-        super().__init__(x=x, y=y, gate=gate, rec=rec, fault=fault, **kwargs)
-        self.s_out = OutPort(shape=(x.shape[1],))
-        self.y_out = OutPort(shape=(y.shape[1],))
-        self.g_out = OutPort(shape=(1,))
+    def __init__(self, *, stream, rec=None, fault=None, **kwargs):
+        super().__init__(stream=stream, rec=rec, fault=fault, **kwargs)
+        self.s_out = OutPort(shape=(stream.n_in,))
+        self.y_out = OutPort(shape=(stream.n_out,))
+        self.c_out = OutPort(shape=(len(CTRL),))
+        self.step = Var(shape=(1,), init=0)
 
 
-class Population(AbstractProcess):
-    """One layer of neurons computing its post factors (y1..y3 to LearningDense)."""
+class Population(LearningNeuronProcess, AbstractProcess):
+    """One layer's neurons (a plastic neuron Process: it sends its post factors on
+    Lava's s_out_y1..s_out_y3 to its LearningDense). Ports: ``a_in`` from its
+    LearningDense, ``fb_in`` from its feedback Dense, ``t_in`` targets, ``c_in``
+    control; ``s_out`` forward payload, ``d_out`` signals down the feedback pathway."""
 
-    def __init__(self, *, spec, index, rec, fault=None, precision="float", **kwargs):
-        super().__init__(spec=spec, index=index, rec=rec, fault=fault,
-                         precision=precision, **kwargs)
-        n = spec.network.sizes[index]
+    def __init__(self, *, layer, learning_rule=None, rec=None, fault=None, **kwargs):
+        n = layer.size
+        super().__init__(shape=(n,), learning_rule=learning_rule, layer=layer, rec=rec,
+                         fault=fault, **kwargs)
         self.a_in = InPort(shape=(n,))
-        self.fb_in = InPort(shape=(n,))
-        self.t_in = InPort(shape=(spec.network.sizes[-1],))
-        self.g_in = InPort(shape=(1,))
+        self.fb_in = InPort(shape=(max(layer.n_fb, 1),))
+        self.t_in = InPort(shape=(layer.n_out,))
+        self.c_in = InPort(shape=(len(CTRL),))
         self.s_out = OutPort(shape=(n,))
-        self.d_out = OutPort(shape=(n,))
-        self.y1_out = OutPort(shape=(n,))
-        self.y2_out = OutPort(shape=(n,))
-        self.y3_out = OutPort(shape=(n,))
+        self.d_out = OutPort(shape=(max(layer.n_down, 1),))
+        state = LayerStep(layer).state()
+        for name in STATE_VARS:
+            init = state.get(name)
+            setattr(self, name, Var(shape=(n,), init=np.zeros(n) if init is None
+                                    else np.array(init, dtype=float)))
 
 
 class FusedNetwork(AbstractProcess):
-    """The whole network, stream included, in one process (one OS process per step
-    instead of one per population and synapse)."""
+    """The whole network, stream included, in one process: the reference's Network
+    under Lava's schedule, one network step per Lava step."""
 
-    def __init__(self, *, spec, x, y, gate, rec, fault=None, precision="float", **kwargs):
-        super().__init__(spec=spec, x=x, y=y, gate=gate, rec=rec, fault=fault,
-                         precision=precision, **kwargs)
+    def __init__(self, *, program, stream, rec=None, fault=None, **kwargs):
+        super().__init__(program=program, stream=stream, rec=rec, fault=fault, **kwargs)
         self.tick = OutPort(shape=(1,))
+        self.step = Var(shape=(1,), init=0)

@@ -1,0 +1,164 @@
+"""Runs of the Lava backend (parent side; lava is imported only in the child).
+
+The Program is lowered here, once, and pickled to the child with the stream
+(:mod:`.stream`: the data set and a few integers); the child builds the Lava
+processes from it (:mod:`.build`) and writes its records into memmaps
+(:mod:`.runner` runs the child, ends its process group whatever happens, and
+raises :class:`.runner.LavaRunError` with the real traceback).
+
+- :func:`simulate`: the runtime on the shared training stream, a Trace;
+- :func:`run`: train for ``epochs`` passes; the test accuracy is the reference's
+  evaluation (:func:`neurolearn.reference.simulator.evaluate`) of the weights and
+  biases Lava learned, after every pass, so the task tier grades learning the same
+  way on every engine.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+
+import numpy as np
+
+from ...data import load_dataset
+from ...reference.params import Params
+from ...reference.simulator import evaluate, population_factors
+from ...result import RunResult, Trace
+from .lower import lower
+from .runner import run_job
+from .stream import training_stream
+
+NAME = "lava"
+DEFAULT_TIMEOUT = 600.0
+
+
+def with_seed(spec, seed):
+    """The spec whose training.seed is ``seed`` (the reference's simulate draws the
+    parameters, the order, the encoder and the generators from it)."""
+    if seed is None or seed == spec.training.seed:
+        return spec
+    return spec.with_(training=dataclasses.replace(spec.training, seed=seed))
+
+
+def make_stream(program, spec, *, steps, seed=None, dataset=None, record_every=1,
+                epochs=None):
+    """(stream, record steps): the training stream of ``steps`` steps and the 0-based
+    steps after which weights and biases are recorded (every ``record_every``-th)."""
+    seed = spec.training.seed if seed is None else seed
+    ds = dataset if dataset is not None else load_dataset(spec.data, spec.training.seed)
+    k_in, k_out = population_factors(spec, ds)
+    stream = training_stream(spec, ds, steps, seed, program.k, program.n_teach, k_in,
+                             k_out, program.schedule.apply == "batch", epochs=epochs)
+    return stream, [i for i in range(steps) if (i + 1) % record_every == 0]
+
+
+def _with_final(record_steps, steps):
+    return sorted(set(record_steps) | {steps - 1})
+
+
+def params_at(program, arrays, j) -> Params:
+    """The parameters after record ``j`` (float units)."""
+    L = program.L
+    W = [program.float_weights(l, arrays[f"W_{l}"][j]) for l in range(1, L + 1)]
+    b = [np.array(arrays[f"b_{l}"][j]) for l in range(1, L + 1)]
+    return Params(W, b, {k: v.copy() for k, v in program.params.B.items()})
+
+
+def trace_from(program, arrays, record_steps, all_steps, backend, wall, extra=None) -> Trace:
+    """A Trace from the records (``all_steps``: the record steps of ``arrays``, a
+    superset of ``record_steps``)."""
+    names = program.names
+    net = program.spec.network
+    idx = [all_steps.index(t) for t in record_steps]
+    weights = {names[l]: np.stack([program.float_weights(l, arrays[f"W_{l}"][j])
+                                   for j in idx]) if idx else
+               np.zeros((0, net.sizes[l], net.sizes[l - 1]))
+               for l in range(1, program.L + 1) if net.layers[l].plastic}
+    spikes = {names[l]: arrays[f"spk_{l}"] for l in range(program.L + 1)
+              if f"spk_{l}" in arrays}
+    return Trace(backend=backend, schedule=program.schedule.name,
+                 precision=program.precision, steps=np.asarray(record_steps, dtype=int),
+                 weights=weights, outputs=arrays["out"], errors=arrays["err"],
+                 spikes=spikes, wall_seconds=wall,
+                 extra={"params": params_at(program, arrays, len(all_steps) - 1),
+                        "variant": program.variant,
+                        "approximations": [str(a) for a in program.approximations]}
+                 | (extra or {}))
+
+
+def simulate(spec, *, steps, precision="float", seed=None, record_every=1, variant=None,
+             dataset=None, time_limit=None, fault=None, warmup=0, lowering=None,
+             timeout=None) -> Trace:
+    """Lava (``variant`` stock, the default here, or fused) on the shared training
+    stream for ``steps`` steps, learning on; the same Trace as the reference's
+    ``simulate``. ``time_limit``: seconds before the run is ended (``lowering`` and
+    ``timeout`` are older names of ``variant`` and ``time_limit``).
+    ``fault=(kind, step, who)`` injects a failure (tests only): kind "exception" or
+    "hang", who e.g. "population1", "dense1", "source", "fused"."""
+    variant = variant or lowering
+    time_limit = time_limit if time_limit is not None else timeout
+    spec = with_seed(spec, seed)
+    program = lower(spec, precision, variant=variant or "stock")
+    stream, record_steps = make_stream(program, spec, steps=steps, dataset=dataset,
+                                       record_every=record_every)
+    at = _with_final(record_steps, steps)
+    t0 = time.perf_counter()
+    info = run_job({"program": program, "stream": stream, "record_steps": at,
+                    "spike_steps": steps if program.spiking else 0, "fault": fault,
+                    "warmup": warmup}, time_limit)
+    extra = {k: info[k] for k in ("build_s", "run_s", "stop_s", "processes", "pgid",
+                                  "steady_ms_per_step")}
+    return trace_from(program, info["arrays"], record_steps, at, NAME,
+                      time.perf_counter() - t0, extra)
+
+
+def run(spec, *, precision="float", epochs=None, quiet=None, dataset=None, variant=None,
+        profile=None, time_limit=None, warmup=0, lowering=None, timeout=None) -> RunResult:
+    """Train on the spec's data set for ``epochs`` passes (variant ``fused`` by
+    default), in one Lava run that records the weights and biases after every pass;
+    each pass is then graded by the reference's evaluation. ``time_limit``: seconds
+    (default max(600, 0.05 per step)); ``lowering``/``timeout``: older names."""
+    variant = variant or lowering
+    time_limit = time_limit if time_limit is not None else timeout
+    t = spec.training
+    ds = dataset if dataset is not None else load_dataset(spec.data, t.seed)
+    k_in, k_out = population_factors(spec, ds)
+    epochs = t.epochs if epochs is None else epochs
+    program = lower(spec, precision, profile, variant or "fused")
+    n = len(ds.x_train)
+    steps = epochs * n * program.k
+    stream = training_stream(spec, ds, steps, t.seed, program.k, program.n_teach, k_in,
+                             k_out, program.schedule.apply == "batch", epochs=epochs)
+    at = [(e + 1) * n * program.k - 1 for e in range(epochs)]
+    t0 = time.perf_counter()
+    info = run_job({"program": program, "stream": stream, "record_steps": at,
+                    "spike_steps": 0, "warmup": warmup},
+                   time_limit if time_limit is not None else max(DEFAULT_TIMEOUT,
+                                                                 0.05 * steps))
+    wall = time.perf_counter() - t0
+    hist = {"epoch": [], "test_loss": [], "test_accuracy": [], "train_loss": [],
+            "train_accuracy": [], "seconds": []}
+    ev = dict(k_in=k_in, k_out=k_out, seed=t.seed, classification=ds.classification)
+    m = min(n, 512)
+    for e in range(epochs + 1):
+        params = program.params if e == 0 else params_at(program, info["arrays"], e - 1)
+        te_loss, te_acc, _ = evaluate(spec, params, ds.x_test, ds.y_test, **ev)
+        tr_loss, tr_acc, _ = evaluate(spec, params, ds.x_train[:m], ds.y_train[:m], **ev)
+        for key, v in (("epoch", e), ("test_loss", te_loss), ("test_accuracy", te_acc),
+                       ("train_loss", tr_loss), ("train_accuracy", tr_acc),
+                       ("seconds", info["run_s"] * e / max(epochs, 1))):
+            hist[key].append(v)
+    final = params_at(program, info["arrays"], epochs - 1)
+    return RunResult(
+        backend=NAME, rule=spec.rule.display_name, dataset=ds.name, seed=t.seed,
+        epochs=epochs, test_accuracy=hist["test_accuracy"][-1],
+        test_loss=hist["test_loss"][-1], train_seconds=info["run_s"], history=hist,
+        precision=precision, spec_name=spec.name, weights=[w.copy() for w in final.W],
+        extra={"variant": program.variant, "steps": steps, "run_s": info["run_s"],
+               "build_s": info["build_s"], "wall_s": wall,
+               "ms_per_step": 1000 * info["run_s"] / steps,
+               "steady_ms_per_step": info["steady_ms_per_step"],
+               "processes": info["processes"], "schedule": program.schedule.describe(),
+               "approximations": [str(a) for a in program.approximations],
+               "population": [k_in, k_out]},
+        state=final)
