@@ -64,7 +64,6 @@ def test_program_is_picklable_and_describes_its_timing():
             back = pickle.loads(pickle.dumps(prog))
             assert back.schedule == LAVA and back.approximations == []
             assert "1-step delay per forward projection" in prog.describe()[0]
-            assert "factor traces advance every step" in prog.describe()[0]
     fixed = lower(FA_LIF, "fixed")
     assert fixed.schedule == LAVA_STEP and fixed.schedule.apply == "step"
     assert [a.name for a in fixed.approximations] == ["fixed_point_engine", "float_neurons"]

@@ -128,7 +128,7 @@ class FixedEngine:
     def __init__(self, lp):
         from ...hardware import arith
         from ...hardware.profile import load_profile
-        from ...hardware.quantized import widths_of
+        from ...hardware.profile import widths_of
         self.arith = arith
         self.widths = widths_of(load_profile(FIXED_PROFILE))
         self.lp = lp

@@ -459,7 +459,7 @@ def _check_precision(spec, precision, variant, profile):
     if profile is not None:
         from ...errors import SpecError
         from ...hardware.profile import load_profile
-        from ...hardware.quantized import widths_of
+        from ...hardware.profile import widths_of
         prof = load_profile(profile)
         try:
             same = widths_of(prof) == widths_of(load_profile(FIXED_PROFILE))
