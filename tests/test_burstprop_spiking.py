@@ -8,7 +8,7 @@ import pytest
 
 from neurolearn.reference.burst import BurstDetector, detect
 from neurolearn.reference.neurons import BurstNeuron
-from neurolearn.reference.simulator import Network as SimNet, _Encoder, run_time_stepped
+from neurolearn.reference.simulator import Network as SimNet, Encoder, run_time_stepped
 from neurolearn.rules import load
 from neurolearn.rules.ir import Data, Init, Layer, Network, Neuron, Rule, Simulation, Spec
 
@@ -94,7 +94,7 @@ def test_fig2_apical_drive_above_baseline_potentiates_below_depresses(mode):
     spec = _single_layer(mode=mode)
     net = SimNet(spec)
     net.params.W[0][:] += 0.1  # the input drives the soma
-    enc = _Encoder(spec.simulation, 20, 0)
+    enc = Encoder(spec.simulation, 20, 0)
     y = np.zeros((1, 20))
     zero = np.zeros((1, 20))
 

@@ -13,7 +13,7 @@ from neurolearn.backends.lava import emulate, lower
 from neurolearn.backends.lava.emulator import run_stream
 from neurolearn.backends.lava.stream import training_stream
 from neurolearn.data import load_dataset
-from neurolearn.reference.simulator import Network, batches_of, present, simulate, _Encoder
+from neurolearn.reference.simulator import Network, batches_of, present, simulate, Encoder
 from neurolearn.reference.stream import example_order
 from neurolearn.rules.catalog import catalog
 from neurolearn.rules.ir import Data, Factor, Rule, Simulation, Term
@@ -120,7 +120,7 @@ def test_passes_with_eta_decay_follow_the_reference_run():
     # the reference's run loop (run_time_stepped) with Lava's schedule
     net = Network(spec, seed=0, schedule=prog.schedule)
     order = example_order(n, epochs * n, 0)
-    enc = _Encoder(spec.simulation, 64, 0)
+    enc = Encoder(spec.simulation, 64, 0)
     pos = 0
     for _ in range(epochs):
         for size in batches_of(n, 4, n):

@@ -12,7 +12,7 @@ from neurolearn.errors import SpecError, UnsupportedRule
 from neurolearn.reference.neurons import LIF, lif_rate, lif_rate_discrete
 from neurolearn.reference.params import init_params
 from neurolearn.reference.schedule import Schedule
-from neurolearn.reference.simulator import (Network as SimNet, _Encoder, _Delay,
+from neurolearn.reference.simulator import (Network as SimNet, Encoder, _Delay,
                                             batches_of, pool, run_time_stepped, simulate,
                                             tile_data)
 from neurolearn.reference.stream import encode, example_order
@@ -177,7 +177,7 @@ def test_chunked_encoder_matches_stream_encoding():
     for enc in ("regular", "poisson"):
         sim = Simulation(encoding=enc)
         whole = encode(x, sim, 5)
-        e = _Encoder(sim, 7, 5)
+        e = Encoder(sim, 7, 5)
         chunks = np.concatenate([e(x[:100]), e(x[100:250]), e(x[250:])])
         assert np.array_equal(whole, chunks)
 

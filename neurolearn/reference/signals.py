@@ -168,8 +168,8 @@ def burst_prob_devs(net, params, e, y, delayed=None):
     return [(p[l] - p_bar[l]) * e[l] for l in range(1, L + 1)]
 
 
-def apical_drive(net, l: int, bursts_src, events_src):
+def apical_drive(neuron, bursts, events):
     """The signal a spiking burst layer sends down its feedback pathway, per step:
     B - p_baseline E of its trains (its trace, through M_l, is the apical input of
     the layer below: M_l (b_hat - p_b e_hat))."""
-    return bursts_src - net.layers[l].neuron.p_baseline * events_src
+    return bursts - neuron.p_baseline * events

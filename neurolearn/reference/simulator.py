@@ -135,7 +135,7 @@ def pool(readout, k: int):
 
 
 # -- building blocks -------------------------------------------------------------------
-class _Filter:
+class Filter:
     """Unit-area low-pass filter in activity units (1 = max_rate Hz)."""
 
     def __init__(self, tau, dt, max_rate, shape):
@@ -247,10 +247,10 @@ class Network:
                 self.units.append(LIF(n, sizes[l], dt, n_par))
                 self.detectors.append(None)
         tau_syn = [self.neurons[max(l, 1)].tau_syn for l in range(self.L + 1)]
-        self.current = [None] + [_Filter(tau_syn[l], dt, mr, shape(l))
+        self.current = [None] + [Filter(tau_syn[l], dt, mr, shape(l))
                                  for l in range(1, self.L + 1)]
-        self.xhat = [_Filter(tau_syn[l], dt, mr, shape(l)) for l in range(self.L + 1)]
-        self.apical = {l: _Filter(self.neurons[l].tau_apical, dt, mr, shape(l))
+        self.xhat = [Filter(tau_syn[l], dt, mr, shape(l)) for l in range(self.L + 1)]
+        self.apical = {l: Filter(self.neurons[l].tau_apical, dt, mr, shape(l))
                        for l in range(1, self.L + 1) if isinstance(self.neurons[l], Burst)}
 
     def begin_batch(self, n_examples: int):
@@ -269,7 +269,7 @@ class Network:
 
     def _trace(self, key, tau, s):
         if key not in self.filters:
-            self.filters[key] = _Filter(tau, self.sim.dt, self.sim.max_rate, s.shape)
+            self.filters[key] = Filter(tau, self.sim.dt, self.sim.max_rate, s.shape)
         return self.filters[key](s)
 
     def _rate_trace(self, key, tau, h):
@@ -410,7 +410,7 @@ class Network:
             else:
                 src = feedback_source(self.net, l)
                 sent = self._delay_line("apical")(
-                    l, apical_drive(self.net, src, bursts[src][0], events[src]))
+                    l, apical_drive(self.neurons[src], bursts[src][0], events[src]))
                 u = self.apical[l](sent @ feedback_matrix(self.net, self.params, l).T)
             if l in apical:
                 u = apical[l]
@@ -442,7 +442,7 @@ class Network:
     def _output_ehat(self):
         key = ("ehat", self.L)
         if key not in self.filters:
-            self.filters[key] = _Filter(self.neurons[self.L].tau_apical, self.sim.dt,
+            self.filters[key] = Filter(self.neurons[self.L].tau_apical, self.sim.dt,
                                         self.sim.max_rate, (self.n_par, self.net.sizes[-1]))
         return self.filters[key]
 
@@ -602,7 +602,7 @@ def _renamed(term, trace_factors):
 
 
 # -- streams of examples ---------------------------------------------------------------
-class _Encoder:
+class Encoder:
     """Chunked :func:`neurolearn.reference.stream.encode`: the regular phase and the
     poisson generator carry over between chunks, so chunks concatenate to the
     whole-stream encoding."""
@@ -687,7 +687,7 @@ def simulate(spec, *, steps: int, precision: str = "float", seed: int | None = N
     n_examples = -(-steps // k)
     order = example_order(len(ds.x_train), n_examples, seed)
     xtr, ytr = tile_data(ds.x_train, k_in), tile_data(ds.y_train, k_out)
-    enc = _Encoder(spec.simulation, spec.network.sizes[0], seed) if net.spiking else None
+    enc = Encoder(spec.simulation, spec.network.sizes[0], seed) if net.spiking else None
     names = [layer.name for layer in spec.network.layers]
     plastic = [l for l in range(1, net.L + 1) if spec.network.layers[l].plastic]
     rec_steps, rec_w = [], {names[l]: [] for l in plastic}
@@ -741,7 +741,7 @@ def evaluate(spec, params: Params, x, y, k_in: int = 1, k_out: int = 1, seed: in
     if net.spiking:
         k, window = net.k, net.teach_steps
         # one encoder column per (example, input): every example starts at phase 0
-        enc = _Encoder(spec.simulation, xt.size, seed)
+        enc = Encoder(spec.simulation, xt.size, seed)
         flat = enc(np.broadcast_to(xt.reshape(1, -1), (k, xt.size))).reshape(k, *xt.shape)
         total = np.zeros((len(x), spec.network.sizes[-1]))
         for t in range(k):
@@ -770,7 +770,7 @@ def run_time_stepped(spec, dataset=None, epochs: int | None = None, quiet: bool 
     k = net.k
     n = len(ds.x_train)
     order = example_order(n, epochs * n, t.seed)
-    enc = _Encoder(sim, spec.network.sizes[0], t.seed) if net.spiking else None
+    enc = Encoder(sim, spec.network.sizes[0], t.seed) if net.spiking else None
     xtr, ytr = tile_data(ds.x_train, k_in), tile_data(ds.y_train, k_out)
     hist = {"epoch": [], "test_loss": [], "test_accuracy": [], "train_loss": [],
             "train_accuracy": [], "seconds": []}

@@ -19,7 +19,6 @@ split.
 
 from __future__ import annotations
 
-from types import SimpleNamespace
 
 import numpy as np
 
@@ -28,7 +27,7 @@ from ...reference.neurons import LIF as LIFUnit
 from ...reference.neurons import BurstNeuron
 from ...reference.signals import (apical_drive, burst_hidden_prob, burst_output_probs,
                                   output_drive, output_error, output_readout)
-from ...reference.simulator import _Filter
+from ...reference.simulator import Filter
 from ...rules.neurons import Burst
 from .lower import MAX_Y
 
@@ -53,20 +52,18 @@ class LayerStep:
         self.burst = isinstance(self.nrn, Burst)
         self.need_drive = "error_drive" in lp.post_needed
         self.need_burst_rate = "burst_prob_dev" in lp.post_needed
-        # apical_drive reads the sending layer's p_baseline from a network's layers
-        self._as_net = SimpleNamespace(layers=[SimpleNamespace(neuron=self.nrn)])
         if lp.spiking:
             if self.burst:
                 self.unit = BurstNeuron(self.nrn, n, dt, 1, self.nrn.burst_draw)
                 self.det = BurstDetector(n, dt, self.nrn.burst_window, self.nrn.tau_avg,
                                          self.nrn.p_baseline, 1)
-                self.apical = _Filter(self.nrn.tau_apical, dt, mr, shape)
+                self.apical = Filter(self.nrn.tau_apical, dt, mr, shape)
                 if lp.is_output:
-                    self.ehat = _Filter(self.nrn.tau_apical, dt, mr, (1, lp.n_out))
+                    self.ehat = Filter(self.nrn.tau_apical, dt, mr, (1, lp.n_out))
             else:
                 self.unit = LIFUnit(self.nrn, n, dt, 1)
-            self.current = _Filter(self.nrn.tau_syn, dt, mr, shape)
-            self.xhat = _Filter(self.nrn.tau_syn, dt, mr, shape)
+            self.current = Filter(self.nrn.tau_syn, dt, mr, shape)
+            self.xhat = Filter(self.nrn.tau_syn, dt, mr, shape)
             self.noise_rng = np.random.default_rng(lp.noise_seed)
             self.burst_rng = np.random.default_rng(lp.burst_seed)
         self.readout = np.zeros(lp.n_out) if lp.is_output else None
@@ -161,7 +158,7 @@ class LayerStep:
             p = self.unit.burst_probability(u)
             self.unit.schedule_bursts(E, p, self.burst_rng)
             if "apical" in lp.down_channels:
-                down["apical"] = apical_drive(self._as_net, 0, B, E)
+                down["apical"] = apical_drive(self.nrn, B, E)
         if self.need_drive:
             fp = nrn.fprime(nets)
             if lp.is_output:

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ...reference.simulator import _Encoder, batches_of, tile_data
+from ...reference.simulator import Encoder, batches_of, tile_data
 from ...reference.stream import example_order
 
 CTRL = ("teach", "apply", "n_batch", "epoch_end")
@@ -78,7 +78,7 @@ class Cursor:
     def __init__(self, stream: Stream):
         self.s = stream
         self.t = 0
-        self.enc = _Encoder(stream.sim, stream.n_in, stream.seed) if stream.spiking else None
+        self.enc = Encoder(stream.sim, stream.n_in, stream.seed) if stream.spiking else None
         # per presented example: its batch size, whether it ends a whole batch
         ends = np.cumsum(stream.batches)
         n_ex = len(stream.order)
