@@ -19,7 +19,6 @@ split.
 
 from __future__ import annotations
 
-
 import numpy as np
 
 from ...reference.burst import BurstDetector
