@@ -12,9 +12,11 @@ Three checks per backend (and variant):
   emulator (or runtime) against the reference on the textbook schedule, tier
   ``statistical`` (corr(dW) >= 0.95 for every plastic layer), with the departure
   split into timing (the reference under the engine's schedule vs the textbook
-  one), neuron model and other declared approximations (emulator in float vs the
-  reference under the engine's schedule) and precision (emulator in fixed point vs
-  in float), each as corr(dW) and the relative change ||dW_a - dW_b|| / ||dW_b||.
+  one) and what the engine does beyond that schedule: its neuron model and other
+  declared approximations in float ("model"), or its arithmetic in fixed point
+  ("precision": the fixed-point emulator vs the reference under the fixed-point
+  Program's schedule), each as corr(dW) and the relative change
+  ||dW_a - dW_b|| / ||dW_b||.
 - ``task``: the backend trains on the data set at the compare budget and its test
   accuracy is within 1 point (rate networks) or 2 points (spiking) of the
   reference's at the same budget.
