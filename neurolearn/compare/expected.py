@@ -1,8 +1,33 @@
 """Grid cells known to be outside tolerance, each with its measured figure and the
 reason, by name. tests/test_grid.py fails on a cell outside tolerance that is not
-listed here, and on a listed cell that is no longer outside (so the list stays true).
+listed here, on a listed cell that is no longer outside, and on a listed figure the
+grid no longer measures (to 0.005: every run is deterministic).
 
 Key: (row, backend, precision, check); value: {"figures": {name: value}, "reason": str}.
+Measured by ``neurolearn grid`` (500 steps).
 """
 
-EXPECTED_GAPS: dict = {}
+_LAVA_TIMING = (
+    "timing: Lava's Dense delivers every spike one step late, per projection, and the "
+    "error one step late per feedback projection; a spiking network amplifies the shift "
+    "(spike trains diverge), so individual weight changes decorrelate. The whole "
+    "departure is timing: the reference under Lava's schedule gives the same figure "
+    "(m = 1.000), and the engine equals its emulator bit for bit")
+_LAVA_FIXED = (
+    "precision: Lava's fixed-point learning engine (7-bit traces, 8-bit weights, "
+    "stochastic rounding with one random number per learning epoch, changes applied "
+    "every plastic step): within a grid run the changes span a few weight LSBs, so "
+    "rounding dominates each synapse's change; the engine equals its emulator to 0 LSB")
+
+EXPECTED_GAPS: dict = {
+    ("delta · DFA · lif", "lava", "float", "textbook"):
+        {"figures": {"corr_dW": 0.766}, "reason": _LAVA_TIMING},
+    ("burstprop (spiking)", "lava", "float", "textbook"):
+        {"figures": {"corr_dW": 0.834}, "reason": _LAVA_TIMING},
+    ("delta · FA · lif", "lava", "fixed", "textbook"):
+        {"figures": {"corr_dW": 0.629}, "reason": _LAVA_FIXED},
+    ("delta · DFA · lif", "lava", "fixed", "textbook"):
+        {"figures": {"corr_dW": 0.542}, "reason": _LAVA_FIXED},
+    ("burstprop (spiking)", "lava", "fixed", "textbook"):
+        {"figures": {"corr_dW": 0.592}, "reason": _LAVA_FIXED},
+}

@@ -184,7 +184,9 @@ def _engine_cells(spec, name, precision, steps) -> dict:
                                "the textbook cell")]
         if not vs:
             vs = [v for v in rep.verdicts if v.check == "plumbing"]
-        worst = min(vs, key=lambda v: ORDER.index(v.status))
+        # the worst variant that ran; a refusal shows only when no variant ran
+        ran = [v for v in vs if v.status not in ("not supported", "not installed")]
+        worst = min(ran or vs, key=lambda v: ORDER.index(v.status))
         out[check] = worst
     return out
 

@@ -3,9 +3,10 @@ neuron kind. The grid grades every backend on it, and a backend's capabilities a
 derived by lowering it (neurolearn.backends.capabilities).
 
 Sizes follow the conformance checks: 64-100-10 (digits), with a second hidden layer
-of 30 where the pathway needs one to differ (direct FA); examples of 20 steps whose
-last half is plastic (so engines with delays settle before learning), batch size 1
-and no momentum unless the row is about them.
+of 30 where the pathway needs one to differ (direct FA); examples whose last half is
+plastic (so engines with delays settle before learning): 20 steps for rate networks,
+50 for spiking ones (spike trains need time to carry a rate); batch size 1 and no
+momentum unless the row is about them.
 """
 
 from __future__ import annotations
@@ -39,7 +40,9 @@ def row_spec(label, rule, fb, models, dataset, extra=None) -> Spec:
     if extra.get("deep"):
         layers.append(Layer("h2", 30, Neuron(hid)))
     layers.append(Layer("output", n_out, Neuron(out)))
-    eta = 0.002 if spiking else 0.1
+    # per example; large enough that a fixed-point engine's changes span many weight
+    # LSBs within a grid run, small enough that learning stays smooth
+    eta = {"lif": 0.02, "burst": 1.0}.get(hid, 0.1)
     return Spec(
         label.replace(" · ", "_").replace(", ", "_").replace(" ", "_"),
         Network(layers, Feedback(fb)), Rule(builtin=rule, eta=eta),
@@ -47,7 +50,8 @@ def row_spec(label, rule, fb, models, dataset, extra=None) -> Spec:
         Training(epochs=1, batch_size=extra.get("batch_size", 1),
                  momentum=extra.get("momentum", 0.0), seed=0,
                  loss="mse"),
-        Simulation(dt=0.001, t_example=0.02, max_rate=200.0, teach=0.5))
+        Simulation(dt=0.001, t_example=0.05 if spiking else 0.02, max_rate=200.0,
+                   teach=0.5))
 
 
 def catalog() -> list:
