@@ -27,7 +27,10 @@ EXTRAS = {"brian2": "brian2", "nest": "nest"}  # module -> pip extra
 
 
 def is_installed(module: str) -> bool:
-    return importlib.util.find_spec(module) is not None
+    try:
+        return importlib.util.find_spec(module) is not None
+    except (ImportError, ValueError):  # e.g. a module blocked with sys.modules[name] = None
+        return False
 
 
 def require(module: str):
