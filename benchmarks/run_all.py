@@ -35,6 +35,8 @@ BENCHES = [
            str(RESULTS / "lava.json")]),
     bench("bench_nengo.py", ["--json", str(RESULTS / "nengo.json")],
           ["--quick", "--json", str(RESULTS / "nengo.json")]),
+    bench("bench_spiking_peers.py", ["--repeats", "5"],
+          ["--sizes", "small", "--steps-small", "200", "--repeats", "1"]),
 ]
 
 
@@ -76,6 +78,23 @@ def _rows():
                          f"{d['repeats']})", f"{r['median']:.2f} ({r['min']:.2f}-{r['max']:.2f})",
                          f"numpy time-stepped {base:.2f}",
                          f"{r['ratio_to_reference']:.2f}x the peer's time", d["command"]))
+    f = RESULTS / "spiking_peers.json"
+    if f.exists():
+        d = json.loads(f.read_text())
+        for size, peers in d["summary"].items():
+            ref = peers.get("reference", {})
+            net = "-".join(map(str, d["sizes"][size]))
+            for peer, label in (("brian2-cython", "Brian2 cython"),
+                                ("brian2-numpy", "Brian2 numpy"), ("nest", "NEST")):
+                row = peers.get(peer, {})
+                if "median" not in ref or "ratio_reference_to_peer" not in row:
+                    continue
+                r = row["ratio_reference_to_peer"]
+                rows.append((f"spiking LIF {net}, pair STDP, simulated s per wall s "
+                             f"(median of {d['repeats']})", f"reference {ref['median']:.3f}",
+                             f"{label} {row['median']:.3f}",
+                             f"{r['median']:.2f}x the peer's speed [{r['min']:.2f}, "
+                             f"{r['max']:.2f}]", d["command"].strip()))
     f = RESULTS / "nengo.json"
     if f.exists():
         d = json.loads(f.read_text())

@@ -1,0 +1,247 @@
+"""Spike-timing-dependent plasticity: parameters, protocols, and the reference's runs.
+
+Weight changes are given in the textbook form, with traces that jump by 1 at a spike
+and decay exponentially (Song, Miller & Abbott 2000; Pfister & Gerstner 2006):
+
+- pair STDP, all-to-all: at a post spike w += a_plus * r1, at a pre spike
+  w -= a_minus * o1 (r1: pre trace with tau_plus, o1: post trace with tau_minus), so
+  one pair at dt_pair = t_post - t_pre gives a_plus exp(-dt_pair/tau_plus) for
+  dt_pair > 0 and -a_minus exp(dt_pair/tau_minus) for dt_pair < 0;
+- triplet STDP, all-to-all (Pfister & Gerstner 2006, eqs. 3-4): at a post spike
+  w += r1 (a2_plus + a3_plus o2(t-)), at a pre spike w -= o1 (a2_minus + a3_minus r2(t-)),
+  r2 and o2 slow traces (tau_x, tau_y) read *before* their own spike's increment;
+- nearest-neighbour (symmetric) pair STDP: as pair STDP with traces reset to 1 instead
+  of incremented, so a post spike pairs only with the latest pre spike and vice versa.
+
+Same-step convention: in a step where pre and post both spike, the reference updates
+every trace before evaluating any term, so dt_pair = 0 gives a_plus - a_minus. The
+Brian2 harness is written to the same convention; NEST places the pair differently
+(see :mod:`.nest_stdp`).
+
+The reference writes pair and triplet all-to-all STDP in its current rule IR: terms with
+``when = "post_spike"`` / ``"pre_spike"`` and pre/post ``activity`` factors with a tau.
+Its traces have unit area, x <- d x + (1 - d) s / (dt max_rate), and include the step's
+own spike, so a reference trace is g(tau) times the textbook one, g = (1-d)/(dt max_rate),
+and a trace read at its own spike is the "before" value plus g. Hence (eta = 1):
+
+    pair:    post_spike: (a_plus / g+) pre.activity[tau_plus]
+             pre_spike: -(a_minus / g-) post.activity[tau_minus]
+    triplet: post_spike: ((a2_plus - a3_plus) / g+) pre.activity[tau_plus]
+                         + (a3_plus / (g+ gy)) pre.activity[tau_plus] post.activity[tau_y]
+             pre_spike: -((a2_minus - a3_minus) / g-) post.activity[tau_minus]
+                         - (a3_minus / (g- gx)) post.activity[tau_minus] pre.activity[tau_x]
+
+Nearest-neighbour STDP cannot be written in the current IR (a trace that resets at a
+spike is not a sum of linear filters); docs/independent.md says what IR growth it needs.
+
+Protocols are lists of :class:`Pairing` (one synapse each: its pre and post spike steps
+on the dt grid). Every simulator runs all pairings of a protocol in one network, one
+synapse per pairing, and returns the weight change of each.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..errors import UnsupportedRule
+from ..reference.params import Params
+from ..reference.simulator import Network as _RefNetwork
+from ..rules.ir import (Data, Factor, Layer, Network, Neuron, Rule, Simulation, Spec,
+                        Term)
+
+KINDS = ("pair", "nearest", "triplet")
+
+
+@dataclass(frozen=True)
+class PairSTDP:
+    """Additive pair STDP (defaults: Song, Miller & Abbott 2000, A-/A+ = 1.05)."""
+    a_plus: float = 0.005
+    a_minus: float = 0.00525
+    tau_plus: float = 0.020
+    tau_minus: float = 0.020
+
+    def window(self, dt_pair):
+        """Weight change of a single pair at dt_pair = t_post - t_pre (s)."""
+        x = np.asarray(dt_pair, dtype=float)
+        return np.where(x > 0, self.a_plus * np.exp(-np.abs(x) / self.tau_plus), 0.0) - \
+            np.where(x < 0, self.a_minus * np.exp(-np.abs(x) / self.tau_minus), 0.0) + \
+            np.where(x == 0, self.a_plus - self.a_minus, 0.0)
+
+
+@dataclass(frozen=True)
+class TripletSTDP:
+    """All-to-all triplet STDP; defaults: Pfister & Gerstner 2006, visual cortex data
+    (Sjostrom et al. 2001), all-to-all full model; the same values are NEST's defaults
+    of stdp_triplet_synapse."""
+    a2_plus: float = 5e-10
+    a3_plus: float = 6.2e-3
+    a2_minus: float = 7e-3
+    a3_minus: float = 2.3e-4
+    tau_plus: float = 0.0168
+    tau_minus: float = 0.0337
+    tau_x: float = 0.101
+    tau_y: float = 0.125
+
+
+@dataclass
+class Pairing:
+    """One synapse's protocol: pre and post spike steps (sorted, on the dt grid)."""
+    pre: np.ndarray
+    post: np.ndarray
+
+    def __post_init__(self):
+        self.pre = np.asarray(self.pre, dtype=np.int64)
+        self.post = np.asarray(self.post, dtype=np.int64)
+
+
+def curve_protocol(intervals, dt: float = 0.001, t_post: float = 0.150) -> list[Pairing]:
+    """One pre and one post spike per synapse, post at ``t_post``, pre ``interval``
+    earlier (intervals in s, t_post - t_pre; multiples of dt)."""
+    post = int(round(t_post / dt))
+    out = []
+    for iv in intervals:
+        k = int(round(iv / dt))
+        if post - k < 1:
+            raise ValueError(f"interval {iv} s puts the pre spike before the start")
+        out.append(Pairing([post - k], [post]))
+    return out
+
+
+def frequency_protocol(rho: float, dt_pair: float, n_pairs: int = 60, dt: float = 0.001,
+                       start: float = 0.1) -> Pairing:
+    """``n_pairs`` pre-post pairs at ``rho`` Hz, post ``dt_pair`` s after pre
+    (negative: before), the first pre spike at ``start`` (the Sjostrom et al. 2001 /
+    Pfister & Gerstner 2006 frequency protocol)."""
+    period = int(round(1.0 / (rho * dt)))
+    k = int(round(dt_pair / dt))
+    first = int(round(start / dt)) + max(0, -k)
+    pre = first + period * np.arange(n_pairs)
+    return Pairing(pre, pre + k)
+
+
+def unit_area_gain(tau: float, dt: float, max_rate: float) -> float:
+    """g(tau): the reference's trace increment per spike (its traces have unit area)."""
+    return -np.expm1(-dt / tau) / (dt * max_rate)
+
+
+def pair_rule(p: PairSTDP, dt: float, max_rate: float) -> Rule:
+    gp, gm = unit_area_gain(p.tau_plus, dt, max_rate), unit_area_gain(p.tau_minus, dt,
+                                                                      max_rate)
+    return Rule(name="stdp_pair", eta=1.0, terms=[
+        Term([Factor("pre", "activity", p.tau_plus)], p.a_plus / gp, "post_spike"),
+        Term([Factor("post", "activity", p.tau_minus)], -p.a_minus / gm, "pre_spike")])
+
+
+def triplet_rule(p: TripletSTDP, dt: float, max_rate: float) -> Rule:
+    g = {k: unit_area_gain(getattr(p, k), dt, max_rate)
+         for k in ("tau_plus", "tau_minus", "tau_x", "tau_y")}
+    r1 = Factor("pre", "activity", p.tau_plus)
+    r2 = Factor("pre", "activity", p.tau_x)
+    o1 = Factor("post", "activity", p.tau_minus)
+    o2 = Factor("post", "activity", p.tau_y)
+    gp, gm, gx, gy = g["tau_plus"], g["tau_minus"], g["tau_x"], g["tau_y"]
+    return Rule(name="stdp_triplet", eta=1.0, terms=[
+        Term([r1], (p.a2_plus - p.a3_plus) / gp, "post_spike"),
+        Term([r1, o2], p.a3_plus / (gp * gy), "post_spike"),
+        Term([o1], -(p.a2_minus - p.a3_minus) / gm, "pre_spike"),
+        Term([o1, r2], -p.a3_minus / (gm * gx), "pre_spike")])
+
+
+def reference_rule(params, dt: float, max_rate: float) -> Rule:
+    if isinstance(params, PairSTDP):
+        return pair_rule(params, dt, max_rate)
+    if isinstance(params, TripletSTDP):
+        return triplet_rule(params, dt, max_rate)
+    raise TypeError(f"no reference rule for {type(params).__name__}")
+
+
+def reference_weight_changes(pairings: list[Pairing], params, dt: float = 0.001,
+                             max_rate: float = 200.0) -> np.ndarray:
+    """Weight change of each pairing's synapse in the NumPy reference.
+
+    The network is the reference's own: an input layer of n pre units and n driver
+    units, an output layer of n LIF units, the rule of :func:`reference_rule` on every
+    weight. Post unit k spikes exactly when driver k does: the post units have
+    tau_rc = dt/20 (v follows J within a step), a fixed offset b = -1000 keeps them far
+    below threshold, the driver weight lifts J to about 500 when the driver spikes, and
+    the feedforward trace (tau_syn = dt/20) is gone a step later. So the plastic weights
+    would have to change by hundreds to move a post spike; the function checks that
+    every post unit spiked exactly at its protocol's steps. Only w[k, k] (pre k -> post
+    k) is read."""
+    n = len(pairings)
+    dt_small = dt / 20.0
+    lif = Neuron("lif", tau_rc=dt_small, tau_ref=0.0, threshold=1.0)
+    spec = Spec(name="independent_stdp",
+                network=Network(layers=[Layer("pre", 2 * n),
+                                        Layer("post", n, lif, bias=False)]),
+                rule=reference_rule(params, dt, max_rate), data=Data("digits"),
+                simulation=Simulation(dt=dt, max_rate=max_rate))
+    g_syn = unit_area_gain(dt_small, dt, max_rate)
+    offset, j_drive = -1000.0, 500.0
+    W0 = np.zeros((n, 2 * n))
+    W0[np.arange(n), n + np.arange(n)] = (j_drive - lif.threshold - offset) / g_syn
+    net = _RefNetwork(spec, params=Params([W0.copy()], [np.full(n, offset)], {}),
+                      tau_syn=dt_small)
+    steps = 2 + max(int(max(p.pre.max(initial=0), p.post.max(initial=0))) for p in pairings)
+    x = np.zeros((steps, 2 * n))
+    for k, p in enumerate(pairings):
+        x[p.pre, k] = 1.0
+        x[p.post, n + k] = 1.0
+    y = np.zeros((1, n))
+    post = np.zeros((steps, n))
+    for t in range(steps):
+        _, _, spikes = net.step(x[t:t + 1], y)
+        post[t] = spikes[-1][0]
+    for k, p in enumerate(pairings):
+        got = np.flatnonzero(post[:, k])
+        if not np.array_equal(got, np.sort(p.post)):
+            raise RuntimeError(f"reference post unit {k} spiked {len(got)} times, not at "
+                               f"its protocol's {len(p.post)} steps (first difference: "
+                               f"{sorted(set(got) ^ set(p.post))[:3]})")
+    W = net.params.W[0]
+    return W[np.arange(n), np.arange(n)] - W0[np.arange(n), np.arange(n)]
+
+
+def check_kind(kind: str, params):
+    if kind not in KINDS:
+        raise ValueError(f"kind must be one of {KINDS}, got {kind!r}")
+    want = TripletSTDP if kind == "triplet" else PairSTDP
+    if not isinstance(params, want):
+        raise TypeError(f"kind {kind!r} takes {want.__name__} parameters, "
+                        f"got {type(params).__name__}")
+
+
+def weight_changes(simulator: str, pairings: list[Pairing], params, kind: str = "pair",
+                   dt: float = 0.001, **kw) -> np.ndarray:
+    """Weight change per pairing from ``simulator`` ('reference', 'brian2', 'nest');
+    ``kind`` is 'pair', 'nearest' or 'triplet' (the reference runs pair and triplet)."""
+    check_kind(kind, params)
+    if simulator == "reference":
+        if kind == "nearest":
+            raise UnsupportedRule(
+                "the numpy reference", "nearest-neighbour STDP",
+                "its rule IR has only traces that add at a spike, and this rule needs "
+                "traces that reset (docs/independent.md says what the IR needs)",
+                "brian2 or nest (neurolearn.independent)")
+        return reference_weight_changes(pairings, params, dt, **kw)
+    if simulator == "brian2":
+        from .brian2_stdp import weight_changes as run
+    elif simulator == "nest":
+        from .nest_stdp import weight_changes as run
+    else:
+        raise ValueError(f"simulator must be 'reference', 'brian2' or 'nest', "
+                         f"got {simulator!r}")
+    return run(pairings, params, kind, dt, **kw)
+
+
+def pairing_curve(simulator: str, params: PairSTDP = PairSTDP(), dt: float = 0.001,
+                  span: float = 0.100, **kw):
+    """(intervals in s, weight change) of single pairs from -span to +span in steps of
+    dt: the classic STDP pairing curve, all-to-all pair STDP."""
+    k = int(round(span / dt))
+    intervals = np.arange(-k, k + 1) * dt
+    return intervals, weight_changes(simulator, curve_protocol(intervals, dt,
+                                                               t_post=span + 0.05),
+                                     params, "pair", dt, **kw)
