@@ -1,7 +1,7 @@
 """A two-layer LIF network learning with pair STDP on both projections: Brian2, written
-with the reference's conventions and the current as a summed variable w x_hat, gives the
-reference's spikes and weights; the usual event-deposited current does not once the
-weights move (the reference's current is W(t) x_hat(t))."""
+with the reference's conventions and its usual event-deposited synaptic current, gives
+the reference's spikes and weights (the reference's synapse is current-based:
+I = low-pass(W s)); a current recomputed as W(t) x_hat(t) departs once weights move."""
 
 import numpy as np
 import pytest
@@ -19,9 +19,9 @@ def run():
     return p, net.reference(p, record=True)
 
 
-def test_brian2_summed_current_reproduces_the_reference_with_learning(run):
+def test_brian2_event_current_reproduces_the_reference_with_learning(run):
     p, ref = run
-    b = net.brian2(p, "numpy", current="summed", record=True)
+    b = net.brian2(p, "numpy", current="event", record=True)
     assert sum(ref["spikes"]) > 500 and min(ref["spikes"]) > 20
     for a, c in zip(ref["spike_arrays"], b["spike_arrays"]):
         assert np.array_equal(a, c)
@@ -30,9 +30,9 @@ def test_brian2_summed_current_reproduces_the_reference_with_learning(run):
         assert np.abs(w_ref - w_b2).max() <= 1e-15
 
 
-def test_event_deposited_current_departs_once_weights_move(run):
+def test_summed_current_departs_once_weights_move(run):
     p, ref = run
-    b = net.brian2(p, "numpy", current="event", record=True)
+    b = net.brian2(p, "numpy", current="summed", record=True)
     moved = max(np.abs(x - y).max() for x, y in zip(ref["W"], b["W"]))
     assert moved > 1e-6
     with pytest.raises(ValueError, match="current must be one of"):

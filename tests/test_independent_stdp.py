@@ -120,9 +120,12 @@ def test_nearest_neighbour_brian2_equals_nest_and_departs_from_all_to_all(freq_p
     assert abs(b2[n - 1] - all2all[n - 1]) > 0.2 * abs(all2all[n - 1])
 
 
-def test_reference_refuses_nearest_neighbour_with_the_reason():
-    with pytest.raises(UnsupportedRule, match="traces that reset"):
-        weight_changes("reference", [frequency_protocol(10, 0.01, 2)], PAIR, "nearest")
+@needs_brian2
+def test_reference_nearest_neighbour_equals_brian2(freq_protocol):
+    """Traces set (not added) at a spike: Factor.update = 'set'."""
+    ref = weight_changes("reference", freq_protocol, PAIR, "nearest")
+    b2 = weight_changes("brian2", freq_protocol, PAIR, "nearest")
+    assert np.abs(ref - b2).max() <= 1e-12 * np.abs(b2).max()
 
 
 def test_bad_arguments_name_the_problem():

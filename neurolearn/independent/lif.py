@@ -5,8 +5,8 @@ weights W (n_out, n_in) and biases b, with neurolearn's input model (see
 :mod:`neurolearn.reference.simulator` and :mod:`neurolearn.reference.neurons`). Step t
 covers [t dt, (t+1) dt):
 
-    x_hat <- d x_hat + g s(t)          d = exp(-dt/tau_syn), g = (1 - d)/(dt max_rate)
-    J      = threshold + gain (W x_hat + b)                held over the step
+    I      <- d I + g W s(t)           d = exp(-dt/tau_syn), g = (1 - d)/(dt max_rate)
+    J      = threshold + gain (I + b)                     held over the step
     v     <- J + (v - J) exp(-dt/tau_rc)                     unless refractory
     spike at step t when v >= threshold; then v <- 0 and v is clamped at 0 for the
     next n_ref = round(tau_ref/dt) steps
@@ -19,7 +19,7 @@ of its step, NEST with the end).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -90,12 +90,13 @@ def reference_spikes(p: LIFProblem) -> list[np.ndarray]:
     n_in = p.spikes_in.shape[1]
     spec = Spec(name="independent_lif",
                 network=Network(layers=[Layer("input", n_in),
-                                        Layer("lif", p.n_out, p.neuron, bias=False,
-                                              plastic=False)]),
+                                        Layer("lif", p.n_out, replace(p.neuron,
+                                                                      tau_syn=p.tau_syn,
+                                                                      gain=p.gain, noise=0.0),
+                                              bias=False, plastic=False)]),
                 rule=Rule(builtin="delta"), data=Data("digits"),
                 simulation=Simulation(dt=p.dt, max_rate=p.max_rate))
-    net = _RefNetwork(spec, params=Params([p.W.copy()], [p.b.copy()], {}),
-                      tau_syn=p.tau_syn, gain=p.gain)
+    net = _RefNetwork(spec, params=Params([p.W.copy()], [p.b.copy()], {}))
     y = np.zeros((1, p.n_out))
     out = np.zeros((p.steps, p.n_out))
     for t in range(p.steps):

@@ -5,20 +5,21 @@ benchmarks/bench_spiking_peers.py (speed) and tests/test_independent_network.py
 
 Network (sizes n_in-n_h-n_out, dt = 1 ms): Poisson inputs at seeded rates in [0, 40] Hz,
 LIF layers (tau_rc 20 ms, tau_ref 2 ms, threshold 1) with the reference's input model
-(x_hat trace with tau_syn = 10 ms, J = threshold + W x_hat + b), initial weights
+(a current-based synapse: I = unit-area low-pass with tau_syn = 10 ms of W s, J =
+threshold + I + b), initial weights
 U[0, w_max] (positive: NEST's STDP synapses keep the sign of Wmax) and a fixed offset b,
 all-to-all pair STDP (tau 20 ms, a- = 1.05 a+) on both projections.
 
 - Reference: neurolearn's time-stepped Network with the rule of
-  neurolearn.independent.stdp.pair_rule (dense: every step evaluates both terms over
-  the whole weight matrices).
+  neurolearn.independent.stdp.pair_rule, its changes applied every step (a schedule
+  with ``apply = "step"``, as Brian2 and NEST apply them).
 - Brian2: the conventions of neurolearn.independent.brian2_lif and brian2_stdp, plus
   the output layer's updates moved behind the hidden layer's threshold so that a hidden
-  spike drives the output in the same step, as in the reference. With
-  ``current="summed"`` it computes the reference's discrete system (identical spikes,
-  weights to 1e-17 over 1000 steps at 784-256-10); with the usual ``"event"`` current
-  a weight change does not reach the current a past spike deposited, which the
-  reference's W(t) x_hat(t) does, and spikes drift apart once weights have moved.
+  spike drives the output in the same step, as in the reference. With the usual
+  ``current="event"`` (each spike deposits g w(t_spike) into a decaying current) it
+  computes the reference's discrete system; ``"summed"`` (I = sum_j w_ij(t)
+  x_hat_j(t), recomputed with the present weights) is what the reference computed
+  before its synapse became current-based, and departs once weights move.
 - NEST: iaf_psc_exp with the propagator conversion of neurolearn.independent.nest_lif and
   stdp_synapse (mu = 0, lambda and Wmax scaled to the converted weights). NEST's
   minimum delay puts one step between layers and its STDP pairs post spikes one step
@@ -34,14 +35,21 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..reference.params import Params
+from ..reference.schedule import Schedule
 from ..reference.simulator import Network as RefNetwork
-from ..rules.ir import Data, Layer, Network, Neuron, Simulation, Spec
+from ..rules.ir import Data, Layer, Network, Neuron, Simulation, Spec, Training
 from . import require
 from .nest_lif import kappa
-from .stdp import PairSTDP, pair_rule, unit_area_gain
+from .stdp import PairSTDP, pair_rule
 
 DT, TAU_SYN, MAX_RATE = 0.001, 0.01, 200.0
-NEURON = Neuron("lif", tau_rc=0.02, tau_ref=0.002, threshold=1.0)
+NEURON = Neuron("lif", tau_rc=0.02, tau_ref=0.002, threshold=1.0, tau_syn=TAU_SYN)
+PER_STEP = Schedule("per-step updates", apply="step")
+
+
+def unit_area_gain(tau: float, dt: float, max_rate: float) -> float:
+    """What one spike adds to the reference's synaptic current (unit-area filter)."""
+    return -np.expm1(-dt / tau) / (dt * max_rate)
 STDP = PairSTDP(a_plus=2e-5, a_minus=2.1e-5, tau_plus=0.02, tau_minus=0.02)
 
 
@@ -75,11 +83,11 @@ def reference(p: Problem, record=False):
     layers = [Layer("input", n_in), Layer("hidden", n_h, NEURON, bias=False),
               Layer("output", n_out, NEURON, bias=False)]
     spec = Spec(name="bench_stdp", network=Network(layers=layers),
-                rule=pair_rule(STDP, DT, MAX_RATE), data=Data("digits"),
+                rule=pair_rule(STDP), data=Data("digits"), training=Training(batch_size=1),
                 simulation=Simulation(dt=DT, max_rate=MAX_RATE))
     t0 = time.perf_counter()
     net = RefNetwork(spec, params=Params([w.copy() for w in p.W], [v.copy() for v in p.b],
-                                         {}), tau_syn=TAU_SYN)
+                                         {}), schedule=PER_STEP)
     y = np.zeros((1, n_out))
     build = time.perf_counter() - t0
     spikes = [[], []]

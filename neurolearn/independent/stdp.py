@@ -18,21 +18,12 @@ every trace before evaluating any term, so dt_pair = 0 gives a_plus - a_minus. T
 Brian2 harness is written to the same convention; NEST places the pair differently
 (see :mod:`.nest_stdp`).
 
-The reference writes pair and triplet all-to-all STDP in its current rule IR: terms with
-``when = "post_spike"`` / ``"pre_spike"`` and pre/post ``activity`` factors with a tau.
-Its traces have unit area, x <- d x + (1 - d) s / (dt max_rate), and include the step's
-own spike, so a reference trace is g(tau) times the textbook one, g = (1-d)/(dt max_rate),
-and a trace read at its own spike is the "before" value plus g. Hence (eta = 1):
-
-    pair:    post_spike: (a_plus / g+) pre.activity[tau_plus]
-             pre_spike: -(a_minus / g-) post.activity[tau_minus]
-    triplet: post_spike: ((a2_plus - a3_plus) / g+) pre.activity[tau_plus]
-                         + (a3_plus / (g+ gy)) pre.activity[tau_plus] post.activity[tau_y]
-             pre_spike: -((a2_minus - a3_minus) / g-) post.activity[tau_minus]
-                         - (a3_minus / (g- gx)) post.activity[tau_minus] pre.activity[tau_x]
-
-Nearest-neighbour STDP cannot be written in the current IR (a trace that resets at a
-spike is not a sum of linear filters); docs/independent.md says what IR growth it needs.
+The reference writes all three in its rule IR, with traces that jump by 1
+(``spike_trace``), are set to 1 for nearest-neighbour pairing (``update = "set"``) and
+are read just before their own spike where the triplet rule says so (``read =
+"before"``); spike-triggered terms (``when = "post_spike"`` / ``"pre_spike"``) add
+their value at each spike, so with eta 1 the coefficients are the textbook
+amplitudes (:func:`pair_rule`, :func:`triplet_rule`).
 
 Protocols are lists of :class:`Pairing` (one synapse each: its pre and post spike steps
 on the dt grid). Every simulator runs all pairings of a protocol in one network, one
@@ -45,11 +36,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..errors import UnsupportedRule
 from ..reference.params import Params
 from ..reference.simulator import Network as _RefNetwork
 from ..rules.ir import (Data, Factor, Layer, Network, Neuron, Rule, Simulation, Spec,
-                        Term)
+                        Term, Training)
 
 KINDS = ("pair", "nearest", "triplet")
 
@@ -121,44 +111,39 @@ def frequency_protocol(rho: float, dt_pair: float, n_pairs: int = 60, dt: float 
     return Pairing(pre, pre + k)
 
 
-def unit_area_gain(tau: float, dt: float, max_rate: float) -> float:
-    """g(tau): the reference's trace increment per spike (its traces have unit area)."""
-    return -np.expm1(-dt / tau) / (dt * max_rate)
+def pair_rule(p: PairSTDP, update: str = "add") -> Rule:
+    """Pair STDP in the rule IR: spike traces that jump by 1 (update 'set': are set to
+    1, nearest-neighbour), a+ x_pre at each post spike, -a- y_post at each pre spike;
+    eta 1 and batch size 1, so each spike-triggered term is the change per event."""
+    return Rule(name="stdp_pair" if update == "add" else "stdp_nearest", eta=1.0, terms=[
+        Term([Factor("pre", "spike_trace", p.tau_plus, update)], p.a_plus, "post_spike"),
+        Term([Factor("post", "spike_trace", p.tau_minus, update)], -p.a_minus,
+             "pre_spike")])
 
 
-def pair_rule(p: PairSTDP, dt: float, max_rate: float) -> Rule:
-    gp, gm = unit_area_gain(p.tau_plus, dt, max_rate), unit_area_gain(p.tau_minus, dt,
-                                                                      max_rate)
-    return Rule(name="stdp_pair", eta=1.0, terms=[
-        Term([Factor("pre", "activity", p.tau_plus)], p.a_plus / gp, "post_spike"),
-        Term([Factor("post", "activity", p.tau_minus)], -p.a_minus / gm, "pre_spike")])
-
-
-def triplet_rule(p: TripletSTDP, dt: float, max_rate: float) -> Rule:
-    g = {k: unit_area_gain(getattr(p, k), dt, max_rate)
-         for k in ("tau_plus", "tau_minus", "tau_x", "tau_y")}
-    r1 = Factor("pre", "activity", p.tau_plus)
-    r2 = Factor("pre", "activity", p.tau_x)
-    o1 = Factor("post", "activity", p.tau_minus)
-    o2 = Factor("post", "activity", p.tau_y)
-    gp, gm, gx, gy = g["tau_plus"], g["tau_minus"], g["tau_x"], g["tau_y"]
+def triplet_rule(p: TripletSTDP) -> Rule:
+    """Pfister & Gerstner's all-to-all triplet rule in the rule IR: at a post spike
+    r1 (A2+ + A3+ o2), at a pre spike -o1 (A2- + A3- r2), the slow traces o2 and r2
+    read just before their own spike (Factor.read = 'before')."""
+    r1 = Factor("pre", "spike_trace", p.tau_plus)
+    r2 = Factor("pre", "spike_trace", p.tau_x, read="before")
+    o1 = Factor("post", "spike_trace", p.tau_minus)
+    o2 = Factor("post", "spike_trace", p.tau_y, read="before")
     return Rule(name="stdp_triplet", eta=1.0, terms=[
-        Term([r1], (p.a2_plus - p.a3_plus) / gp, "post_spike"),
-        Term([r1, o2], p.a3_plus / (gp * gy), "post_spike"),
-        Term([o1], -(p.a2_minus - p.a3_minus) / gm, "pre_spike"),
-        Term([o1, r2], -p.a3_minus / (gm * gx), "pre_spike")])
+        Term([r1], p.a2_plus, "post_spike"), Term([r1, o2], p.a3_plus, "post_spike"),
+        Term([o1], -p.a2_minus, "pre_spike"), Term([o1, r2], -p.a3_minus, "pre_spike")])
 
 
-def reference_rule(params, dt: float, max_rate: float) -> Rule:
-    if isinstance(params, PairSTDP):
-        return pair_rule(params, dt, max_rate)
+def reference_rule(params, kind: str = "pair") -> Rule:
     if isinstance(params, TripletSTDP):
-        return triplet_rule(params, dt, max_rate)
+        return triplet_rule(params)
+    if isinstance(params, PairSTDP):
+        return pair_rule(params, "set" if kind == "nearest" else "add")
     raise TypeError(f"no reference rule for {type(params).__name__}")
 
 
 def reference_weight_changes(pairings: list[Pairing], params, dt: float = 0.001,
-                             max_rate: float = 200.0) -> np.ndarray:
+                             max_rate: float = 200.0, kind: str = "pair") -> np.ndarray:
     """Weight change of each pairing's synapse in the NumPy reference.
 
     The network is the reference's own: an input layer of n pre units and n driver
@@ -172,18 +157,18 @@ def reference_weight_changes(pairings: list[Pairing], params, dt: float = 0.001,
     k) is read."""
     n = len(pairings)
     dt_small = dt / 20.0
-    lif = Neuron("lif", tau_rc=dt_small, tau_ref=0.0, threshold=1.0)
+    lif = Neuron("lif", tau_rc=dt_small, tau_ref=0.0, threshold=1.0, tau_syn=dt_small)
     spec = Spec(name="independent_stdp",
                 network=Network(layers=[Layer("pre", 2 * n),
                                         Layer("post", n, lif, bias=False)]),
-                rule=reference_rule(params, dt, max_rate), data=Data("digits"),
+                rule=reference_rule(params, kind), data=Data("digits"),
+                training=Training(batch_size=1),
                 simulation=Simulation(dt=dt, max_rate=max_rate))
-    g_syn = unit_area_gain(dt_small, dt, max_rate)
+    g_syn = -np.expm1(-dt / dt_small) / (dt * max_rate)  # the synaptic current's jump
     offset, j_drive = -1000.0, 500.0
     W0 = np.zeros((n, 2 * n))
     W0[np.arange(n), n + np.arange(n)] = (j_drive - lif.threshold - offset) / g_syn
-    net = _RefNetwork(spec, params=Params([W0.copy()], [np.full(n, offset)], {}),
-                      tau_syn=dt_small)
+    net = _RefNetwork(spec, params=Params([W0.copy()], [np.full(n, offset)], {}))
     steps = 2 + max(int(max(p.pre.max(initial=0), p.post.max(initial=0))) for p in pairings)
     x = np.zeros((steps, 2 * n))
     for k, p in enumerate(pairings):
@@ -200,6 +185,7 @@ def reference_weight_changes(pairings: list[Pairing], params, dt: float = 0.001,
             raise RuntimeError(f"reference post unit {k} spiked {len(got)} times, not at "
                                f"its protocol's {len(p.post)} steps (first difference: "
                                f"{sorted(set(got) ^ set(p.post))[:3]})")
+    net.apply()  # the protocol is one example: its summed changes, applied at its end
     W = net.params.W[0]
     return W[np.arange(n), np.arange(n)] - W0[np.arange(n), np.arange(n)]
 
@@ -219,13 +205,7 @@ def weight_changes(simulator: str, pairings: list[Pairing], params, kind: str = 
     ``kind`` is 'pair', 'nearest' or 'triplet' (the reference runs pair and triplet)."""
     check_kind(kind, params)
     if simulator == "reference":
-        if kind == "nearest":
-            raise UnsupportedRule(
-                "the numpy reference", "nearest-neighbour STDP",
-                "its rule IR has only traces that add at a spike, and this rule needs "
-                "traces that reset (docs/independent.md says what the IR needs)",
-                "brian2 or nest (neurolearn.independent)")
-        return reference_weight_changes(pairings, params, dt, **kw)
+        return reference_weight_changes(pairings, params, dt, kind=kind, **kw)
     if simulator == "brian2":
         from .brian2_stdp import weight_changes as run
     elif simulator == "nest":
