@@ -249,11 +249,14 @@ def _check_built(sim, reader, caught):
                                   "the learning rate into it); lower eta",
                                   "nengo (nengo.Simulator)")
     emu = sim.sims.get("emulator")
-    for l, syn in reader.syn.items():
-        if emu is not None and syn not in emu.synapses.pes_errors:
-            n_pre, n_post = reader.comp.D0[l].shape
+    for l, conn in reader.comp.conns.items():
+        if conn.learning_rule is None:
+            continue
+        syn = reader.syn.get(l)
+        if syn is None or (emu is not None and syn not in emu.synapses.pes_errors):
+            sizes = reader.comp.program.sizes
             raise UnsupportedRule(
-                NAME, f"the learned projection into layer {l} ({n_pre} -> {n_post})",
+                NAME, f"the learned projection into layer {l} ({sizes[l - 1]} -> {sizes[l]})",
                 "it does not fit one Loihi core, so nengo-loihi splits its block, and "
                 "nengo-loihi 1.1.0 cannot learn on a split block; use smaller layers",
                 "nengo (nengo.Simulator)")
