@@ -7,11 +7,10 @@
   adds the post-factor operator, the ``SumOfProducts`` learning rule, the example
   stream) and :mod:`.ops`, their operators.
 - :mod:`.runtime`: builds and runs them.
-
-No emulator: for rate networks nengo computes the reference's arithmetic (to
-rounding), so the runtime is graded against the reference under the Program's
-schedule at the exact tier; spiking networks declare nengo's LIF as a neuron-model
-approximation.
+- :mod:`.emulator`: the reference network under the Program's schedule with nengo's
+  LIF step swapped in (rate networks: the reference itself), so a spiking run's
+  departure splits into plumbing (runtime vs emulator, exact) and neuron model
+  (emulator vs the reference under the same schedule).
 """
 
 from __future__ import annotations
@@ -21,7 +20,7 @@ from .lower import RATE_SCHEDULE, lower  # noqa: F401
 
 BACKEND = Backend(
     name="nengo", package=__name__, extra="nengo", requires="nengo", variants=(None,),
-    emulator=False, plumbing_tier="exact", schedule=RATE_SCHEDULE, precisions=("float",),
+    emulator=True, plumbing_tier="exact", schedule=RATE_SCHEDULE, precisions=("float",),
     summary="nengo.Simulator: a LearningNetwork with a custom learning rule and a "
             "post-factor operator added by the network's own builder")
 
@@ -39,3 +38,11 @@ def run(spec, *, precision="float", epochs=None, quiet=None, dataset=None, varia
     from .runtime import run as _run
     return _run(spec, precision=precision, epochs=epochs, quiet=quiet, dataset=dataset,
                 variant=variant, profile=profile, time_limit=time_limit)
+
+
+def emulate(spec, *, steps, precision="float", seed=None, record_every=1, variant=None,
+            dataset=None, time_limit=None):
+    from .emulator import emulate as _emulate
+    return _emulate(spec, steps=steps, precision=precision, seed=seed,
+                    record_every=record_every, variant=variant, dataset=dataset,
+                    time_limit=time_limit)
