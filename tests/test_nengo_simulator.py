@@ -193,11 +193,16 @@ def test_spiking_lif_follows_the_reference_under_nengo_timing():
     assert min(corr.values()) >= 0.95, corr
 
 
-@pytest.mark.parametrize("row", ["delta · FA · lif", "delta · DFA · lif"])
-def test_spiking_runtime_is_its_emulator_exactly(row):
+@pytest.mark.parametrize("row,noise", [("delta · FA · lif", 0.0), ("delta · DFA · lif", 0.0),
+                                       ("delta · FA · lif", 0.5)])
+def test_spiking_runtime_is_its_emulator_exactly(row, noise):
     """nengo's LIF step in NumPy, inside the reference network: every spike and every
-    weight of the engine, so the rest of the departure is the neuron model."""
+    weight of the engine, so the rest of the departure is the neuron model (current
+    noise: the reference's generator on both)."""
     spec = dict(catalog())[row]
+    spec = spec.with_(network=replace(spec.network, layers=[spec.network.layers[0]] + [
+        replace(layer, neuron=replace(layer.neuron, noise=noise))
+        for layer in spec.network.layers[1:]]))
     a = nb.simulate(spec, steps=500, record_every=10)
     e = nb.emulate(spec, steps=500, record_every=10)
     for k in a.spikes:

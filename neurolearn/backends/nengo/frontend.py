@@ -193,7 +193,7 @@ class LearningNetwork(nengo.Network):
         layers = program.layers
         L = program.L
         n_in = layers[0].size
-        self.projections, self.bias_projections = {}, {}
+        self.projections, self.bias_projections, self.noise_nodes = {}, {}, {}
         with self:
             self.stream = nengo.Node(stream, label="stream")
             self.populations = []
@@ -226,6 +226,7 @@ class LearningNetwork(nengo.Network):
                     node = nengo.Node(CurrentNoise(lm.size, lm.noise / lm.gain, seed or 0, l),
                                       label=f"noise{l}")
                     nengo.Connection(node, self.populations[l].neurons, synapse=None)
+                    self.noise_nodes[l] = node
 
 
 # -- shared signals of one built network ---------------------------------------------------
@@ -335,7 +336,11 @@ def build_learning_network(model, net, progress=None):
     reads = [(("flags",), _stream_slice(model, net, "flags")),
              (("y",), _stream_slice(model, net, "y"))]
     for l in range(1, L + 1):
-        reads.append((("J", l), model.sig[net.populations[l].neurons]["in"]))
+        # the net input a = I + b as the reference forms it: what the projection delivers
+        # (after its synapse) plus the bias (learned: its projection's; else fixed)
+        reads.append((("I", l), model.sig[net.projections[l]]["weighted"]))
+        if l in net.bias_projections:
+            reads.append((("b", l), model.sig[net.bias_projections[l]]["weighted"]))
         reads.append((("h", l), _activity(model, net, l)))
     net_spec = prog.spec.network
     for l in range(1, L):
@@ -348,4 +353,4 @@ def build_learning_network(model, net, progress=None):
         updates = [(("sq", l), Signal(np.zeros(prog.layers[l].size), name=f"sq{l}"))
                    for l in range(1, L + 1)]
         updates.append((("sq_started",), Signal(np.zeros(1), name="sq_started")))
-    model.add_op(SimPostFactors(prog, sets, reads, updates))
+    model.add_op(SimPostFactors(prog, sets, reads, updates, fixed_bias=net.fixed_bias))

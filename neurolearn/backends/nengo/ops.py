@@ -56,13 +56,15 @@ class SimPostFactors(_Keyed):
     :mod:`neurolearn.reference.signals`. Nothing runs on settling steps (nothing
     reads the factors then: nengo has no feedback delay to feed).
 
-    keys: ('J', l), ('h', l) (rate output or spiking trace), ('y',), ('flags',),
-    ('W', l), ('B', l) read; ('pf', l, name) set; ('sq', l), ('sq_started',) updated.
+    keys: ('I', l) (what projection l delivers, after its synapse), ('b', l) (a
+    learned bias; else the fixed one), ('h', l) (rate output or spiking trace),
+    ('y',), ('flags',), ('W', l), ('B', l) read; ('pf', l, name) set; ('sq', l), ('sq_started',) updated.
     """
 
-    def __init__(self, program, sets, reads, updates, tag="PostFactors"):
+    def __init__(self, program, sets, reads, updates, fixed_bias=None, tag="PostFactors"):
         super().__init__(sets, reads, updates, tag=tag)
         self.program = program
+        self.fixed_bias = fixed_bias or {}
 
     def make_step(self, signals, dt, rng):
         prog = self.program
@@ -71,11 +73,10 @@ class SimPostFactors(_Keyed):
         flags = v[("flags",)]
         y = _row(v[("y",)])
         layers = prog.layers
-        J = [None] + [_row(v[("J", l)]) for l in range(1, L + 1)]
+        current = [None] + [_row(v[("I", l)]) for l in range(1, L + 1)]
+        bias = [None] + [_row(v[("b", l)]) if ("b", l) in v else
+                         self.fixed_bias[l].reshape(1, -1) for l in range(1, L + 1)]
         h = [_row(v[("h", l)]) if ("h", l) in v else None for l in range(L + 1)]
-        # net input a = (J - offset) / gain; the identity when gain is 1 and offset 0
-        exact = [l == 0 or (layers[l].gain == 1.0 and layers[l].offset == 0.0)
-                 for l in range(L + 1)]
         params = Params([v[("W", l)] if ("W", l) in v else None for l in range(1, L + 1)],
                         [], {l: v[("B", l)] for l in range(1, L) if ("B", l) in v})
         neurons = [lm.neuron for lm in layers]
@@ -91,7 +92,7 @@ class SimPostFactors(_Keyed):
         loss, spiking = prog.loss, prog.spiking
 
         def net_input(l):
-            return J[l] if exact[l] else (J[l] - layers[l].offset) / layers[l].gain
+            return current[l] + bias[l]
 
         def step_post_factors():
             if not flags[TEACH]:
