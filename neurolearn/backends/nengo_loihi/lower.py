@@ -32,7 +32,8 @@ the projection into layer l = 1..L:
   the 7-bit pre trace's increment: a larger c_l lowers it (coarser trace), a smaller
   one coarsens the error grid; c_l above is the finest error grid that clips <= 1 %
   of factors, and the built model's trace increment is checked (refused above 127,
-  reported otherwise).
+  reported otherwise). In 'sim' the runtime then lowers c_l where the trace
+  increment is the coarser grid (:func:`balanced_scales`) and rebuilds once.
 """
 
 from __future__ import annotations
@@ -129,6 +130,7 @@ class LoihiProgram(Program):
     s: list = field(default_factory=list)         # decoded scale per layer 1..L
     c: list = field(default_factory=list)         # error scale per layer 1..L
     kappa: list = field(default_factory=list)     # PES learning rate per layer 1..L
+    factor_median: list = field(default_factory=list)  # median |factor_l| (initial)
     n_pre: list = field(default_factory=list)     # chip neurons of pre layer l-1
     unit_level: list = field(default_factory=list)  # bias unit's activity per pre layer
     factor: str = "error_drive"
@@ -235,17 +237,37 @@ def _training_set(spec):
     return _DATA_CACHE[key]
 
 
-def factor_scales(spec, params, factor, dataset=None) -> list:
-    """c_l: maps the CLIP_QUANTILE of |factor_l| over the training set at the initial
-    weights (the reference's signals) onto ERROR_RANGE."""
+def factor_scales(spec, params, factor, dataset=None) -> tuple:
+    """(c_l, median |factor_l|): c_l maps the CLIP_QUANTILE of |factor_l| over the
+    training set at the initial weights (the reference's signals) onto ERROR_RANGE."""
     from ...reference.trainer import BatchedTrainer
     ds = dataset if dataset is not None else _training_set(spec)
     tr = BatchedTrainer(spec, params.copy())
     post = tr.signals(ds.x_train, ds.y_train)[5]
-    out = []
+    c, med = [], []
     for p in post:
-        q = float(np.quantile(np.abs(p[factor]), CLIP_QUANTILE))
-        out.append(ERROR_RANGE / q if q > 0 else 1.0)
+        x = np.abs(p[factor])
+        q = float(np.quantile(x, CLIP_QUANTILE))
+        c.append(ERROR_RANGE / q if q > 0 else 1.0)
+        med.append(float(np.median(x[x > 0])) if np.any(x > 0) else 0.0)
+    return c, med
+
+
+def balanced_scales(program, trace_increments: dict) -> list:
+    """The error scales that balance the two grids, given the 7-bit trace increments
+    a build gave (sim): the relative resolution of the sent error, ERROR_STEP /
+    (c median|factor|), falls as c grows, while the trace's, 1 / (2 increment), grows
+    with c (nengo-loihi folds the learning rate, ~1/c, into the increment). Their sum
+    of squares is least at c* = sqrt(ERROR_STEP / (median |factor| B)) with B =
+    1 / (2 increment c) of the build; c never exceeds the clipping bound above."""
+    out = []
+    for l, (c, med) in enumerate(zip(program.c, program.factor_median), start=1):
+        inc = trace_increments.get(l)
+        if not inc or not med:
+            out.append(c)
+            continue
+        B = 1.0 / (2.0 * inc * c)
+        out.append(min(c, float(np.sqrt(ERROR_STEP / (med * B)))))
     return out
 
 
@@ -267,7 +289,7 @@ def lower(spec, precision: str = "float", profile=None, variant=None,
     n_pre = [sizes[l] * (2 if codes[l] == "signed" else 1) + (bias[l] == "learned")
              for l in range(L)]
     s = _bounds(spec, params)
-    c = factor_scales(spec, params, factor, dataset)
+    c, med = factor_scales(spec, params, factor, dataset)
     sim = spec.simulation
     k, n_teach = steps_per_example(sim), teach_steps(sim)
     eta_step = [e / (n_teach * spec.training.batch_size) for e in layer_etas(spec.rule, L)]
@@ -283,6 +305,7 @@ def lower(spec, precision: str = "float", profile=None, variant=None,
         NAME, precision, SCHEDULE, variant or "sim", list(APPROXIMATIONS), spec=spec,
         L=L, sizes=sizes, codes=codes, bias=bias,
         plastic=[layer.plastic for layer in net.layers[1:]], s=s, c=c, kappa=kappa,
+        factor_median=med,
         n_pre=n_pre, unit_level=unit_level, factor=factor, k=k, n_teach=n_teach,
         batch_size=spec.training.batch_size, lr_decay=spec.training.lr_decay,
         loss=spec.training.loss, dt=sim.dt)

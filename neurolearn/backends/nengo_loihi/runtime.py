@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import time
 import warnings
+from dataclasses import replace
 
 import nengo
 import nengo_loihi
@@ -22,7 +23,8 @@ from ...reference.simulator import population_factors
 from ...reference.trainer import BatchedTrainer
 from ...result import RunResult, Trace
 from ..nengo.frontend import ExampleStream
-from .lower import (DECODE_TAU, ERROR_RANGE, LEARN_EPOCH, NAME, OUT_TAU, RELAY_GAIN, lower)
+from .lower import (DECODE_TAU, ERROR_RANGE, LEARN_EPOCH, NAME, OUT_TAU, RELAY_GAIN,
+                    balanced_scales, lower)
 
 N_FLAGS = 4
 
@@ -285,7 +287,7 @@ class Runner:
             raise UnsupportedRule(NAME, "populations wider than the data set", "the "
                                   "composition maps one unit per data dimension", "nengo")
         exp = 4
-        for attempt in range(2):
+        for attempt in range(3):
             comp = Composition(program, params, ds.x_train, ds.y_train, n_examples, seed,
                                decay=decay)
             model = nengo_loihi.builder.Model(dt=program.dt, label=program.spec.name)
@@ -302,11 +304,20 @@ class Runner:
             except UnsupportedRule:
                 sim.close()
                 raise
+            if program.variant != "sim" or attempt == 2:
+                break
+            # first the learned-weight exponent (initial weights at about half the 8-bit
+            # range), then, at that exponent, the error scales that balance the error
+            # grid and the 7-bit trace
             shift = int(np.round(np.log2(0.5 / max(head.values())))) if head else 0
-            if attempt == 1 or shift <= 0 or program.variant != "sim":
+            new_exp = max(exp - shift, -6) if shift > 0 and attempt == 0 else exp
+            c = program.c if new_exp != exp else balanced_scales(program, trace_mag)
+            if new_exp == exp and all(abs(a / b - 1) < 0.1 for a, b in zip(c, program.c)):
                 break
             sim.close()
-            exp = max(exp - shift, -6)
+            exp = new_exp
+            program = replace(program, c=c, kappa=[k * c0 / c1 for k, c0, c1 in
+                                                   zip(program.kappa, program.c, c)])
         self.comp, self.sim, self.reader = comp, sim, reader
         self.headroom, self.trace_mag, self.wgt_exp = head, trace_mag, exp
 
