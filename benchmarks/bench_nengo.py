@@ -1,203 +1,246 @@
-"""Speed of the Nengo backends: simulated seconds per wall second.
+"""Speed and figures of the nengo backends on the example specs.
 
-Side by side in one run, on the same neurons (an Identity input layer, Sigmoid
-hidden and output Ensembles driven on .neurons, dt = 1 ms):
+Default: ms per step of the nengo backend (its LearningNetwork on nengo.Simulator,
+as ``run`` trains it) against the numpy time-stepped reference
+(neurolearn.reference.simulator, under the same Schedule) on the same spec and
+stream, interleaved ``--repeats`` times (the machine is shared: ratios, medians and
+spread are the result), for examples/specs/fa_digits.toml (rate) and
+fa_digits_spiking.toml (LIF).
 
-- ``compiled FA``: the nengo backend's compiled network (SumOfProducts rule on both
-  projections, one SimPostFactors operator) on nengo.Simulator;
-- ``stock PES``: a stock nengo network of the same ensembles and connections that
-  learns with nengo.PES only (output error from a Node, fed to the output layer's PES
-  and through a fixed random matrix to the hidden layer's PES: feedback alignment
-  made of stock parts, without f');
-- ``emulator FA``: the nengo-loihi backend's PES composition on nengo-loihi's
-  emulator (target 'sim'), same sizes.
-
-With ``--fidelity`` it prints the statistical-tier figures instead: the nengo-loihi
-emulator (target 'sim'), the same composition in float (target 'simreal') and the
-same network with frozen hidden weights, against the NumPy reference under Nengo's
-schedule (windowed error ratio, weight-change correlation, rate-network loss of the
-learned weights), and spiking nengo.Simulator (SpikingRectifiedLinear, 400 Hz per
-unit) against the rate reference.
-
-Usage: .venv/bin/python benchmarks/bench_nengo.py [--sizes 64,100,10] [--steps 5000]
-       .venv/bin/python benchmarks/bench_nengo.py --fidelity
+    .venv/bin/python benchmarks/bench_nengo.py [--steps 4000] [--repeats 5] [--json F]
+    .venv/bin/python benchmarks/bench_nengo.py --full [--epochs 60]   # fa_digits on nengo
+    .venv/bin/python benchmarks/bench_nengo.py --spiking-full          # fa_digits_spiking
+    .venv/bin/python benchmarks/bench_nengo.py --loihi [--loihi-epochs 1] [--variant sim]
+    .venv/bin/python benchmarks/bench_nengo.py --loihi-delay           # the Schedule's fit
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import time
 import warnings
+from pathlib import Path
 
-import nengo
 import numpy as np
 
-from neurolearn.backends.nengo.model import build, stream_nodes
-from neurolearn.backends.nengo.neurons import Identity
-from neurolearn.reference.params import init_params
-from neurolearn.rules.ir import Feedback, Init, Layer, Network, Neuron, Rule, Simulation, Spec
+from neurolearn.rules import load
+
+ROOT = Path(__file__).resolve().parent.parent
+SPECS = {"fa_digits": ROOT / "examples/specs/fa_digits.toml",
+         "fa_digits_spiking": ROOT / "examples/specs/fa_digits_spiking.toml"}
 
 
-def make_spec(sizes):
-    layers = [Layer("input", sizes[0])] + \
-        [Layer(f"h{i}", n, Neuron("sigmoid")) for i, n in enumerate(sizes[1:-1], 1)] + \
-        [Layer("output", sizes[-1], Neuron("sigmoid"))]
-    return Spec(name="bench", network=Network(layers=layers, feedback=Feedback("random"),
-                                              init=Init("uniform", 0.3)),
-                rule=Rule(builtin="delta", eta=0.001), simulation=Simulation(t_example=0.1))
-
-
-def data(sizes, n=50, seed=0):
-    rng = np.random.default_rng(seed)
-    return rng.uniform(0, 1, (n, sizes[0])), rng.uniform(0, 1, (n, sizes[-1]))
-
-
-def timed(sim, steps, warmup=100):
-    with sim:
+def nengo_ms_per_step(spec, ds, steps, warmup=200):
+    """(wall, CPU) ms per step of the LearningNetwork on nengo.Simulator (no probes,
+    as in run)."""
+    import nengo
+    from neurolearn.backends.nengo.lower import lower
+    from neurolearn.backends.nengo.runtime import build_network
+    from neurolearn.reference.params import init_params
+    prog = lower(spec)
+    n_ex = -(-(steps + warmup) // prog.k)
+    net = build_network(prog, init_params(spec.network, 0), ds, n_ex, 0)
+    with nengo.Simulator(net, dt=prog.dt, progress_bar=False) as sim:
         sim.run_steps(warmup)
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         sim.run_steps(steps)
-        return steps * sim.dt / (time.perf_counter() - t0)
+        return (1e3 * (time.perf_counter() - t0) / steps,
+                1e3 * (time.process_time() - c0) / steps)
 
 
-def compiled_fa(spec, x, y, steps):
-    params = init_params(spec.network, 0)
-    return build(spec, params, x, y, steps + 200, 0).sim
+def numpy_ms_per_step(spec, ds, steps):
+    """(wall, CPU) ms per step of the numpy time-stepped reference under nengo's
+    Schedule (its loop; CPU includes building the network, a few ms)."""
+    from neurolearn.backends.nengo.lower import lower
+    from neurolearn.reference.simulator import simulate
+    c0 = time.process_time()
+    tr = simulate(spec, steps=steps, record_every=steps, schedule=lower(spec).schedule,
+                  dataset=ds)
+    return 1e3 * tr.wall_seconds / steps, 1e3 * (time.process_time() - c0) / steps
 
 
-def stock_pes(spec, x, y, steps):
-    sizes = spec.network.sizes
-    params = init_params(spec.network, 0)
-    L = len(sizes) - 1
-    with nengo.Network(seed=0) as net:
-        inp, tgt = stream_nodes(x, y, spec.simulation, steps + 200, 0)
-        src = nengo.Ensemble(sizes[0], 1, neuron_type=Identity(), gain=np.ones(sizes[0]),
-                             bias=np.zeros(sizes[0]))
-        nengo.Connection(inp, src.neurons, synapse=None)
-        # n-dimensional ensembles with identity encoders: PES's local error is the
-        # error per neuron
-        ens = [nengo.Ensemble(n, n, neuron_type=nengo.Sigmoid(tau_ref=1.0), encoders=np.eye(n),
-                              gain=np.ones(n), bias=np.zeros(n)) for n in sizes[1:]]
-        prev, conns = src.neurons, []
-        for l in range(L):
-            conns.append(nengo.Connection(prev, ens[l].neurons, transform=params.W[l],
-                                          synapse=None,
-                                          learning_rule_type=nengo.PES(1e-3, pre_synapse=None)))
-            prev = ens[l].neurons
-        err = nengo.Node(size_in=sizes[-1])
-        nengo.Connection(ens[-1].neurons, err, synapse=None)
-        nengo.Connection(tgt, err, transform=-1, synapse=None)
-        nengo.Connection(err, conns[-1].learning_rule, synapse=None)
-        for l in range(L - 1):
-            nengo.Connection(err, conns[l].learning_rule, transform=-params.B[l + 1],
-                             synapse=None)
-    return nengo.Simulator(net, progress_bar=False)
+def speed(args):
+    from neurolearn.data import load_dataset
+    rows, out = [], {}
+    for name, path in SPECS.items():
+        spec = load(path)
+        ds = load_dataset(spec.data, spec.training.seed)
+        steps = args.steps if not spec.network.spiking else args.steps // 2
+        a, b = [], []
+        for _ in range(args.repeats):  # interleaved: load hits both alike
+            a.append(nengo_ms_per_step(spec, ds, steps))
+            b.append(numpy_ms_per_step(spec, ds, steps))
+        res = {}
+        for i, clock in enumerate(("wall", "cpu")):
+            x, y = [r[i] for r in a], [r[i] for r in b]
+            ratios = [p / q for p, q in zip(x, y)]
+            res[clock] = {"nengo_ms": x, "numpy_ms": y, "ratios": ratios,
+                          "median": {"nengo": float(np.median(x)), "numpy": float(np.median(y)),
+                                     "ratio": float(np.median(ratios))}}
+            med = res[clock]["median"]
+            print(f"{name} ({clock} clock): {steps} steps x {args.repeats}; ms/step nengo "
+                  f"median {med['nengo']:.3f} (min {min(x):.3f}, max {max(x):.3f}), numpy "
+                  f"time-stepped {med['numpy']:.3f} (min {min(y):.3f}, max {max(y):.3f}); "
+                  f"nengo / numpy {med['ratio']:.2f}x (runs "
+                  f"{', '.join(f'{r:.2f}' for r in ratios)})")
+            rows.append({"what": f"{name}.toml, ms per step, {clock} clock (median of "
+                                 f"{args.repeats})",
+                         "ours": f"nengo {med['nengo']:.3f}",
+                         "peer": f"numpy time-stepped {med['numpy']:.3f}",
+                         "ratio": f"{med['ratio']:.2f}x the reference's time "
+                                  f"({min(ratios):.2f}-{max(ratios):.2f})"})
+        out[name] = {"steps": steps, **res}
+    if args.json:
+        cmd = f"python benchmarks/bench_nengo.py --steps {args.steps} --repeats {args.repeats}"
+        Path(args.json).write_text(json.dumps({"command": cmd, "rows": rows, "runs": out},
+                                              indent=2) + "\n")
 
 
-def emulator_fa(spec, x, y, steps):
-    from neurolearn.backends.nengo_loihi import Runner
+def full(args):
+    from neurolearn.backends import get
+    from neurolearn.reference.trainer import train
+    spec = load(SPECS["fa_digits"])
+    epochs = args.epochs or spec.training.epochs
+    t0, c0 = time.perf_counter(), time.process_time()
+    a = get("nengo").run(spec, epochs=epochs, quiet=True)
+    wall, cpu = time.perf_counter() - t0, time.process_time() - c0
+    b = train(spec, epochs=epochs, quiet=True)
+    print(f"fa_digits.toml, {epochs} epochs on nengo: test accuracy "
+          f"{100 * a.test_accuracy:.2f} % (numpy batched {100 * b.test_accuracy:.2f} %), "
+          f"{a.train_seconds:.0f} s training, {wall:.0f} s in all ({cpu:.0f} s of CPU: "
+          "the machine is shared), "
+          f"{a.extra['ms_per_step']:.3f} ms/step over {a.extra['steps']} steps; "
+          f"max |W - W_numpy| {max(float(np.abs(x - y).max()) for x, y in zip(a.weights, b.weights)):.1e}")
+
+
+def spiking_full(args):
+    from neurolearn.backends import get
+    from neurolearn.reference.simulator import run_time_stepped
+    spec = load(SPECS["fa_digits_spiking"])
+    t0 = time.perf_counter()
+    a = get("nengo").run(spec, quiet=True)
+    ta = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    b = run_time_stepped(spec, quiet=True)
+    tb = time.perf_counter() - t0
+    print(f"fa_digits_spiking.toml, {spec.training.epochs} epochs: nengo "
+          f"{100 * a.test_accuracy:.2f} % ({ta:.0f} s), numpy reference "
+          f"{100 * b.test_accuracy:.2f} % ({tb:.0f} s); per epoch nengo "
+          + ", ".join(f"{100 * x:.1f}" for x in a.history["test_accuracy"]) + "; numpy "
+          + ", ".join(f"{100 * x:.1f}" for x in b.history["test_accuracy"]))
+
+
+def loihi(args):
+    from neurolearn.backends import get
+    from neurolearn.backends.nengo_loihi import lower
+    from neurolearn.compare.stats import dw_correlation
+    from neurolearn.reference.schedule import TEXTBOOK
+    from neurolearn.reference.simulator import simulate
+    from neurolearn.reference.trainer import train
     warnings.filterwarnings("ignore")
-    return Runner(spec, x, y, steps + 200, 0).sim
-
-
-def fidelity():
-    """Figures of the statistical tier, on the tasks of the test suite."""
-    import sys
-    from pathlib import Path
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
-    import test_nengo_loihi as tl
-    import test_nengo_simulator as ts
-    from neurolearn.backends import nengo as nb
-    from neurolearn.backends import nengo_loihi as nl
-    from neurolearn.backends.nengo.stats import dw_correlation, windowed_error
-    from neurolearn.reference.schedules import nengo as ref
-    from neurolearn.reference.stream import input_stream, steps_per_example
-    warnings.filterwarnings("ignore")
-    ds, steps = tl.teacher_task(), 20_000
-    spec = tl.fa_spec()
-    _, Y = input_stream(ds.x_train, ds.y_train, spec.simulation, steps, 0)
-    k = steps_per_example(spec.simulation)
-    b = ref.simulate(spec, steps=steps, record_every=steps // 2, dataset=ds)
-    p0 = init_params(spec.network, 0)
-    eb = windowed_error(b, Y, k)
-    print(f"FA 6-16-3 sigmoid, eta {spec.rule.eta}, {steps} steps, t_example "
-          f"{spec.simulation.t_example} s; reference windowed error {eb:.4f}, rate loss "
-          f"{tl.rate_loss([b.weights['hidden'][-1], b.weights['output'][-1]], ds):.4f} "
-          f"(initial {tl.rate_loss(p0.W, ds):.4f})")
-    for label, opts in [("emulator (sim)", {}), ("float (simreal)", {"target": "simreal"}),
-                        ("emulator, hidden frozen", {"frozen": (1,)}),
-                        ("simreal, hidden frozen", {"target": "simreal", "frozen": (1,)})]:
+    spec = load(SPECS["fa_digits"])
+    nl = get("nengo-loihi")
+    prog = lower(spec)
+    print("fa_digits.toml on nengo-loihi: error scales c = "
+          + ", ".join(f"{c:.2f}" for c in prog.c) + "; decoded scales s = "
+          + ", ".join(f"{s:.2f}" for s in prog.s) + "; PES learning rates "
+          + ", ".join(f"{k:.3g}" for k in prog.kappa))
+    steps = args.loihi_steps
+    ref = {sch.name: simulate(spec, steps=steps, record_every=steps // 4, schedule=sch)
+           for sch in (TEXTBOOK, prog.schedule)}
+    traces = {}
+    for variant in ("simreal", "sim"):
+        tr = nl.simulate(spec, steps=steps, record_every=steps // 4, variant=variant)
+        traces[variant] = tr
+        fig = {k: v for k, v in tr.extra.items() if k in ("ms_per_step", "pes_wgt_exp",
+                                                         "trace_increment",
+                                                         "errors_clipped_fraction")}
+        print(f"  {variant}, {steps} steps: {fig}")
+    pairs = [("timing: reference[nengo-loihi] vs reference[textbook]",
+              ref[prog.schedule.name], ref["textbook"]),
+             ("architecture: simreal vs reference[nengo-loihi]", traces["simreal"],
+              ref[prog.schedule.name]),
+             ("precision: sim vs simreal", traces["sim"], traces["simreal"]),
+             ("all: sim vs reference[textbook]", traces["sim"], ref["textbook"])]
+    for label, a, b in pairs:
+        print(f"  corr(dW) {label}: " + ", ".join(f"{k} {v:.3f}"
+                                                 for k, v in dw_correlation(a, b).items()))
+    from neurolearn.rules.catalog import catalog
+    for row, cspec in catalog():
+        try:
+            cprog = lower(cspec)
+        except Exception:
+            continue
+        b = simulate(cspec, steps=500, record_every=50, schedule=cprog.schedule)
+        t = simulate(cspec, steps=500, record_every=50)
+        for variant in ("simreal", "sim"):
+            a = nl.simulate(cspec, steps=500, record_every=50, variant=variant)
+            print(f"  catalog {row!r}, 500 steps, {variant}: corr(dW) vs reference"
+                  "[nengo-loihi] " + ", ".join(f"{k} {v:.3f}" for k, v in
+                                               dw_correlation(a, b).items())
+                  + "; vs textbook " + ", ".join(f"{k} {v:.3f}" for k, v in
+                                                 dw_correlation(a, t).items()))
+        print(f"  catalog {row!r}: reference[nengo-loihi] vs textbook "
+              + ", ".join(f"{k} {v:.3f}" for k, v in dw_correlation(b, t).items()))
+    if args.loihi_epochs:
         t0 = time.perf_counter()
-        a = nl.simulate(spec, steps=steps, record_every=steps // 2, dataset=ds, **opts)
-        wall = time.perf_counter() - t0
-        W = [a.weights["hidden"][-1] if "hidden" in a.weights else p0.W[0],
-             a.weights["output"][-1]]
+        r = nl.run(spec, epochs=args.loihi_epochs, quiet=True, variant=args.variant)
+        b = train(spec, epochs=args.loihi_epochs, quiet=True)
+        print(f"  run, {args.loihi_epochs} epoch(s), {args.variant}: test accuracy "
+              + ", ".join(f"{100 * x:.1f}" for x in r.history["test_accuracy"])
+              + f" % (numpy reference {100 * b.test_accuracy:.1f} %), "
+              f"{time.perf_counter() - t0:.0f} s, {r.extra['ms_per_step']:.1f} ms/step, "
+              f"errors clipped {100 * r.extra['errors_clipped_fraction']:.2f} %")
+
+
+def loihi_delay(args):
+    """The integer forward delay under which the reference's weight changes best match
+    nengo-loihi's in float (the Schedule's forward_delay)."""
+    from neurolearn.backends import get
+    from neurolearn.compare.stats import dw_correlation
+    from neurolearn.reference.schedule import Schedule
+    from neurolearn.reference.simulator import simulate
+    warnings.filterwarnings("ignore")
+    spec = load(SPECS["fa_digits"])
+    steps = args.loihi_steps
+    a = get("nengo-loihi").simulate(spec, steps=steps, record_every=steps // 4,
+                                    variant="simreal")
+    for d in range(2, 9):
+        b = simulate(spec, steps=steps, record_every=steps // 4,
+                     schedule=Schedule("fit", forward_delay=d, apply="step"))
         corr = dw_correlation(a, b)
-        print(f"  {label:26s} windowed error {windowed_error(a, Y, k):.4f} "
-              f"(ratio to reference {windowed_error(a, Y, k) / eb:5.2f}), rate loss "
-              f"{tl.rate_loss(W, ds):.4f}, corr(dW) "
-              + ", ".join(f"{n} {c:.3f}" for n, c in corr.items())
-              + f", wgt_exp {a.extra['pes_wgt_exp']}, {wall:.0f} s")
-    spec, ds = ts.spiking_case()
-    steps = 10_000
-    a = nb.simulate(spec, steps=steps, record_every=100, dataset=ds, spiking=True, rate=400)
-    b = ref.simulate(spec, steps=steps, record_every=100, dataset=ds)
-    _, Y = input_stream(ds.x_train, ds.y_train, spec.simulation, steps, 0)
-    k = steps_per_example(spec.simulation)
-    print(f"spiking relu FA 6-16-3 on nengo.Simulator, 400 Hz per unit, {steps} steps: "
-          f"windowed error ratio {windowed_error(a, Y, k) / windowed_error(b, Y, k):.3f}, "
-          f"corr(dW) " + ", ".join(f"{n} {c:.4f}" for n, c in dw_correlation(a, b).items()))
+        print(f"  forward delay {d}: corr(dW) " + ", ".join(f"{k} {v:.3f}"
+                                                         for k, v in corr.items())
+              + f", mean {np.mean(list(corr.values())):.3f}")
 
 
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--sizes", default="64,100,10")
-    ap.add_argument("--steps", type=int, default=5000)
-    ap.add_argument("--emulator-steps", type=int, default=2000)
-    ap.add_argument("--repeats", type=int, default=3)
-    ap.add_argument("--fidelity", action="store_true", help="statistical-tier figures")
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--steps", type=int, default=4000)
+    ap.add_argument("--repeats", type=int, default=5)
     ap.add_argument("--json", default=None, help="write the speed rows for run_all.py")
     ap.add_argument("--quick", action="store_true", help="short runs (smoke check)")
+    ap.add_argument("--full", action="store_true", help="fa_digits.toml trained on nengo")
+    ap.add_argument("--epochs", type=int, default=None)
+    ap.add_argument("--spiking-full", action="store_true")
+    ap.add_argument("--loihi", action="store_true")
+    ap.add_argument("--loihi-steps", type=int, default=2000)
+    ap.add_argument("--loihi-epochs", type=int, default=0)
+    ap.add_argument("--variant", default="sim")
+    ap.add_argument("--loihi-delay", action="store_true")
     args = ap.parse_args()
     if args.quick:
-        args.steps, args.emulator_steps, args.repeats = 500, 200, 1
-    if args.fidelity:
-        return fidelity()
-    sizes = [int(s) for s in args.sizes.split(",")]
-    spec = make_spec(sizes)
-    x, y = data(sizes)
-    rows = {"compiled FA (nengo.Simulator)": [], "stock PES (nengo.Simulator)": []}
-    for _ in range(args.repeats):  # interleaved, so machine load hits both alike
-        rows["compiled FA (nengo.Simulator)"].append(
-            timed(compiled_fa(spec, x, y, args.steps), args.steps))
-        rows["stock PES (nengo.Simulator)"].append(
-            timed(stock_pes(spec, x, y, args.steps), args.steps))
-    from neurolearn.errors import UnsupportedRule
-    print(f"sizes {sizes}, dt 1 ms; simulated s per wall s (median of {args.repeats})")
-    try:
-        rows["emulator FA (nengo-loihi, target sim)"] = [
-            timed(emulator_fa(spec, x, y, args.emulator_steps), args.emulator_steps)]
-    except UnsupportedRule as err:
-        print(f"  emulator FA refused: {err}")
-    med = {k: float(np.median(v)) for k, v in rows.items()}
-    for k, v in med.items():
-        print(f"  {k:40s} {v:8.2f}   runs: {', '.join(f'{r:.2f}' for r in rows[k])}")
-    ratio = med["compiled FA (nengo.Simulator)"] / med["stock PES (nengo.Simulator)"]
-    print(f"  compiled FA / stock PES: {ratio:.2f}x (goal >= 1.0)")
-    if args.json:
-        import json
-        cmd = (f"python benchmarks/bench_nengo.py --sizes {args.sizes} --steps {args.steps} "
-               f"--repeats {args.repeats}")
-        out = [{"what": f"Nengo FA {args.sizes}, simulated s per wall s",
-                "ours": f"compiled FA {med['compiled FA (nengo.Simulator)']:.2f}",
-                "peer": f"stock PES {med['stock PES (nengo.Simulator)']:.2f}",
-                "ratio": f"{ratio:.2f}x as fast"}]
-        emu = med.get("emulator FA (nengo-loihi, target sim)")
-        if emu is not None:
-            out.append({"what": f"nengo-loihi emulator FA {args.sizes}, simulated s per "
-                                "wall s", "ours": f"{emu:.2f}", "peer": "-", "ratio": "-"})
-        with open(args.json, "w") as fh:
-            json.dump({"command": cmd, "rows": out}, fh, indent=2)
+        args.steps, args.repeats = 500, 1
+    if args.full:
+        return full(args)
+    if args.spiking_full:
+        return spiking_full(args)
+    if args.loihi:
+        return loihi(args)
+    if args.loihi_delay:
+        return loihi_delay(args)
+    speed(args)
 
 
 if __name__ == "__main__":

@@ -71,3 +71,16 @@ def test_quantized_refuses_a_fixed_offset_it_would_drop():
     from neurolearn.reference.quantized import QuantizedTrainer
     with pytest.raises(UnsupportedRule, match=r"bias_init = -0.5 with bias = false"):
         QuantizedTrainer(_spec(), profile=load_profile("loihi2"))
+
+
+def test_nengo_honours_a_fixed_offset():
+    pytest.importorskip("nengo")
+    from neurolearn.backends import nengo as nb
+    from neurolearn.reference.simulator import simulate
+    spec = _spec("sigmoid")
+    a = nb.simulate(spec, steps=400, record_every=100)
+    b = simulate(spec, steps=400, record_every=100, schedule=nb.lower(spec).schedule)
+    assert np.all(a.extra["params"].b[0] == -0.5)
+    for k in b.weights:
+        assert np.abs(a.weights[k] - b.weights[k]).max() <= 1e-12
+    assert np.abs(a.outputs - b.outputs).max() <= 1e-12

@@ -672,17 +672,19 @@ def present(net, x, y, k: int, enc=None, on_step=None, end_batch: bool = False):
 
 def simulate(spec, *, steps: int, precision: str = "float", seed: int | None = None,
              record_every: int = 1, dataset=None, params: Params | None = None,
-             schedule: Schedule = TEXTBOOK) -> Trace:
+             schedule: Schedule = TEXTBOOK, network=None) -> Trace:
     """Time-stepped run with learning on the training stream for ``steps`` steps
     (the last example may be cut short; its batch then is not applied).
 
     Records every plastic layer's weights every ``record_every`` steps (after that
     step), the output readout and error per step, and every layer's spikes
-    (spiking nets). ``extra["params"]`` holds the final parameters."""
+    (spiking nets). ``extra["params"]`` holds the final parameters. ``network``: a
+    subclass of :class:`Network` to run instead (an engine's emulator that swaps in
+    the engine's neuron arithmetic and nothing else)."""
     _check_precision(precision)
     seed = spec.training.seed if seed is None else seed
     ds, k_in, k_out = _dataset(spec, dataset)
-    net = Network(spec, params=params, seed=seed, schedule=schedule)
+    net = (network or Network)(spec, params=params, seed=seed, schedule=schedule)
     k = net.k
     n_examples = -(-steps // k)
     order = example_order(len(ds.x_train), n_examples, seed)

@@ -1,0 +1,356 @@
+"""nengo frontend objects of a lowered spec, and their registered builders.
+
+:class:`LearningNetwork` is a ``nengo.Network`` whose own builder (registered with
+``nengo.builder.Builder.register``) calls nengo's network builder and then adds the
+post-factor operator; its projections learn with :class:`SumOfProducts`, a
+``LearningRuleType`` with its own builder. So the network learns when handed to a
+plain ``nengo.Simulator(net)``: importing this module registers both builders.
+"""
+
+from __future__ import annotations
+
+import nengo
+import numpy as np
+from nengo.builder import Builder, Signal
+from nengo.builder.network import build_network
+from nengo.params import BoolParam, IntParam, Parameter
+
+from ...reference.simulator import batches_of
+from ...reference.stream import example_order
+from .ops import N_FLAGS, SimPostFactors, SimSumOfProducts
+
+
+# -- neuron types ----------------------------------------------------------------------
+class Identity(nengo.neurons.NeuronType):
+    """The linear rate model, f(a) = a (nengo has no stock linear neuron); also the
+    input layer, which passes the stream on (nengo learns only from neural pres)."""
+
+    def step(self, dt, J, output):
+        output[...] = J
+
+
+class ConstantUnit(nengo.neurons.NeuronType):
+    """A unit of constant activity 1: the presynaptic side of learned biases."""
+
+    def step(self, dt, J, output):
+        output[...] = 1.0
+
+
+def neuron_type(layer):
+    """The nengo neuron type of a :class:`~.lower.LayerMap`."""
+    kind = layer.neuron_type
+    if kind in ("identity", "linear"):
+        return Identity()
+    if kind == "sigmoid":
+        return nengo.Sigmoid(tau_ref=1.0)  # output 1 / (1 + exp(-J))
+    if kind == "tanh":
+        return nengo.Tanh(tau_ref=1.0)
+    if kind == "relu":
+        return nengo.RectifiedLinear(amplitude=1.0)
+    if kind == "lif":
+        zero = nengo.dists.Choice([0.0])  # the reference starts at rest
+        return nengo.LIF(**layer.neuron_args, initial_state={"voltage": zero,
+                                                             "refractory_time": zero})
+    raise AssertionError(kind)
+
+
+# -- the stream of examples --------------------------------------------------------------
+class ExampleStream(nengo.Process):
+    """The shared training stream (:mod:`neurolearn.reference.stream`), one step at a
+    time: ``[x | y | teach, n_batch, pass, apply]``.
+
+    x is the example's input (rate), or its spikes (regular or poisson encoding,
+    carried across examples as the reference's encoder does), each 1 / (dt max_rate)
+    so a unit-area filter reads activity units; ``teach`` is 1 on an example's last
+    n_teach steps (teacher and plasticity on), ``n_batch`` the size of the example's
+    batch, ``pass`` the pass over the training set it belongs to (0 unless
+    ``decay``: the reference's ``simulate`` does not decay eta), ``apply`` 1 on the
+    batch's last plastic step.
+    """
+
+    def __init__(self, x, y, program, n_examples, seed, *, decay=False):
+        n = len(x)
+        super().__init__(default_size_in=0, default_size_out=x.shape[1] + y.shape[1] + N_FLAGS)
+        self.x, self.y = x, y
+        self.program = program
+        self.stream_seed = seed
+        self.order = example_order(n, n_examples, seed)
+        self.n_batch = np.zeros(n_examples)
+        self.last = np.zeros(n_examples, bool)
+        pos = 0
+        for size in batches_of(n, program.batch_size, n_examples):
+            self.n_batch[pos:pos + size] = size
+            self.last[pos + size - 1] = True
+            pos += size
+        self.passes = np.arange(n_examples) // n if decay else np.zeros(n_examples, int)
+        self.n_steps = n_examples * program.k
+
+    __eq__ = object.__eq__  # a FrozenObject without parameters would equal every other
+    __hash__ = object.__hash__
+
+    def targets(self, n_steps):
+        """y per step (n_steps, n_out)."""
+        return self.y[np.repeat(self.order, self.program.k)[:n_steps]]
+
+    def make_step(self, shape_in, shape_out, dt, rng, state):
+        prog = self.program
+        k, n_teach = prog.k, prog.n_teach
+        n_in, n_out = self.x.shape[1], self.y.shape[1]
+        out = np.zeros(shape_out)
+        x_out, y_out, flags = out[:n_in], out[n_in:n_in + n_out], out[n_in + n_out:]
+        sim = prog.spec.simulation
+        spiking = prog.spiking
+        spike = 1.0 / (sim.dt * sim.max_rate)
+        phase = np.zeros(n_in)
+        poisson = sim.encoding == "poisson"
+        prng = np.random.default_rng([self.stream_seed, 3])
+        cur = {"e": -1, "p": None, "draws": None}
+
+        def step_stream(t):
+            i = int(round(t / dt)) - 1
+            e, s = divmod(i, k)
+            if e >= len(self.order):
+                raise RuntimeError(f"the example stream holds {self.n_steps} steps; "
+                                   f"step {i + 1} asked for more")
+            if e != cur["e"]:
+                cur["e"] = e
+                idx = self.order[e]
+                y_out[...] = self.y[idx]
+                if spiking:
+                    cur["p"] = np.clip(self.x[idx], 0.0, None) * sim.max_rate * sim.dt
+                    if poisson:
+                        cur["draws"] = prng.random((k, n_in))
+                else:
+                    x_out[...] = self.x[idx]
+                flags[1] = self.n_batch[e]
+                flags[2] = self.passes[e]
+            if spiking:
+                if poisson:
+                    fire = cur["draws"][s] < cur["p"]
+                else:
+                    phase[...] += cur["p"]
+                    fire = phase >= 1.0
+                    phase[fire] -= 1.0
+                x_out[...] = fire * spike
+            flags[0] = s >= k - n_teach
+            flags[3] = s == k - 1 and self.last[e]
+            return out
+
+        return step_stream
+
+
+class CurrentNoise(nengo.Process):
+    """White current noise of one layer, from the reference's generator
+    ``default_rng([seed, 5, layer])``, in nengo's J units."""
+
+    def __init__(self, n, std, seed, layer):
+        super().__init__(default_size_in=0, default_size_out=n)
+        self.std, self.noise_seed, self.layer = std, seed, layer
+
+    __eq__ = object.__eq__
+    __hash__ = object.__hash__
+
+    def make_step(self, shape_in, shape_out, dt, rng, state):
+        gen = np.random.default_rng([self.noise_seed, 5, self.layer])
+        std, n = self.std, shape_out[0]
+
+        def step_noise(t):
+            return std * gen.standard_normal((1, n))[0]
+
+        return step_noise
+
+
+# -- learning --------------------------------------------------------------------------
+class SumOfProducts(nengo.learning_rules.LearningRuleType):
+    """The spec's rule on the projection into layer ``layer`` of ``network`` (a
+    :class:`LearningNetwork`), or on its bias column (``bias``). Builds a
+    :class:`~.ops.SimSumOfProducts` operator."""
+
+    modifies = "weights"
+    probeable = ("delta",)
+    network = Parameter("network", readonly=True)
+    layer = IntParam("layer", low=1, readonly=True)
+    bias = BoolParam("bias", readonly=True)
+
+    def __init__(self, learning_rate, network, layer, bias=False):
+        super().__init__(learning_rate, size_in=0)
+        self.network = network
+        self.layer = layer
+        self.bias = bias
+
+
+class LearningNetwork(nengo.Network):
+    """A lowered spec as a nengo network: the example stream, one Ensemble per layer,
+    the learning projections, learned biases from a constant unit; its builder adds
+    the post-factor operator. ``params``: initial W, b, B (copied)."""
+
+    def __init__(self, program, params, stream, *, seed=None, label=None):
+        super().__init__(label=label or program.spec.name, seed=seed)
+        self.program = program
+        self.B0 = {l: B.copy() for l, B in params.B.items()}
+        self.fixed_bias = {l: params.b[l - 1].copy() for l in range(1, program.L + 1)
+                           if program.layers[l].bias == "fixed"}
+        layers = program.layers
+        L = program.L
+        n_in = layers[0].size
+        self.projections, self.bias_projections, self.noise_nodes = {}, {}, {}
+        with self:
+            self.stream = nengo.Node(stream, label="stream")
+            self.populations = []
+            for l, lm in enumerate(layers):
+                fixed = params.b[l - 1] if l and lm.bias == "fixed" else 0.0
+                self.populations.append(nengo.Ensemble(
+                    lm.size, 1, neuron_type=neuron_type(lm), gain=np.full(lm.size, lm.gain),
+                    bias=lm.offset + lm.gain * np.broadcast_to(fixed, lm.size),
+                    label=lm.name))
+            nengo.Connection(self.stream[:n_in], self.populations[0].neurons, synapse=None)
+            learned_bias = [l for l in range(1, L + 1) if layers[l].bias == "learned"]
+            self.unit = nengo.Ensemble(1, 1, neuron_type=ConstantUnit(), gain=[1.0],
+                                       bias=[0.0], label="unit") if learned_bias else None
+            for l in range(1, L + 1):
+                lm = layers[l]
+                learns = lm.plastic or program.learns_feedback(l - 1)
+                rule = SumOfProducts(program.eta[l - 1], self, l) if learns else None
+                self.projections[l] = nengo.Connection(
+                    self.populations[l - 1].neurons, self.populations[l].neurons,
+                    transform=params.W[l - 1].copy(),
+                    synapse=nengo.Lowpass(lm.synapse) if lm.synapse else None,
+                    learning_rule_type=rule, label=f"W{l}")
+                if l in learned_bias:
+                    self.bias_projections[l] = nengo.Connection(
+                        self.unit.neurons, self.populations[l].neurons,
+                        transform=params.b[l - 1][:, None].copy(), synapse=None,
+                        learning_rule_type=SumOfProducts(program.eta[l - 1], self, l, True),
+                        label=f"b{l}")
+                if lm.noise:
+                    node = nengo.Node(CurrentNoise(lm.size, lm.noise / lm.gain, seed or 0, l),
+                                      label=f"noise{l}")
+                    nengo.Connection(node, self.populations[l].neurons, synapse=None)
+                    self.noise_nodes[l] = node
+
+
+# -- shared signals of one built network ---------------------------------------------------
+def _shared(model, net) -> dict:
+    """Signals that the operators of ``net`` share, created on first use (flat keys,
+    so nengo's optimizer can replace merged signals in place)."""
+    return model.sig[net]
+
+
+def _stream_slice(model, net, which):
+    prog = net.program
+    n_in, n_out = prog.layers[0].size, prog.layers[-1].size
+    out = model.sig[net.stream]["out"]
+    return {"y": out[n_in:n_in + n_out], "flags": out[n_in + n_out:]}[which]
+
+
+def _output(model, net, l):
+    return model.sig[net.populations[l].neurons]["out"]
+
+
+def _activity(model, net, l):
+    """Layer l's activity: its rate output, or (spiking) the tau_syn trace of its
+    spikes, filtered in nengo's 'set' mode (the same step, as the reference's)."""
+    prog = net.program
+    if not prog.spiking:
+        return _output(model, net, l)
+    sig = _shared(model, net)
+    if ("trace", l) not in sig:
+        sig[("trace", l)] = model.build(nengo.Lowpass(prog.layers[l].trace_tau),
+                                        _output(model, net, l), mode="set")
+    return sig[("trace", l)]
+
+
+def _post_factor(model, net, l, name):
+    sig = _shared(model, net)
+    if ("pf", l, name) not in sig:
+        sig[("pf", l, name)] = Signal(np.zeros(net.program.layers[l].size),
+                                      name=f"{net.program.layers[l].name}.{name}")
+    return sig[("pf", l, name)]
+
+
+def _feedback(model, net, l):
+    """Hidden layer l's feedback matrix B (writable when it learns)."""
+    sig = _shared(model, net)
+    if ("B", l) not in sig:
+        learned = net.program.learns_feedback(l)
+        sig[("B", l)] = Signal(net.B0[l].copy(), name=f"B{l}", readonly=not learned)
+    return sig[("B", l)]
+
+
+def _post_signals(model, net, l):
+    out = []
+    for name in sorted(net.program.post_needed):
+        s = _activity(model, net, l) if name == "activity" else _post_factor(model, net, l, name)
+        out.append((("post", name), s))
+    return out
+
+
+@Builder.register(SumOfProducts)
+def build_sum_of_products(model, rule_type, rule):
+    net, l, bias = rule_type.network, rule_type.layer, rule_type.bias
+    prog = net.program
+    conn = rule.connection
+    W = model.sig[conn]["weights"]
+    reads = [(("flags",), _stream_slice(model, net, "flags")), (("W",), W)]
+    if not bias:
+        for name in sorted(prog.pre_needed):
+            # rate: event_trace is the activity itself; spiking: it needs burst neurons
+            reads.append((("pre", name), _activity(model, net, l - 1)))
+    reads += _post_signals(model, net, l)
+    kinds = {kind for kind, _, _ in prog.filtered}
+    if "pre" in kinds and not bias:
+        reads.append((("raw_pre",), _output(model, net, l - 1)))
+    if "post" in kinds:
+        reads.append((("raw_post",), _output(model, net, l)))
+    n_post = prog.layers[l].size
+    updates = [(("delta",), model.sig[rule]["delta"]),
+               (("acc",), Signal(np.zeros(W.shape), name=f"{conn}.acc"))]
+    if prog.momentum:
+        updates.append((("vel",), Signal(np.zeros(W.shape), name=f"{conn}.vel")))
+    for i, (kind, _, _) in enumerate(prog.filtered):
+        width = prog.layers[l - 1].size if kind == "pre" else n_post
+        updates.append((("trace", i), Signal(np.zeros(1 if bias and kind == "pre" else width),
+                                             name=f"{conn}.trace{i}")))
+    if prog.filtered:
+        updates.append((("trace_started",), Signal(np.zeros(1), name=f"{conn}.started")))
+    if not bias and prog.learns_feedback(l - 1):
+        B = _feedback(model, net, l - 1)
+        updates += [(("B",), B), (("accB",), Signal(np.zeros(B.shape), name=f"B{l - 1}.acc"))]
+        if prog.momentum:
+            updates.append((("velB",), Signal(np.zeros(B.shape), name=f"B{l - 1}.vel")))
+    model.add_op(SimSumOfProducts(prog, l, bias, reads, updates,
+                                  tag=f"SumOfProducts[{'b' if bias else 'W'}{l}]"))
+
+
+@Builder.register(LearningNetwork)
+def build_learning_network(model, net, progress=None):
+    """nengo's own network builder, then the post-factor operator."""
+    build_network(model, net, progress=progress)
+    prog = net.program
+    L = prog.L
+    need = prog.post_needed & {"error_drive", "burst_prob_dev", "activity_sq_avg"}
+    if not need:
+        return
+    sets = [(("pf", l, name), _post_factor(model, net, l, name))
+            for l in range(1, L + 1) for name in sorted(need)]
+    reads = [(("flags",), _stream_slice(model, net, "flags")),
+             (("y",), _stream_slice(model, net, "y"))]
+    for l in range(1, L + 1):
+        # the net input a = I + b as the reference forms it: what the projection delivers
+        # (after its synapse) plus the bias (learned: its projection's; else fixed)
+        reads.append((("I", l), model.sig[net.projections[l]]["weighted"]))
+        if l in net.bias_projections:
+            reads.append((("b", l), model.sig[net.bias_projections[l]]["weighted"]))
+        reads.append((("h", l), _activity(model, net, l)))
+    net_spec = prog.spec.network
+    for l in range(1, L):
+        if net_spec.feedback_of(l).kind == "transport":
+            reads.append((("W", l + 1), model.sig[net.projections[l + 1]]["weights"]))
+        else:
+            reads.append((("B", l), _feedback(model, net, l)))
+    updates = []
+    if "activity_sq_avg" in need:
+        updates = [(("sq", l), Signal(np.zeros(prog.layers[l].size), name=f"sq{l}"))
+                   for l in range(1, L + 1)]
+        updates.append((("sq_started",), Signal(np.zeros(1), name="sq_started")))
+    model.add_op(SimPostFactors(prog, sets, reads, updates, fixed_bias=net.fixed_bias))

@@ -1,0 +1,210 @@
+"""A spec lowered to nengo: which nengo objects carry each part of the meaning, the
+timing nengo gives it (a Schedule), the approximations it declares, and every refusal.
+
+Imports no nengo: the registry, ``capabilities()`` and refusals work without it.
+
+Mapping (the runtime, :mod:`.runtime` and :mod:`.frontend`, builds it):
+
+- layer l is an Ensemble driven on ``.neurons``, J = offset + gain * a with a the
+  layer's net input (W h + b); rate models have gain 1, offset 0 and a stock nengo
+  type whose output is the model's f (Sigmoid and Tanh with tau_ref = 1,
+  RectifiedLinear; linear is :class:`~.frontend.Identity`); the input layer is an
+  Identity Ensemble fed by the example stream (nengo learns only from neural pres);
+- the projection into layer l is a Connection (transform W_l) learning with
+  :class:`~.frontend.SumOfProducts`; a learned bias is a Connection from a unit of
+  constant activity 1 with the same rule (the reference's bias is that synapse); a
+  fixed offset (``bias = false``, or a layer that does not learn) is the Ensemble's
+  own bias;
+- spiking (lif): nengo.LIF with J = 1 + (gain / threshold) (I + b) (nengo's threshold
+  is 1), amplitude 1 / max_rate (a spike is 1 / (dt max_rate), so a unit-area filter
+  of it is in activity units), the forward Connection's synapse Lowpass(tau_syn) is
+  the current-based synapse, each layer's activity trace is Lowpass(tau_syn) of its
+  spikes in nengo's 'set' mode (same step);
+- the post factors of every layer come from one operator that the network's own
+  builder adds (:class:`~.frontend.LearningNetwork`), calling
+  :mod:`neurolearn.reference.signals`.
+"""
+
+from __future__ import annotations
+
+from collections import namedtuple
+from dataclasses import dataclass, field
+
+from ...errors import UnsupportedRule
+from ...reference.schedule import Schedule
+from ...reference.simulator import teach_steps
+from ...reference.stream import steps_per_example
+from ...reference.signals import layer_etas
+from ...rules.neurons import LIF, Burst, BurstRate, Linear, ReLU, Sigmoid, Tanh
+from ..base import Approximation, Program
+
+NAME = "nengo"
+
+# nengo's timing. Rate networks: connections without synapses, post factors and the
+# rule in the step they are computed, the delta added at the start of the next step
+# (= the reference's "applied at the end of the step"): no delay at all.
+RATE_SCHEDULE = Schedule("nengo", forward_delay=0, feedback_delay=0, apply="batch")
+# Spiking networks: a connection's synapse runs in nengo's 'update' mode, so what a
+# layer sends arrives one step later (the post-factor operator still reads every
+# layer in the same step: no feedback delay).
+SPIKING_SCHEDULE = Schedule("nengo-synapses", forward_delay=1, feedback_delay=0,
+                            apply="batch")
+
+# rate models: the nengo neuron type whose output is the model's f (dispatch on the
+# class; Burst is refused before LIF, as it subclasses it)
+RATE_TYPES = {Sigmoid: "sigmoid", BurstRate: "sigmoid", Tanh: "tanh", ReLU: "relu",
+              Linear: "linear"}
+
+LIF_APPROXIMATION = Approximation(
+    "nengo LIF", "neuron model",
+    "nengo.LIF integrates the membrane exactly over the step as the reference does, "
+    "but puts each spike at its sub-step threshold crossing and holds the neuron for "
+    "tau_ref from that instant (a fractional refractory period; the reference clamps "
+    "round(tau_ref/dt) whole steps), fires when v > threshold (the reference: >=) and "
+    "floors v at 0 (the reference lets it go negative)")
+
+# a factor with its own trace, renamed so two taus of one signal stay two signals (as
+# the reference simulator does)
+Factor = namedtuple("Factor", "kind signal tau")
+Term = namedtuple("Term", "factors coeff when")
+
+
+@dataclass
+class LayerMap:
+    """How one layer becomes a nengo Ensemble (index 0: the input)."""
+    name: str
+    size: int
+    neuron_type: str          # 'identity' (input), 'sigmoid', 'tanh', 'relu', 'linear', 'lif'
+    neuron_args: dict         # constructor arguments of the nengo type
+    gain: float               # J = offset + gain * a
+    offset: float
+    synapse: float | None     # Lowpass tau of the projection into this layer (update mode)
+    trace_tau: float | None   # spiking: tau of the layer's activity trace (set mode)
+    bias: str                 # 'learned' (a Connection from the unit) or 'fixed'
+    bias_init: float
+    plastic: bool
+    noise: float              # std of current noise in nengo's J units (0: none)
+    neuron: object = None     # the IR node (f, fprime)
+
+
+@dataclass
+class NengoProgram(Program):
+    spec: object = None
+    spiking: bool = False
+    layers: list = field(default_factory=list)   # LayerMap per layer 0..L
+    eta: list = field(default_factory=list)      # per projection 1..L (index 0..L-1)
+    terms: list = field(default_factory=list)    # the rule's terms, filtered factors renamed
+    filtered: list = field(default_factory=list)  # (kind, signal, tau) with their own trace
+    post_needed: frozenset = frozenset()
+    pre_needed: frozenset = frozenset()
+    k: int = 1                 # steps per example
+    n_teach: int = 1           # plastic steps per example (the last ones)
+    batch_size: int = 1
+    momentum: float = 0.0
+    lr_decay: float = 1.0
+    loss: str = "mse"
+    dt: float = 0.001
+    max_rate: float = 200.0
+
+    @property
+    def L(self) -> int:
+        return len(self.layers) - 1
+
+    def learns_feedback(self, l: int) -> bool:
+        """Whether hidden layer l's feedback matrix learns (Kolen-Pollack)."""
+        return 1 <= l < self.L and self.spec.network.feedback_of(l).kind == "learned"
+
+
+def _refuse(what, reason, alternative="numpy (neurolearn.reference.simulator) or lava"):
+    raise UnsupportedRule(NAME, what, reason, alternative)
+
+
+def _layer(i, layer, spiking, sim, first_hidden) -> LayerMap:
+    n = layer.neuron
+    fixed = not (layer.bias and layer.plastic)
+    if i == 0:
+        return LayerMap(layer.name, layer.size, "identity", {}, 1.0, 0.0, None,
+                        first_hidden.tau_syn if spiking else None, "fixed", 0.0, False,
+                        0.0)
+    if isinstance(n, Burst):  # before LIF: Burst subclasses it
+        _refuse(f"neuron model 'burst' (network.layers[{i}].neuron)",
+                "a nengo neuron has one output and a nengo learning rule sees only "
+                "that; the two-compartment burst neuron needs separate burst and event "
+                "trains")
+    if isinstance(n, LIF):
+        gain = n.gain / n.threshold
+        return LayerMap(layer.name, layer.size, "lif",
+                        {"tau_rc": n.tau_rc, "tau_ref": n.tau_ref,
+                         "amplitude": 1.0 / sim.max_rate},
+                        gain, 1.0, n.tau_syn, n.tau_syn, "fixed" if fixed else "learned",
+                        layer.bias_init, layer.plastic, n.noise / n.threshold, n)
+    kind = RATE_TYPES.get(type(n))
+    if kind is None:
+        _refuse(f"neuron model {n.model!r} (network.layers[{i}].neuron)",
+                "no nengo neuron type is mapped to it", "numpy")
+    return LayerMap(layer.name, layer.size, kind, {}, 1.0, 0.0, None, None,
+                    "fixed" if fixed else "learned", layer.bias_init, layer.plastic,
+                    0.0, n)
+
+
+def _filtered_factors(terms):
+    """(kind, signal, tau) of the factors that get their own trace (as the reference)."""
+    out = set()
+    for t in terms:
+        for fa in t.factors:
+            if fa.kind == "pre" and (fa.signal == "event_trace" or fa.tau is not None):
+                out.add((fa.kind, fa.signal, fa.tau))
+            elif fa.kind == "post" and fa.signal == "activity" and fa.tau is not None:
+                out.add((fa.kind, fa.signal, fa.tau))
+    return sorted(out, key=str)
+
+
+def _renamed(terms, filtered):
+    return [Term([Factor(fa.kind, f"{fa.signal}@{fa.tau}", fa.tau)
+                  if (fa.kind, fa.signal, fa.tau) in filtered else fa
+                  for fa in t.factors], t.coeff, t.when) for t in terms]
+
+
+def lower(spec, precision: str = "float", profile=None, variant=None) -> NengoProgram:
+    """The nengo Program of ``spec``, or UnsupportedRule naming the reason."""
+    rule = spec.rule.display_name
+    if precision != "float":
+        _refuse(f"precision {precision!r}", "nengo.Simulator computes in float64 only",
+                "numpy or lava (precision 'fixed')")
+    if variant is not None:
+        _refuse(f"variant {variant!r}", "the nengo backend has one lowering", "nengo "
+                "without a variant")
+    net = spec.network
+    spiking = net.spiking
+    for i, layer in enumerate(net.layers[1:], start=1):
+        _layer(i, layer, spiking, spec.simulation, net.layers[1].neuron)  # neuron refusals
+    terms = spec.rule.resolved_terms()
+    for t in terms:
+        if t.when != "step":
+            _refuse(f"term '{t}' of rule {rule!r}",
+                    f"'when = {t.when}' gates a term by spikes, and the nengo learning "
+                    "operator evaluates every term on every plastic step", "numpy")
+    post = spec.rule.signals("post")
+    for sig in sorted(post & {"burst", "pbar_event", "event"}):
+        _refuse(f"rule {rule!r} (post signal {sig!r})",
+                "it needs the burst and event trains of two-compartment burst neurons, "
+                "which no nengo neuron type produces")
+    filtered = _filtered_factors(terms)
+    if not spiking and any(tau is None for _, _, tau in filtered):
+        _refuse(f"rule {rule!r} (pre.event_trace without tau on rate neurons)",
+                "a trace needs a time constant, and rate neurons have no tau_syn",
+                "nengo with a tau on the factor")
+    sim = spec.simulation
+    layers = [_layer(i, layer, spiking, sim, net.layers[1].neuron)
+              for i, layer in enumerate(net.layers)]
+    t = spec.training
+    approx = [LIF_APPROXIMATION] if spiking else []
+    return NengoProgram(
+        NAME, precision, SPIKING_SCHEDULE if spiking else RATE_SCHEDULE, variant, approx,
+        spec=spec, spiking=spiking, layers=layers,
+        eta=layer_etas(spec.rule, len(net.layers) - 1),
+        terms=_renamed(terms, set(filtered)), filtered=filtered,
+        post_needed=frozenset(post), pre_needed=frozenset(spec.rule.signals("pre")),
+        k=steps_per_example(sim), n_teach=teach_steps(sim), batch_size=t.batch_size,
+        momentum=t.momentum, lr_decay=t.lr_decay, loss=t.loss, dt=sim.dt,
+        max_rate=sim.max_rate)

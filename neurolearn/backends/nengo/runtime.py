@@ -1,0 +1,210 @@
+"""The nengo runtime: a lowered spec built as a :class:`~.frontend.LearningNetwork`
+and run on a plain ``nengo.Simulator``."""
+
+from __future__ import annotations
+
+import time
+
+import nengo
+import numpy as np
+
+from ...data import load_dataset
+from ...progress import Progress
+from ...reference.params import Params, init_params
+from ...reference.simulator import evaluate as evaluate_stepped
+from ...reference.simulator import population_factors, tile_data
+from ...reference.trainer import BatchedTrainer
+from ...result import RunResult, Trace
+from .frontend import ExampleStream, LearningNetwork
+from .lower import NAME, lower
+
+
+def _check_data(program, ds):
+    if program.spiking and (np.min(ds.x_train) < 0 or np.max(ds.x_train) > 1):
+        from ...errors import UnsupportedRule
+        raise UnsupportedRule(NAME, f"data set {ds.name!r} (inputs outside [0, 1])",
+                              "spiking inputs are rate codes of values in [0, 1]", "numpy")
+
+
+def build_network(program, params, dataset, n_examples, seed, *, decay=False):
+    """The LearningNetwork of ``program`` over ``n_examples`` examples of the stream
+    (training set of ``dataset``, order and encoding from ``seed``)."""
+    k_in, k_out = population_factors(program.spec, dataset)
+    x, y = tile_data(dataset.x_train, k_in), tile_data(dataset.y_train, k_out)
+    stream = ExampleStream(x, y, program, n_examples, seed, decay=decay)
+    return LearningNetwork(program, params, stream, seed=seed)
+
+
+def learned_params(sim, net) -> Params:
+    """W, b, B after the last step's update: the weight signals plus the pending delta
+    (nengo adds a step's delta at the start of the next step)."""
+    def read(conn):
+        w = np.array(sim.signals[sim.model.sig[conn]["weights"]])
+        if conn.learning_rule is not None:
+            w += sim.signals[sim.model.sig[conn.learning_rule]["delta"]]
+        return w
+
+    prog = net.program
+    W = [read(net.projections[l]) for l in range(1, prog.L + 1)]
+    b = []
+    for l in range(1, prog.L + 1):
+        conn = net.bias_projections.get(l)
+        if conn is not None:
+            b.append(read(conn)[:, 0])
+        else:
+            b.append(net.fixed_bias[l].copy())
+    B = {}
+    for l, B0 in net.B0.items():
+        key = ("B", l)
+        sig = sim.model.sig[net].get(key)
+        B[l] = np.array(sim.signals[sig]) if sig is not None else B0.copy()
+    return Params(W, b, B)
+
+
+def _simulator(net, program):
+    return nengo.Simulator(net, dt=program.dt, progress_bar=False, optimize=True)
+
+
+def _dataset(spec, dataset):
+    return dataset if dataset is not None else load_dataset(spec.data, spec.training.seed)
+
+
+def simulate(spec, *, steps, precision="float", seed=None, record_every=1, variant=None,
+             dataset=None, time_limit=None) -> Trace:
+    """``steps`` steps of the training stream with learning on (as
+    :func:`neurolearn.reference.simulator.simulate`: the last example may be cut
+    short, and then its batch is not applied). Records the plastic layers' weights
+    in effect during every ``record_every``-th step (a batch's change counts from
+    the step after its last plastic step), the output readout and error per step,
+    every layer's spikes (spiking); ``extra["params"]``: W, b, B after the run."""
+    program = lower(spec, precision, variant=variant)
+    seed = spec.training.seed if seed is None else seed
+    ds = _dataset(spec, dataset)
+    _check_data(program, ds)
+    params = init_params(spec.network, seed)
+    k = program.k
+    net = build_network(program, params, ds, -(-steps // k), seed)
+    L = program.L
+    names = [lm.name for lm in program.layers]
+    plastic = [l for l in range(1, L + 1) if program.layers[l].plastic]
+    every = record_every * program.dt
+    with net:
+        # the weights in effect during the step, i.e. before a change emitted in it (the
+        # reference's records: it applies a batch after recording its last step)
+        probes = {l: nengo.Probe(net.projections[l], "weights", sample_every=every)
+                  for l in plastic}
+        out = nengo.Probe(net.populations[L].neurons,
+                          "input" if spec.training.loss == "cross_entropy"
+                          and not program.spiking else "output")
+        spk = {l: nengo.Probe(net.populations[l].neurons) for l in range(L + 1)} \
+            if program.spiking else {}
+    t0 = time.perf_counter()
+    with _simulator(net, program) as sim:
+        build_s = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        sim.run_steps(steps)
+        wall = time.perf_counter() - t0
+        final = learned_params(sim, net)
+        data = {l: np.array(sim.data[p]) for l, p in probes.items()}
+        raw_out = np.array(sim.data[out])
+        raw_spk = {l: np.array(sim.data[p]) for l, p in spk.items()}
+    n_rec = steps // record_every
+    weights = {names[l]: data[l][:n_rec] for l in probes}
+    lm = program.layers[L]
+    if program.spiking:
+        # the readout: the output's tau_syn trace, as the reference's (set mode)
+        decay = np.exp(-program.dt / lm.trace_tau)
+        s = (raw_out > 0).astype(float)
+        outputs = np.zeros_like(s)
+        x = np.zeros(s.shape[1])
+        g = (1.0 - decay) / (program.dt * program.max_rate)
+        for i in range(len(s)):
+            x = decay * x + g * s[i]
+            outputs[i] = x
+    elif spec.training.loss == "cross_entropy":
+        from ...reference.signals import softmax
+        outputs = softmax((raw_out - lm.offset) / lm.gain)
+    else:
+        outputs = raw_out
+    Y = net.stream.output.targets(steps)
+    spikes = {names[l]: (v > 0).astype(float) for l, v in raw_spk.items()}
+    return Trace(backend=NAME, schedule=program.schedule.name, precision=precision,
+                 steps=np.arange(record_every - 1, n_rec * record_every, record_every),
+                 weights=weights, outputs=outputs, errors=outputs - Y, spikes=spikes,
+                 wall_seconds=wall,
+                 extra={"params": final, "build_seconds": build_s,
+                        "ms_per_step": 1e3 * wall / steps,
+                        "approximations": [str(a) for a in program.approximations]})
+
+
+def evaluate(spec, params, x, y, k_in=1, k_out=1, classification=True):
+    """(loss, accuracy): the reference's evaluation of ``params`` (the batched
+    trainer's forward pass for rate networks, the time-stepped one for spiking)."""
+    if spec.network.spiking:
+        loss, acc, _ = evaluate_stepped(spec, params, x, y, k_in, k_out, spec.training.seed,
+                                        classification)
+        return loss, acc
+    return BatchedTrainer(spec, params).evaluate(x, y, classification)
+
+
+def run(spec, *, precision="float", epochs=None, quiet=None, dataset=None, variant=None,
+        profile=None, time_limit=None) -> RunResult:
+    """Train on the spec's data set, ``epochs`` passes of the stream, on
+    nengo.Simulator; the test set is graded by the reference's evaluation of the
+    learned parameters after every pass. ``time_limit`` (s): stop after the pass
+    that exceeds it (``extra["epochs_done"]`` says how many ran)."""
+    program = lower(spec, precision, profile, variant)
+    t = spec.training
+    ds = _dataset(spec, dataset)
+    _check_data(program, ds)
+    k_in, k_out = population_factors(spec, ds)
+    epochs = t.epochs if epochs is None else epochs
+    n = len(ds.x_train)
+    params = init_params(spec.network, t.seed)
+    t0 = time.perf_counter()
+    net = build_network(program, params, ds, epochs * n, t.seed, decay=True)
+    sim = _simulator(net, program)
+    build_s = time.perf_counter() - t0
+    per_epoch = n * program.k
+    hist = {"epoch": [], "test_loss": [], "test_accuracy": [], "train_loss": [],
+            "train_accuracy": [], "seconds": []}
+    same = ds.x_test.shape == ds.x_train.shape and np.array_equal(ds.x_test, ds.x_train)
+    ev = dict(k_in=k_in, k_out=k_out, classification=ds.classification)
+
+    def record(ep, p, seconds):
+        te = evaluate(spec, p, ds.x_test, ds.y_test, **ev)
+        m = min(n, 512)
+        tr = te if same else evaluate(spec, p, ds.x_train[:m], ds.y_train[:m], **ev)
+        for key, v in (("epoch", ep), ("test_loss", te[0]), ("test_accuracy", te[1]),
+                       ("train_loss", tr[0]), ("train_accuracy", tr[1]),
+                       ("seconds", seconds)):
+            hist[key].append(v)
+        return te
+
+    record(0, params, 0.0)
+    seconds, done = 0.0, 0
+    p = params
+    with sim, Progress(epochs, f"{spec.name} {NAME}", quiet) as bar:
+        for ep in range(1, epochs + 1):
+            t1 = time.perf_counter()
+            sim.run_steps(per_epoch)
+            seconds += time.perf_counter() - t1
+            done = ep
+            p = learned_params(sim, net)
+            te_loss, te_acc = record(ep, p, seconds)
+            bar.update(1, f"loss {te_loss:.4f}" + (f" acc {te_acc:.3f}" if te_acc is not None
+                                                   else ""))
+            if time_limit is not None and seconds > time_limit:
+                break
+    steps = done * per_epoch
+    return RunResult(
+        backend=NAME, rule=spec.rule.display_name, dataset=ds.name, seed=t.seed,
+        epochs=done, test_accuracy=hist["test_accuracy"][-1],
+        test_loss=hist["test_loss"][-1], train_seconds=seconds, history=hist,
+        spec_name=spec.name, weights=[w.copy() for w in p.W],
+        extra={"steps": steps, "epochs_done": done, "build_seconds": build_s,
+               "ms_per_step": 1e3 * seconds / max(steps, 1),
+               "sim_seconds_per_wall_second": steps * program.dt / max(seconds, 1e-12),
+               "schedule": program.schedule.describe(),
+               "approximations": [str(a) for a in program.approximations]},
+        state=p)
