@@ -197,9 +197,11 @@ class SimSumOfProducts(_Keyed):
             if state["dirty"]:
                 delta[...] = 0.0
                 state["dirty"] = False
+            # traces advance on every step of the training stream, settling
+            # included (the meaning); only the weight terms wait for teaching
+            advance_traces()
             if flags[TEACH]:
                 scale = state["eta"] * (1.0 / (prog.n_teach * flags[N_BATCH]))
-                advance_traces()
                 if bias:  # the bias is a synapse from a unit of constant activity 1
                     sig_pre = {name: ones for name in prog.pre_needed}
                     sig_pre.update({f"{sg}@{tau}": ones for kind, sg, tau in filtered

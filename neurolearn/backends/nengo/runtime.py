@@ -74,8 +74,8 @@ def simulate(spec, *, steps, precision="float", seed=None, record_every=1, varia
     """``steps`` steps of the training stream with learning on (as
     :func:`neurolearn.reference.simulator.simulate`: the last example may be cut
     short, and then its batch is not applied). Records the plastic layers' weights
-    in effect during every ``record_every``-th step (a batch's change counts from
-    the step after its last plastic step), the output readout and error per step,
+    after every ``record_every``-th step (a batch's change included at its last
+    plastic step, as the reference records), the output readout and error per step,
     every layer's spikes (spiking); ``extra["params"]``: W, b, B after the run."""
     program = lower(spec, precision, variant=variant)
     seed = spec.training.seed if seed is None else seed
@@ -89,10 +89,13 @@ def simulate(spec, *, steps, precision="float", seed=None, record_every=1, varia
     plastic = [l for l in range(1, L + 1) if program.layers[l].plastic]
     every = record_every * program.dt
     with net:
-        # the weights in effect during the step, i.e. before a change emitted in it (the
-        # reference's records: it applies a batch after recording its last step)
+        # the weights after the step: the weights in effect plus the delta emitted in
+        # it (nengo adds it at the start of the next step; the reference records a
+        # batch's last step after applying the batch)
         probes = {l: nengo.Probe(net.projections[l], "weights", sample_every=every)
                   for l in plastic}
+        deltas = {l: nengo.Probe(net.projections[l].learning_rule, "delta",
+                                 sample_every=every) for l in plastic}
         out = nengo.Probe(net.populations[L].neurons,
                           "input" if spec.training.loss == "cross_entropy"
                           and not program.spiking else "output")
@@ -105,7 +108,8 @@ def simulate(spec, *, steps, precision="float", seed=None, record_every=1, varia
         sim.run_steps(steps)
         wall = time.perf_counter() - t0
         final = learned_params(sim, net)
-        data = {l: np.array(sim.data[p]) for l, p in probes.items()}
+        data = {l: np.array(sim.data[p]) + np.array(sim.data[deltas[l]])
+                for l, p in probes.items()}
         raw_out = np.array(sim.data[out])
         raw_spk = {l: np.array(sim.data[p]) for l, p in spk.items()}
     n_rec = steps // record_every
