@@ -19,6 +19,25 @@ _LAVA_FIXED = (
     "every plastic step): within a grid run the changes span a few weight LSBs, so "
     "rounding dominates each synapse's change; the engine equals its emulator to 0 LSB")
 
+_NENGO_LIF = (
+    "timing and neuron model: nengo's synapses deliver a spike one step later per "
+    "projection than the textbook schedule (the reference under nengo's schedule alone "
+    "gives most of the figure, see timing.corr_dW), and nengo.LIF places each spike at "
+    "its sub-step crossing with a fractional refractory period; in a 500-step run of "
+    "50-step examples both reshuffle individual spikes, so per-synapse changes "
+    "decorrelate (the deeper DFA net more); the engine equals its emulator")
+_LOIHI_RATE_CODE = (
+    "neuron model: nengo-loihi carries a rate layer's activity as on-chip spikes "
+    "(rate code), PES reads the chip's filtered pre trace and learns on every 4th step; "
+    "the reference under the host-chip pipeline's timing alone gives corr >= 0.998, so "
+    "the departure is the rate code's noise (model.corr_dW)")
+_LOIHI_BURST = (
+    "neuron model: as the rate rows, and worse in the hidden layer (0.48; output 0.78): "
+    "its PES error is the burst-probability deviation times the apical error, small "
+    "against the error grid's step and carried on a rate-coded pre trace; timing "
+    "explains none of it (1.000). The declared approximations 'on-chip rate code' and "
+    "'error grid' both act here; the split does not separate them further")
+
 EXPECTED_GAPS: dict = {
     ("delta · DFA · lif", "lava", "float", "textbook"):
         {"figures": {"corr_dW": 0.766}, "reason": _LAVA_TIMING},
@@ -30,4 +49,16 @@ EXPECTED_GAPS: dict = {
         {"figures": {"corr_dW": 0.542}, "reason": _LAVA_FIXED},
     ("burstprop (spiking)", "lava", "fixed", "textbook"):
         {"figures": {"corr_dW": 0.592}, "reason": _LAVA_FIXED},
+    ("delta · FA · lif", "nengo", "float", "textbook"):
+        {"figures": {"corr_dW": 0.930, "timing.corr_dW": 0.930}, "reason": _NENGO_LIF},
+    ("delta · DFA · lif", "nengo", "float", "textbook"):
+        {"figures": {"corr_dW": 0.698, "timing.corr_dW": 0.759}, "reason": _NENGO_LIF},
+    ("delta · FA · rate", "nengo-loihi", "float", "textbook"):
+        {"figures": {"corr_dW": 0.917, "timing.corr_dW": 1.000},
+         "reason": _LOIHI_RATE_CODE},
+    ("delta · DFA · rate", "nengo-loihi", "float", "textbook"):
+        {"figures": {"corr_dW": 0.873, "timing.corr_dW": 0.998},
+         "reason": _LOIHI_RATE_CODE},
+    ("burstprop_rate", "nengo-loihi", "float", "textbook"):
+        {"figures": {"corr_dW": 0.483, "timing.corr_dW": 1.000}, "reason": _LOIHI_BURST},
 }
