@@ -9,6 +9,11 @@ from pathlib import Path
 import numpy as np
 
 
+def is_clock(key: str) -> bool:
+    """Whether a figure named ``key`` is a wall-clock time (runtimes name them so)."""
+    return key.endswith(("_s", "ms_per_step")) or key.startswith("seconds")
+
+
 @dataclass
 class RunResult:
     backend: str
@@ -48,6 +53,16 @@ class RunResult:
             "alignment_angle_deg": self.alignment_angle_deg, "history": self.history,
             "extra": self.extra,
         })
+
+    def without_clocks(self) -> dict:
+        """The report less its wall-clock figures (``train_seconds``, the history's
+        ``seconds``, and ``extra`` keys named as clocks by :func:`is_clock`): what
+        the seed determines, equal between two runs of one spec and seed."""
+        d = self.to_json_dict()
+        d.pop("train_seconds")
+        d["history"].pop("seconds", None)
+        d["extra"] = {k: v for k, v in d["extra"].items() if not is_clock(k)}
+        return d
 
     def write_json(self, path, *, option: str = "", inputs=()) -> Path:
         """Write the report atomically (neurolearn.outputs), never over ``inputs``."""

@@ -23,8 +23,8 @@ sys.path.insert(0, str(ROOT))
 
 from neurolearn.independent import brian2_lif, nest_lif  # noqa: E402
 from neurolearn.independent.lif import compare_spikes, random_problem, reference_spikes  # noqa: E402
-from neurolearn.independent.stdp import (PairSTDP, TripletSTDP, frequency_protocol,  # noqa: E402
-                                         pairing_curve, weight_changes)
+from neurolearn.independent.measure import pairing_curve, weight_changes  # noqa: E402
+from neurolearn.independent.stdp import (PairSTDP, TripletSTDP, frequency_protocol)  # noqa: E402
 from neurolearn.rules.ir import Neuron  # noqa: E402
 
 DOC = ROOT / "docs" / "independent.md"

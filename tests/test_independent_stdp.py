@@ -7,8 +7,8 @@ import pytest
 
 from neurolearn.errors import UnsupportedRule
 from neurolearn.independent import is_installed
-from neurolearn.independent.stdp import (PairSTDP, TripletSTDP, frequency_protocol,
-                                         pairing_curve, weight_changes)
+from neurolearn.independent.measure import pairing_curve, weight_changes
+from neurolearn.independent.stdp import (PairSTDP, TripletSTDP, frequency_protocol)
 
 needs_brian2 = pytest.mark.skipif(not is_installed("brian2"),
                                   reason="brian2 not installed: pip install 'neurolearn[brian2]'")

@@ -197,31 +197,3 @@ def check_kind(kind: str, params):
     if not isinstance(params, want):
         raise TypeError(f"kind {kind!r} takes {want.__name__} parameters, "
                         f"got {type(params).__name__}")
-
-
-def weight_changes(simulator: str, pairings: list[Pairing], params, kind: str = "pair",
-                   dt: float = 0.001, **kw) -> np.ndarray:
-    """Weight change per pairing from ``simulator`` ('reference', 'brian2', 'nest');
-    ``kind`` is 'pair', 'nearest' or 'triplet' (the reference runs pair and triplet)."""
-    check_kind(kind, params)
-    if simulator == "reference":
-        return reference_weight_changes(pairings, params, dt, kind=kind, **kw)
-    if simulator == "brian2":
-        from .brian2_stdp import weight_changes as run
-    elif simulator == "nest":
-        from .nest_stdp import weight_changes as run
-    else:
-        raise ValueError(f"simulator must be 'reference', 'brian2' or 'nest', "
-                         f"got {simulator!r}")
-    return run(pairings, params, kind, dt, **kw)
-
-
-def pairing_curve(simulator: str, params: PairSTDP = PairSTDP(), dt: float = 0.001,
-                  span: float = 0.100, **kw):
-    """(intervals in s, weight change) of single pairs from -span to +span in steps of
-    dt: the classic STDP pairing curve, all-to-all pair STDP."""
-    k = int(round(span / dt))
-    intervals = np.arange(-k, k + 1) * dt
-    return intervals, weight_changes(simulator, curve_protocol(intervals, dt,
-                                                               t_post=span + 0.05),
-                                     params, "pair", dt, **kw)

@@ -1,0 +1,37 @@
+"""The same STDP protocol measured on one simulator, chosen by name: the
+reference, Brian2 or NEST (their harnesses import the simulator only when run)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from . import brian2_stdp, nest_stdp
+from .stdp import Pairing, PairSTDP, check_kind, curve_protocol, reference_weight_changes
+
+
+def weight_changes(simulator: str, pairings: list[Pairing], params, kind: str = "pair",
+                   dt: float = 0.001, **kw) -> np.ndarray:
+    """Weight change per pairing from ``simulator`` ('reference', 'brian2', 'nest');
+    ``kind`` is 'pair', 'nearest' or 'triplet' (the reference runs pair and triplet)."""
+    check_kind(kind, params)
+    if simulator == "reference":
+        return reference_weight_changes(pairings, params, dt, kind=kind, **kw)
+    if simulator == "brian2":
+        run = brian2_stdp.weight_changes
+    elif simulator == "nest":
+        run = nest_stdp.weight_changes
+    else:
+        raise ValueError(f"simulator must be 'reference', 'brian2' or 'nest', "
+                         f"got {simulator!r}")
+    return run(pairings, params, kind, dt, **kw)
+
+
+def pairing_curve(simulator: str, params: PairSTDP = PairSTDP(), dt: float = 0.001,
+                  span: float = 0.100, **kw):
+    """(intervals in s, weight change) of single pairs from -span to +span in steps of
+    dt: the classic STDP pairing curve, all-to-all pair STDP."""
+    k = int(round(span / dt))
+    intervals = np.arange(-k, k + 1) * dt
+    return intervals, weight_changes(simulator, curve_protocol(intervals, dt,
+                                                               t_post=span + 0.05),
+                                     params, "pair", dt, **kw)
