@@ -76,7 +76,10 @@ class Backend:
     separately (Lava: stock, fused). ``emulator``: whether a NumPy emulator of the
     engine exists (then compare checks runtime == emulator at ``plumbing_tier``).
     ``schedule``: the engine's timing, which the reference runs under to measure the
-    timing departure (a variant may lower to another; the Program says)."""
+    timing departure (a variant may lower to another; the Program says).
+    ``task_examples``: the training examples compare's task tier gives this engine
+    (the first n; None: all) where the full set does not fit compare's budget; its
+    row is graded against the reference trained on the same examples."""
     name: str
     package: str
     extra: str
@@ -87,6 +90,7 @@ class Backend:
     schedule: Schedule = TEXTBOOK
     precisions: tuple = ("float",)
     summary: str = ""
+    task_examples: int | None = None
 
 
 def require_float64(spec, backend: str) -> None:
