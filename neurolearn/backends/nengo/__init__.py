@@ -51,6 +51,9 @@ def capabilities() -> dict:
 
 def check(spec, precision="float") -> None:
     """Raise UnsupportedRule for what this backend cannot run."""
+    from ...rules.phases import refuse_phases
+    refuse_phases(spec, NAME, "the nengo model runs Connections learning every step "
+                  "in simulation.teach's window, with fixed feedback transforms")
     rule = spec.rule.display_name
     if precision != "float":
         raise UnsupportedRule(NAME, f"precision {precision!r}",

@@ -104,6 +104,9 @@ def current_scales(spec, params, x, y=None, headroom=2.0) -> dict:
 
 def check_spec(spec, *, rate, pre_tau, dt, x_max) -> None:
     """Refuse, with the reason and an alternative, what this composition cannot run."""
+    from ...rules.phases import refuse_phases
+    refuse_phases(spec, NAME, "a PES composition learns decoders every step from "
+                  "host-computed post factors, with no phases")
     rule = spec.rule.display_name
     net = spec.network
     post = spec.rule.signals("post")
