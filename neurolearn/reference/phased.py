@@ -106,6 +106,7 @@ class _State:
 class PhasedTrainer(BatchedTrainer):
     """Minibatch training of a phased spec (module docstring). Shares the batched
     trainer's parameters, learning rates, momentum and state protocol."""
+    phased = True
 
     def __init__(self, spec, params=None):
         refuse_unsupported(spec)
@@ -409,6 +410,7 @@ class PhasedTrainer(BatchedTrainer):
                 self._accumulate(acc, plastic, self.reads, self.bound, st, ph, y, records,
                                  n, 1)
                 evals += 1
+        self.last_state, self.last_records = st, records  # probes (signatures.py)
         if not learn:
             return st
         dW, db = [None] * L, [None] * L
@@ -580,3 +582,33 @@ def simulate_phased(spec, *, steps: int, seed=None, record_every: int = 1, datas
                  weights={k_: np.asarray(v) for k_, v in rec_w.items()},
                  wall_seconds=time.perf_counter() - t0,
                  extra={"params": tr.params, "settle_steps": tr.settle_steps()})
+
+
+def rows_equivalence(spec, steps: int, dataset=None) -> float:
+    """The largest |W| difference between the phased reference on the stream's
+    batches (examples side by side as rows) and the same batches one example at a
+    time (each update the mean of per-example updates): the examples of a batch do
+    not interact (settling tolerances and noise are per example)."""
+    from .simulator import batches_of
+    ds = dataset if dataset is not None else load_dataset(spec.data, spec.training.seed)
+    n_examples = max(1, steps // steps_per_example(spec))
+    order = example_order(len(ds.x_train), n_examples, spec.training.seed)
+    rows, single = PhasedTrainer(spec), PhasedTrainer(spec)
+    pos = 0
+    for size in batches_of(len(ds.x_train), spec.training.batch_size, n_examples):
+        idx = order[pos:pos + size]
+        rows.step(ds.x_train[idx], ds.y_train[idx])
+        parts = [single._run(ds.x_train[i:i + 1], ds.y_train[i:i + 1], learn=True,
+                             index0=single.examples + j) for j, i in enumerate(idx)]
+        mean = [[None if p[k][l] is None else p[k][l] for p in parts] for k in range(2)
+                for l in range(single.L)]
+        dW = [None if m[0] is None else sum(m) / size for m in mean[:single.L]]
+        db = [None if m[0] is None else sum(m) / size for m in mean[single.L:]]
+        dB = {l: sum(p[2][l] for p in parts) / size for l in parts[0][2]}
+        single.apply(dW, db, dB)
+        single.examples += size
+        single.updates += 1
+        pos += size
+    diffs = [np.abs(a - b).max() for a, b in zip(rows.params.W, single.params.W)]
+    diffs += [np.abs(rows.params.B[k] - single.params.B[k]).max() for k in rows.params.B]
+    return float(max(diffs))
