@@ -88,18 +88,20 @@ def main(argv=None) -> int:
 
 
 def table(results, rules, seeds) -> str:
-    head = "| rule | " + " | ".join(f"seed {s}" for s in seeds) + " | frozen hidden | gap to BP (points) |"
+    head = ("| rule | " + " | ".join(f"seed {s}" for s in seeds) +
+            " | frozen hidden: final (best epoch) | BP minus rule (points) |")
     lines = [head, "|---" * (len(seeds) + 3) + "|"]
     bp = [results[f"bp/{s}"]["accuracy"] for s in seeds]
     lines.append("| backprop (64-128-10 tanh/sigmoid) | " +
                  " | ".join(f"{100 * a:.2f}" for a in bp) + " | | |")
     for rule in rules:
         acc = [results[f"{rule}/{s}"]["accuracy"] for s in seeds]
-        fro = [results[f"{rule}_frozen/{s}"]["accuracy"] for s in seeds]
+        fro = [results[f"{rule}_frozen/{s}"] for s in seeds]
         gaps = [100 * (b - a) for a, b in zip(acc, bp)]
         lines.append(f"| {rule} | " + " | ".join(f"{100 * a:.2f}" for a in acc) +
-                     " | " + ", ".join(f"{100 * a:.2f}" for a in fro) + " | " +
-                     ", ".join(f"{g:+.2f}" for g in gaps) + " |")
+                     " | " + ", ".join(f"{100 * f['accuracy']:.2f} "
+                                       f"({100 * max(f['curve'][1:]):.2f})" for f in fro)
+                     + " | " + ", ".join(f"{g:+.2f}" for g in gaps) + " |")
     return "\n".join(lines)
 
 

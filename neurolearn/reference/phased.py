@@ -89,6 +89,42 @@ def _reads(terms):
     return {_key(f): f for t in terms for f in t.factors if f.kind != "syn"}
 
 
+class _Stack:
+    """The signals of a phase's plastic steps, stacked as rows: one sum of products
+    over S steps of n examples (rule_update's mean over S n rows, times S) equals
+    the sum of the S steps' batch means."""
+
+    def __init__(self):
+        self.pre, self.post, self.steps, self.single = {}, {}, 0, []
+
+    def add(self, pre, post, weight=1):
+        if weight != 1:  # a converged example's step standing for the rest
+            self.single.append((pre, post, weight))
+            return
+        for side, new in ((self.pre, pre), (self.post, post)):
+            for k, v in new.items():
+                side.setdefault(k, []).append(v)
+        self.steps += 1
+
+    def flush(self):
+        out = list(self.single)
+        if self.steps:
+            cat = [{k: np.concatenate(v) for k, v in side.items()}
+                   for side in (self.pre, self.post)]
+            out.append((cat[0], cat[1], self.steps))
+        return out
+
+
+def _add(acc, upd):
+    if acc is None:
+        return upd
+    w, b = upd
+    acc[0][...] += w
+    if b is not None:
+        acc[1][...] += b
+    return acc
+
+
 class _State:
     """The network of one batch of examples: per layer 0..L the net input or state
     ``a`` and activity ``h``; pyramidal apical potentials ``A``; predictive coding's
@@ -179,7 +215,8 @@ class PhasedTrainer(BatchedTrainer):
             net = self._noisy(net, noise, l, "add")
             n = self.neurons[l]
             a = D.soma_step(n, st.a[l], net, st.A.get(l), self.dt) if self.pyr[l] else net
-            h = self._noisy(n.f(a), noise, l, "replace")
+            xi = noise.get(l)
+            h = xi[1] if xi is not None and xi[0] == "replace" else n.f(a)
             if l == self.L and ph.target and ph.nudge:
                 h = D.nudge_activity(h, y, ph.nudge)
             st.a[l], st.h[l] = a, h
@@ -359,6 +396,8 @@ class PhasedTrainer(BatchedTrainer):
             step_rule = learn and ph.plastic and not self.per_phase
             fb_here = [l for l, r in self.fb_rules.items() if learn and r.phase == ph.name]
             taken = np.zeros(n)
+            stacks = {l: _Stack() for l in plastic} if step_rule else {}
+            fb_stacks = {l: _Stack() for l in fb_here}
             if ph.settle is not None:
                 self._enter(st, x_in)
             for t in range(ph.steps):
@@ -385,14 +424,27 @@ class PhasedTrainer(BatchedTrainer):
                                 v = self._signal(st, sig, l, ph, y, raw=True) * inside
                                 sums[(sig, l)] = v if (sig, l) not in sums else \
                                     sums[(sig, l)] + v
-                if step_rule:
-                    self._accumulate(acc, plastic, self.reads, self.bound, st, ph, y,
-                                     records, n, weight)
+                if step_rule:  # stacked: one sum of products per phase (below)
+                    for l in plastic:
+                        stacks[l].add(*self._sides(self.reads, l - 1, l, st, ph, y,
+                                                   records, n), weight)
                     evals += weight
                 for l in fb_here:
-                    self._accumulate_fb(fb_acc, l, st, ph, y, n, weight)
+                    fb_stacks[l].add(*self._sides(self.fb_reads[l], self.src[l], l, st,
+                                                  ph, y, {}, n), weight)
                 if weight > 1:
                     break
+            for l, stack in stacks.items():
+                for pre, post, scale in stack.flush():
+                    b = self.params.b[l - 1] if self.net.layers[l].bias else None
+                    w, db_ = rule_update(self.bound, pre, post, self.params.W[l - 1], b,
+                                         scale=scale)
+                    acc[l] = _add(acc[l], (w, db_))
+            for l, stack in fb_stacks.items():
+                for pre, post, scale in stack.flush():
+                    w, _ = rule_update(self.fb_terms[l], pre, post, self.params.B[l],
+                                       scale=scale)
+                    fb_acc[l] = w if fb_acc[l] is None else fb_acc[l] + w
             if learn and key == TRAIN:
                 self.settled[ph.name][0] += float(taken.sum())
                 self.settled[ph.name][1] += n
@@ -434,18 +486,8 @@ class PhasedTrainer(BatchedTrainer):
         for l in plastic:
             pre, post = self._sides(reads, l - 1, l, st, ph, y, records, n)
             b = self.params.b[l - 1] if self.net.layers[l].bias else None
-            w, db = rule_update(bound, pre, post, self.params.W[l - 1], b, scale=weight)
-            if acc[l] is None:
-                acc[l] = (w, db)
-            else:
-                acc[l][0][...] += w
-                if db is not None:
-                    acc[l][1][...] += db
-
-    def _accumulate_fb(self, fb_acc, l, st, ph, y, n, weight):
-        pre, post = self._sides(self.fb_reads[l], self.src[l], l, st, ph, y, {}, n)
-        w, _ = rule_update(self.fb_terms[l], pre, post, self.params.B[l], scale=weight)
-        fb_acc[l] = w if fb_acc[l] is None else fb_acc[l] + w
+            acc[l] = _add(acc[l], rule_update(bound, pre, post, self.params.W[l - 1], b,
+                                              scale=weight))
 
     # -- the batched trainer's interface --------------------------------------------------
     def compute_updates(self, x, y):

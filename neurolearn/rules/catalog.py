@@ -52,8 +52,8 @@ def _phased(rule: str) -> dict:
                                  settle=Settle(0.5))]}
     if rule == "predictive_coding":
         return {"dynamics": PredictiveCoding(),
-                "phases": [Phase("infer", 40, target=True, nudge=1.0, plastic=True,
-                                 settle=Settle(0.2))]}
+                "phases": [Phase("infer", 60, target=True, nudge=1.0, plastic=True,
+                                 settle=Settle(0.1))]}
     return {"feedback_rule": FeedbackRule("mirror", 0.005, builtin="weight_mirror"),
             "phases": [Phase("learn", 1, target=True, plastic=True),
                        Phase("mirror", 4, input=False, noise=Noise(1.0, ["h1"]))]}
