@@ -55,19 +55,19 @@ def value_force(neuron, x, h, e, back=None):
     return -e + neuron.fprime(x, h) * back
 
 
-def soma_rest(neuron, basal, apical=None):
-    """A pyramidal soma's steady state for constant dendrites: (g_B B + g_A A) / (1 +
-    g_B + g_A)."""
-    c = neuron.k_basal * basal
+def soma_rest(neuron, net, apical=None):
+    """A pyramidal soma's steady state for constant dendrites, B = gain * net: (g_B B
+    + g_A A) / (1 + g_B + g_A)."""
+    c = neuron.k_basal * net
     if apical is not None and neuron.g_apical:
         c = c + neuron.k_apical * apical
     return c
 
 
-def soma_step(neuron, C, basal, apical, dt: float):
-    """One step of tau dC/dt = -C + g_B (B - C) + g_A (A - C), exact for B and A
-    held over the step."""
-    rest = soma_rest(neuron, basal, apical)
+def soma_step(neuron, C, net, apical, dt: float):
+    """One step of tau dC/dt = -C + g_B (B - C) + g_A (A - C), B = gain * net, exact
+    for B and A held over the step."""
+    rest = soma_rest(neuron, net, apical)
     decay = np.exp(-dt * (1.0 + neuron.g_basal + neuron.g_apical) / neuron.tau)
     return rest + (C - rest) * decay
 

@@ -161,13 +161,14 @@ class Pyramidal(NeuronModel, Node):
 
         tau dC/dt = -C + g_basal (B - C) + g_apical (A - C)
 
-    integrated exactly over each step with B and A held; activity h = sigmoid(C).
+    integrated exactly over each step with B and A held, B = gain (W h_below + b);
+    activity h = sigmoid(C).
     With g_apical = 0 the apical dendrite is segregated: it never moves the soma.
     The plateau potential is sigmoid(A); read as a phase average it is sigmoid of
     the phase's mean apical potential (the plateau carries the apical average of the
     phase). The net input a of this model is C, and f'(a) = k_B sigmoid'(C) with
-    k_B = g_basal / (1 + g_basal + g_apical): the slope of the steady-state rate with
-    respect to the basal potential. Conductances are relative to the leak (the
+    k_B = gain g_basal / (1 + g_basal + g_apical): the slope of the steady-state rate
+    with respect to the net input W h_below + b. Conductances are relative to the leak (the
     paper's g_B = 0.6, g_L = 0.1 per ms are g_basal = 6 with tau = 10 ms). Runs in
     phased specs only ([[phases]])."""
     model: ClassVar[str] = "pyramidal"
@@ -178,10 +179,15 @@ class Pyramidal(NeuronModel, Node):
     g_apical: float = field(0.0, check=bounded_non_negative,
                             doc="apical-to-soma conductance, relative to the leak (0: "
                                 "segregated dendrites)")
+    gain: float = field(1.0, check=bounded_positive,
+                        doc="basal potential per unit of input: B = gain (W h + b), as "
+                            "LIF's gain (Guerguiev et al. spread initial somatic "
+                            "potentials over about +-3)")
 
     @property
     def k_basal(self) -> float:
-        return self.g_basal / (1.0 + self.g_basal + self.g_apical)
+        """d(steady-state C)/d(W h + b): the basal coupling times the gain."""
+        return self.gain * self.g_basal / (1.0 + self.g_basal + self.g_apical)
 
     @property
     def k_apical(self) -> float:
