@@ -117,8 +117,8 @@ def _note_of(v: Verdict, key) -> str:
 def _numpy_cells(spec, precision, steps) -> dict:
     """The reference itself: determinism and, for rate rows, batched == time-stepped."""
     from ..backends.numpy import run as np_run
+    from ..backends.numpy import simulate  # phased specs run in the phased reference
     from ..errors import UnsupportedRule
-    from ..reference.simulator import simulate
     out = {}
     try:
         if precision == "float":
@@ -137,8 +137,20 @@ def _numpy_cells(spec, precision, steps) -> dict:
         out["deterministic"] = Verdict("numpy", "deterministic", "-", "-", "error",
                                        note=f"{type(err).__name__}: {err}")
     if precision == "float" and not spec.network.spiking:
-        out["batched"] = _batched_equivalence(spec, steps)
+        from ..rules.phases import is_phased
+        out["batched"] = (_phased_rows(spec, steps) if is_phased(spec)
+                          else _batched_equivalence(spec, steps))
     return out
+
+
+def _phased_rows(spec, steps) -> Verdict:
+    """A phased spec has no batched-trainer face: its batch check is that examples
+    run side by side as rows equal one example at a time, max |dW| <= 1e-12."""
+    from ..reference.phased import rows_equivalence
+    d = rows_equivalence(spec, steps)
+    return Verdict("numpy", "batched", "one example at a time", "exact",
+                   "pass" if d <= EXACT_TOL else "outside tolerance", {"max_abs_dW": d},
+                   BOUNDS["exact"])
 
 
 def _batched_equivalence(spec, steps) -> Verdict:

@@ -14,6 +14,12 @@ def count(spec, *, samples: int = 20, params=None, dataset=None,
           weights: str = "initial", learning_epoch: int = 1) -> Counts:
     """Operation counts per sample from a time-stepped reference run (the counts are
     defined in neurolearn.hardware.estimate's docstring)."""
+    from ..rules.phases import is_phased
+    if is_phased(spec):  # phases and settling loops: reference/phased_counts.py
+        from .phased_counts import count_phased
+        _check_epoch(learning_epoch)
+        return count_phased(spec, samples=samples, params=params, dataset=dataset,
+                            weights=weights)
     net = spec.network
     if not net.spiking:
         raise UnsupportedRule("the estimate", f"rate network {spec.name!r}",
@@ -30,10 +36,7 @@ def count(spec, *, samples: int = 20, params=None, dataset=None,
     L = len(sizes) - 1
     spikes = {n: float(trace.spikes[n].sum()) / samples for n in names}
     comps = [s * (2 if layer.neuron.bursts else 1) for s, layer in zip(sizes, net.layers)]
-    if isinstance(learning_epoch, bool) or not isinstance(learning_epoch, int) or \
-            not 1 <= learning_epoch <= 63:
-        raise SpecError(f"must be an integer in 1..63 (a Loihi learning epoch), got "
-                        f"{learning_epoch!r}", "--learning-epoch")
+    _check_epoch(learning_epoch)
     n_teach = teach_steps(spec.simulation)
     # the learning engine visits every synapse once per learning epoch; neurolearn's
     # lowerings learn every step (1), an on-chip schedule may choose a longer epoch
@@ -63,3 +66,10 @@ def count(spec, *, samples: int = 20, params=None, dataset=None,
     training["synaptic_op"] += sum(v["feedback_op"] for v in per_layer.values())
     training["synaptic_update"] = sum(v["synaptic_update"] for v in per_layer.values())
     return Counts(k, samples, spikes, per_layer, inference, training, weights)
+
+
+def _check_epoch(learning_epoch) -> None:
+    if isinstance(learning_epoch, bool) or not isinstance(learning_epoch, int) or \
+            not 1 <= learning_epoch <= 63:
+        raise SpecError(f"must be an integer in 1..63 (a Loihi learning epoch), got "
+                        f"{learning_epoch!r}", "--learning-epoch")

@@ -172,6 +172,10 @@ class Network:
 
     def __init__(self, spec, params: Params | None = None, seed: int | None = None,
                  n_par: int = 1, schedule: Schedule = TEXTBOOK):
+        if getattr(spec, "phases", None):  # their meaning: reference/phased.py
+            raise UnsupportedRule(NAME, f"phased spec {spec.name!r} in the time-stepped "
+                                  "simulator", "it has one plastic window per example "
+                                  "(simulation.teach)", "numpy (the phased reference)")
         self.spec = spec
         self.net = spec.network
         self.sim = spec.simulation

@@ -27,7 +27,37 @@ ROWS = [
     ("burstprop_rate", "burstprop_rate", "random", ("burst_rate", "burst_rate"), "digits",
      {}),
     ("burstprop (spiking)", "burstprop", "random", ("burst", "burst"), "digits", {}),
+    # phased rules (issue 15): the phases and dynamics of their example specs, shorter
+    ("segregated_dendrites · pyramidal", "segregated_dendrites", "random",
+     ("pyramidal", "sigmoid"), "digits", {"phased": True}),
+    ("equilibrium_propagation · hard_sigmoid", "equilibrium_propagation", "transport",
+     ("hard_sigmoid", "hard_sigmoid"), "digits", {"phased": True}),
+    ("predictive_coding · rate", "predictive_coding", "transport", ("tanh", "sigmoid"),
+     "digits", {"phased": True}),
+    ("weight_mirror · rate", "weight_mirror", "random", ("tanh", "sigmoid"), "digits",
+     {"phased": True}),
 ]
+
+
+def _phased(rule: str) -> dict:
+    """The phases, dynamics and feedback rule of a phased catalog row."""
+    from .phases import Equilibrium, FeedbackRule, Noise, Phase, PredictiveCoding, Settle
+    if rule == "segregated_dendrites":
+        return {"phases": [Phase("forward", 10, window=5),
+                           Phase("target", 10, window=5, target=True, nudge=1.0,
+                                 plastic=True)]}
+    if rule == "equilibrium_propagation":
+        return {"dynamics": Equilibrium(),
+                "phases": [Phase("free", 20, settle=Settle(0.5)),
+                           Phase("nudged", 4, target=True, nudge=0.5, plastic=True,
+                                 settle=Settle(0.5))]}
+    if rule == "predictive_coding":
+        return {"dynamics": PredictiveCoding(),
+                "phases": [Phase("infer", 60, target=True, nudge=1.0, plastic=True,
+                                 settle=Settle(0.1))]}
+    return {"feedback_rule": FeedbackRule("mirror", 0.005, builtin="weight_mirror"),
+            "phases": [Phase("learn", 1, target=True, plastic=True),
+                       Phase("mirror", 4, input=False, noise=Noise(1.0, ["h1"]))]}
 
 
 def row_spec(label, rule, fb, models, dataset, extra=None) -> Spec:
@@ -43,15 +73,21 @@ def row_spec(label, rule, fb, models, dataset, extra=None) -> Spec:
     # per example; large enough that a fixed-point engine's changes span many weight
     # LSBs within a grid run, small enough that learning stays smooth
     eta = {"lif": 0.02, "burst": 1.0}.get(hid, 0.1)
+    phased = _phased(rule) if extra.get("phased") else {}
+    feedback = Feedback(fb, rule=phased.get("feedback_rule"))
+    steps = sum(p.steps for p in phased.get("phases", []))
     return Spec(
         label.replace(" · ", "_").replace(", ", "_").replace(" ", "_"),
-        Network(layers, Feedback(fb)), Rule(builtin=rule, eta=eta),
+        Network(layers, feedback, dynamics=phased.get("dynamics")),
+        Rule(builtin=rule, eta=eta),
         Data(dataset, n_train=40, n_test=40),
         Training(epochs=1, batch_size=extra.get("batch_size", 1),
                  momentum=extra.get("momentum", 0.0), seed=0,
                  loss="mse"),
-        Simulation(dt=0.001, t_example=0.05 if spiking else 0.02, max_rate=200.0,
-                   teach=0.5))
+        Simulation(dt=0.001, t_example=(0.001 * steps if phased
+                                        else 0.05 if spiking else 0.02),
+                   max_rate=200.0, teach=1.0 if phased else 0.5),
+        phases=phased.get("phases"))
 
 
 def catalog() -> list:

@@ -214,7 +214,18 @@ class LavaProgram(Program):
 
 
 # -- refusals common to both lowerings -------------------------------------------------
+def _check_phases(spec):
+    """Phased specs (issue 15): the lowering has one plastic window per example
+    (simulation.teach's teacher and plasticity gate the post factors); what a phased
+    spec needs beyond it is refused by its first missing capability."""
+    from ...rules.phases import refuse_phases
+    refuse_phases(spec, NAME, "the Lava lowering runs every step as one feedforward "
+                  "pass of LIF or rate populations whose post factors simulation.teach "
+                  "gates, with fixed feedback Dense")
+
+
 def _check_network(spec):
+    _check_phases(spec)
     net, rule = spec.network, spec.rule
     L = len(net.layers) - 1
     for l in range(1, L):
