@@ -530,7 +530,8 @@ def _products(groups, traces, slots, comp, share=None, literal=False):
     by_name = {t.name: t for t in traces.traces}
     out = []
     for (dep, tr, before, syn, gain), ts in groups.items():
-        lit = _literal(ts[0][0]) if literal and len(ts) == 1 and not ts[0][1] else None
+        lit = _literal(ts[0][0] * gain) if literal and len(ts) == 1 and not ts[0][1] \
+            else None
         if lit is not None:
             p = Product(dep, tr, (), syn, mantissa=lit[0],
                         exponent=lit[1] if lit[1] else None)
@@ -605,12 +606,14 @@ def _increments(spec, lp: LayerProgram, fixed: bool):
 
 def _slot_refusal(spec, n_slots, extra, mu):
     why = (f"{n_slots} y slots for its products (terms grouped by dependency, pre trace "
-           "and syn factor)" + (f" plus {extra} y slot(s) for " + (
+           "and syn factor" + (", the tag's own terms and its decay"
+                               if spec.rule.resolved_tag() is not None else "") + ")" +
+           (f" plus {extra} y slot(s) for " + (
                "the tag's batch accumulation and momentum" if extra == 2 else
                "the tag's batch accumulation") if extra else ""))
-    _refuse(f"rule {spec.rule.display_name!r} with batch_size "
-            f"{spec.training.batch_size}, momentum {mu:g}",
-            f"it needs {why}, and Loihi3FLearningRule carries 3 post factors y1..y3",
+    what = f"rule {spec.rule.display_name!r}" + (
+        f" with batch_size {spec.training.batch_size}, momentum {mu:g}" if extra else "")
+    _refuse(what, f"it needs {why}, and Loihi3FLearningRule carries 3 post factors y1..y3",
             "lava --variant fused (batches and momentum natively), or numpy")
 
 
