@@ -11,7 +11,7 @@ import pytest
 
 from neurolearn.backends import capabilities
 from neurolearn.backends.lava import BACKEND, lower
-from neurolearn.backends.lava.lower import EY, LAVA, LAVA_STEP
+from neurolearn.backends.lava.lower import EY, LAVA, LAVA_STEP, LAVA_STEP_FLOAT
 from neurolearn.backends.lava.rulestring import check
 from neurolearn.errors import UnsupportedRule
 from neurolearn.rules.catalog import catalog
@@ -22,7 +22,11 @@ ROWS = dict(catalog())
 FA_RATE, FA_LIF = ROWS["delta · FA · rate"], ROWS["delta · FA · lif"]
 LOWERS_FLOAT = ["delta · FA · rate", "delta · FA · rate · batch 8, momentum 0.9",
                 "delta · DFA · rate", "delta · FA · lif", "delta · DFA · lif",
-                "burstprop_rate", "burstprop (spiking)"]
+                "burstprop_rate", "burstprop (spiking)", "stdp (pair, all-to-all)",
+                "stdp_nearest", "triplet_stdp", "rstdp (reward, eligibility tag)"]
+NOT_FIXED = ["rstdp (reward, eligibility tag)"]  # the eligibility tag: float only
+# rows whose products leave no y slot for the batch, or with an eligibility tag
+PER_STEP = ["triplet_stdp", "rstdp (reward, eligibility tag)"]
 
 
 def with_rule(spec, *terms, **training):
@@ -45,7 +49,8 @@ def test_capabilities_are_derived_by_lowering_the_catalog():
             lowers = caps[(row, "float", variant)] == "lowers"
             assert lowers == (row in LOWERS_FLOAT), (row, variant, caps[(row, "float", variant)])
         spiking = ROWS[row].network.spiking
-        assert (caps[(row, "fixed", "stock")] == "lowers") == (spiking and row in LOWERS_FLOAT)
+        assert (caps[(row, "fixed", "stock")] == "lowers") == (
+            spiking and row in LOWERS_FLOAT and row not in NOT_FIXED)
         assert "fused process runs the reference's float64" in caps[(row, "fixed", "fused")]
     assert BACKEND.variants == ("stock", "fused") and BACKEND.schedule == LAVA
 
@@ -62,7 +67,8 @@ def test_program_is_picklable_and_describes_its_timing():
         for variant in ("stock", "fused"):
             prog = lower(ROWS[row], variant=variant)
             back = pickle.loads(pickle.dumps(prog))
-            assert back.schedule == LAVA and back.approximations == []
+            assert back.schedule == (LAVA_STEP_FLOAT if row in PER_STEP else LAVA)
+            assert back.approximations == []
             assert "1-step delay per forward projection" in prog.describe()[0]
     fixed = lower(FA_LIF, "fixed")
     assert fixed.schedule == LAVA_STEP and fixed.schedule.apply == "step"

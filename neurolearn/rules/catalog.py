@@ -11,7 +11,7 @@ momentum unless the row is about them.
 
 from __future__ import annotations
 
-from .ir import Data, Feedback, Layer, Network, Rule, Simulation, Spec, Training
+from .ir import Data, Feedback, Layer, Network, Reward, Rule, Simulation, Spec, Training
 from .neurons import Neuron
 
 # (label, builtin rule, feedback kind, hidden/output neuron models, data set, extra)
@@ -27,6 +27,14 @@ ROWS = [
     ("burstprop_rate", "burstprop_rate", "random", ("burst_rate", "burst_rate"), "digits",
      {}),
     ("burstprop (spiking)", "burstprop", "random", ("burst", "burst"), "digits", {}),
+    ("stdp (pair, all-to-all)", "stdp", "random", ("lif", "lif"), "digits", {}),
+    ("stdp_nearest", "stdp_nearest", "random", ("lif", "lif"), "digits", {}),
+    ("triplet_stdp", "triplet_stdp", "random", ("lif", "lif"), "digits", {"eta": 1.0}),
+    # reward-modulated: the tag needs learned biases off; a digit's class is the
+    # rewarded action among the 10 outputs
+    ("rstdp (reward, eligibility tag)", "rstdp", "random", ("lif", "lif"), "digits",
+     {"eta": 0.05, "bias": False,
+      "reward": Reward(selection="epsilon_greedy", correct=1.0, wrong=-1.0)}),
 ]
 
 
@@ -36,13 +44,14 @@ def row_spec(label, rule, fb, models, dataset, extra=None) -> Spec:
     n_in, n_out = (64, 10) if dataset == "digits" else (2, 1)
     hid, out = models
     spiking = hid in ("lif", "burst")
-    layers = [Layer("input", n_in), Layer("h1", 100, Neuron(hid))]
+    bias = extra.get("bias", True)
+    layers = [Layer("input", n_in), Layer("h1", 100, Neuron(hid), bias=bias)]
     if extra.get("deep"):
-        layers.append(Layer("h2", 30, Neuron(hid)))
-    layers.append(Layer("output", n_out, Neuron(out)))
+        layers.append(Layer("h2", 30, Neuron(hid), bias=bias))
+    layers.append(Layer("output", n_out, Neuron(out), bias=bias))
     # per example; large enough that a fixed-point engine's changes span many weight
     # LSBs within a grid run, small enough that learning stays smooth
-    eta = {"lif": 0.02, "burst": 1.0}.get(hid, 0.1)
+    eta = extra.get("eta", {"lif": 0.02, "burst": 1.0}.get(hid, 0.1))
     return Spec(
         label.replace(" · ", "_").replace(", ", "_").replace(" ", "_"),
         Network(layers, Feedback(fb)), Rule(builtin=rule, eta=eta),
@@ -51,7 +60,7 @@ def row_spec(label, rule, fb, models, dataset, extra=None) -> Spec:
                  momentum=extra.get("momentum", 0.0), seed=0,
                  loss="mse"),
         Simulation(dt=0.001, t_example=0.05 if spiking else 0.02, max_rate=200.0,
-                   teach=0.5))
+                   teach=0.5), reward=extra.get("reward"))
 
 
 def catalog() -> list:
