@@ -72,6 +72,11 @@ CASES = {
     "reward-modulated hebbian · teach 1": reward_spec(Rule(name="rhebb", eta=0.05, terms=[
         Term([F("pre", "activity"), F("post", "activity"), F("global", "rpe")]),
         Term([F("pre", "activity"), F("global", "reward")], -0.1, "post_spike")]), teach=1.0),
+    # loss 'reward' on a rate network with random feedback (AGREL's error at the
+    # selected action only; BrainProp's transport feedback is refused on Lava)
+    "delta · FA · rate · loss reward": FA_RATE.with_(
+        training=replace(FA_RATE.training, loss="reward"),
+        reward=Reward(selection="softmax", temperature=0.2, delay=0.002)),
 }
 
 # fixed point: every product sign-definite (Lava clips the y traces of a neuron that

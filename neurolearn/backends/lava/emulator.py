@@ -6,17 +6,21 @@ step t (``Loihi2SimCfg``, ``t_epoch = 1``):
 1. every Dense and LearningDense sends what it computed at t-1 (zeros at t = 1);
 2. each population (:class:`.population.LayerStep`, the code the Lava population
    ProcessModels run) steps on what it received, sending its forward payload, its
-   down signals and its post factors y1..y3;
+   down signals, its post factors y1..y3 and (rules with post_spike terms) its spikes
+   as back-propagating spikes; the output population of a reward task steps first and
+   its (r, rpe) reaches the hidden populations in the same step;
 3. each Dense computes its next output with its current weights: binary spikes
    ``W[:, s.astype(bool)].sum(axis=1)``, graded payloads ``W.dot(s)``; a
    LearningDense then takes in the presynaptic payload (graded: x1 = payload / 2
    where it is non-zero, Lava's OVERWRITE) and the post factors;
 4. learning (float, :class:`FloatEngine`): each x trace decays by exp(-1/tau) and
-   gains its impulse where the presynaptic neuron spiked; the y traces decay by
-   exp(-1/65535); every product of dw and dt is evaluated from the values of w and
-   t before the step's learning, in the order and association Lava's float
-   applier uses (``(m * 2.**e) * u * f1 * f2 ...``, products summed left to
-   right, then added to the variable). Fixed point (:class:`FixedEngine`): Lava's
+   gains its impulse where the presynaptic neuron spiked (OVERWRITE: x1 = payload/2
+   in the spike phase, no impulse); the y traces decay by exp(-1/65535); every
+   product of dw and dt is evaluated from the values of w and t before the step's
+   learning, in the order and association Lava's float applier uses
+   (``(m * 2.**e) * D * f1 * f2 ...``, D = u (1), x0 (the presynaptic spikes) or
+   y0 (the back-propagating spikes), a factor with a constant ``(f + (k))``;
+   products summed left to right, then added to the variable). Fixed point (:class:`FixedEngine`): Lava's
    bit-approximate engine from the integer primitives of
    :mod:`neurolearn.hardware.arith`.
 """

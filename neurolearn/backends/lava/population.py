@@ -7,9 +7,11 @@ its source's down signals, one step old), runs its neurons with the reference's 
 classes and functions (:mod:`neurolearn.reference.neurons`, ``reference.burst``,
 ``reference.signals``), and sends forward its activity (rates as graded payloads,
 events as spikes), down its learning signals, and to its LearningDense the rule's
-post factors y1..y3 (module docstring of :mod:`.lower`). The bias is the
-population's own Var (Loihi's compartment bias) and learns here, with the same
-accumulation and momentum as the reference.
+post factors y1..y3 (module docstring of :mod:`.lower`): post traces advanced as the
+reference advances them, global factors from the reward task (the output population
+runs :class:`neurolearn.reference.reward.RewardState`, the hidden ones receive its
+(r, rpe) within the step). The bias is the population's own Var (Loihi's compartment
+bias) and learns here, with the same accumulation and momentum as the reference.
 
 The Lava population ProcessModels and the emulator both run this class; the
 plumbing check (runtime vs emulator) therefore tests Lava's Dense, LearningDense,
