@@ -1,11 +1,12 @@
 """Regenerate the figures and tables of docs/independent.md: the reference against Brian2
-and NEST on LIF spike times and on STDP (pairing curve, frequency protocol).
+and NEST on LIF spike times and on STDP (pairing curve, frequency protocol), and Lava's
+pairing curve (float and fixed point, runtime against its emulator and the reference).
 
     .venv/bin/python scripts/independent_figures.py
 
 Writes docs/img/stdp_pairing.png, docs/img/stdp_frequency.png and the part of
-docs/independent.md between its "generated" markers. Needs the extras brian2, nest and
-plot. About a minute on 2 cores.
+docs/independent.md between its "generated" markers. Needs the extras brian2, nest, lava
+and plot. About a minute and a half on 2 cores.
 """
 
 from __future__ import annotations
@@ -21,10 +22,11 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from neurolearn.independent import brian2_lif, nest_lif  # noqa: E402
+from neurolearn.independent import brian2_lif, lava_stdp, nest_lif  # noqa: E402
 from neurolearn.independent.lif import compare_spikes, random_problem, reference_spikes  # noqa: E402
 from neurolearn.independent.measure import pairing_curve, weight_changes  # noqa: E402
-from neurolearn.independent.stdp import (PairSTDP, TripletSTDP, frequency_protocol)  # noqa: E402
+from neurolearn.independent.stdp import (PairSTDP, TripletSTDP, curve_protocol,  # noqa: E402
+                                         frequency_protocol)
 from neurolearn.rules.ir import Neuron  # noqa: E402
 
 DOC = ROOT / "docs" / "independent.md"
@@ -77,6 +79,17 @@ def curve_section(plt) -> list[str]:
     _, ne = pairing_curve("nest", pair, dt)
     _, ne_fine = pairing_curve("nest", pair, dt, resolution=0.0001)
     _, ne_comp = pairing_curve("nest", pair, dt, compensate_delay=True)
+    # Lava: float on the stock runtime and its emulator; fixed point at amplitudes the
+    # 8-bit weights resolve (a+ = 32 LSB), against the emulator and the reference
+    _, lv = pairing_curve("lava", pair, dt)
+    _, lv_em = pairing_curve("lava", pair, dt, engine="emulator")
+    fpair, f_rate, lsb = lava_stdp.fixed_point_protocol(pair)
+    prot = curve_protocol(iv, dt, t_post=0.15)
+    f_ref = weight_changes("reference", prot, fpair, dt=dt, max_rate=f_rate)
+    f_lv = weight_changes("lava", prot, fpair, dt=dt, max_rate=f_rate, precision="fixed")
+    f_em = weight_changes("lava", prot, fpair, dt=dt, max_rate=f_rate, precision="fixed",
+                          engine="emulator")
+    rescale = pair.a_plus / fpair.a_plus  # fixed-point curve in the float curve's units
     ms = iv * 1000
     not0, not_coinc = iv != 0, (iv != 0) & (iv != -dt)
 
@@ -100,26 +113,43 @@ def curve_section(plt) -> list[str]:
             f"| reference vs NEST with post spikes sent d earlier, Δt ≠ 0 | "
             f"{mx(ref - ne_comp, not0)} | rounding |",
             f"| at Δt = 0: reference {ref[~not0][0]:.3g} (a+ - a-), Brian2 "
-            f"{b2[~not0][0]:.3g}, NEST (delay compensated) {ne_comp[~not0][0]:.3g} | | "
-            "same-step convention |"]
+            f"{b2[~not0][0]:.3g}, NEST (delay compensated) {ne_comp[~not0][0]:.3g}, Lava "
+            f"{lv[~not0][0]:.3g} | | same-step convention |",
+            f"| Lava float (stock LearningDense) vs its emulator | {mx(lv - lv_em)} | "
+            "exact: the emulator is Lava's float engine in NumPy |",
+            f"| Lava float vs reference | {mx(lv - ref)} | rounding: Lava pairs x0 and y0 "
+            "of one step as the reference does (drivers sent one step early for the "
+            "Dense's delay) |",
+            f"| Lava fixed point vs its emulator (the quantized model), a+ = "
+            f"{fpair.a_plus / lsb:.0f} LSB | {np.abs(f_lv - f_em).max() / lsb:.0f} LSB | "
+            "exact: integer engine in NumPy |",
+            f"| Lava fixed point vs reference at the same amplitudes | "
+            f"{np.abs(f_lv - f_ref).max() / lsb:.1f} LSB (mean "
+            f"{np.abs(f_lv - f_ref).mean() / lsb:.1f}) | precision: 7-bit pre trace "
+            "(impulse 16, stochastic decay), post trace sent as a 7-bit integer, "
+            "floor-shifted products, stochastic rounding of the weight |"]
     fig, (ax, ax2) = plt.subplots(2, 1, figsize=(7, 6), sharex=True,
                                   gridspec_kw={"height_ratios": [2, 1]})
     ax.plot(ms, ref * 1e3, "k-", lw=2.5, label="neurolearn reference (rule IR)")
     ax.plot(ms, b2 * 1e3, "o", ms=3, mfc="none", label="Brian2 (on_pre/on_post)")
     ax.plot(ms, ne * 1e3, "x", ms=3, label="NEST stdp_synapse, h = d = 1 ms")
     ax.plot(ms, ne_fine * 1e3, "+", ms=3, label="NEST stdp_synapse, h = d = 0.1 ms")
+    ax.plot(ms, lv * 1e3, "^", ms=3, mfc="none", label="Lava float (stock LearningDense)")
+    ax.plot(ms, f_lv * rescale * 1e3, "v", ms=3, mfc="none",
+            label=f"Lava fixed point (a+ = {fpair.a_plus / lsb:.0f} LSB, rescaled)")
     ax.axhline(0, color="0.7", lw=0.5)
     ax.set_ylabel("Δw per pair (×1e-3)")
     ax.set_title("Pair STDP, all-to-all (A+ = 0.005, A-/A+ = 1.05, τ = 20 ms)")
     ax.legend(fontsize=8)
     floor = 1e-19
     for y, lab, st in ((b2, "Brian2 (0 drawn at 1e-19)", "o"), (ne, "NEST 1 ms", "x"), (ne_fine, "NEST 0.1 ms", "+"),
-                       (ne_comp, "NEST 1 ms, delay compensated", "s")):
+                       (ne_comp, "NEST 1 ms, delay compensated", "s"),
+                       (lv, "Lava float", "^"), (f_lv * rescale, "Lava fixed (rescaled)", "v")):
         ax2.semilogy(ms, np.maximum(np.abs(y - ref), floor), st, ms=3, mfc="none", label=lab)
     ax2.set_ylabel("|Δw − reference|")
     ax2.set_xlabel("Δt = t_post − t_pre (ms)")
     ax2.set_ylim(floor / 2, 1e-2)
-    ax2.legend(fontsize=7, ncol=2)
+    ax2.legend(fontsize=6, ncol=3)
     fig.tight_layout()
     fig.savefig(IMG / "stdp_pairing.png", dpi=120)
     plt.close(fig)

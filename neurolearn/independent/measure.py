@@ -1,5 +1,5 @@
 """The same STDP protocol measured on one simulator, chosen by name: the
-reference, Brian2 or NEST (their harnesses import the simulator only when run)."""
+reference, Lava, Brian2 or NEST (their harnesses import the simulator only when run)."""
 
 from __future__ import annotations
 
@@ -11,17 +11,20 @@ from .stdp import Pairing, PairSTDP, check_kind, curve_protocol, reference_weigh
 
 def weight_changes(simulator: str, pairings: list[Pairing], params, kind: str = "pair",
                    dt: float = 0.001, **kw) -> np.ndarray:
-    """Weight change per pairing from ``simulator`` ('reference', 'brian2', 'nest');
+    """Weight change per pairing from ``simulator`` ('reference', 'lava', 'brian2',
+    'nest');
     ``kind`` is 'pair', 'nearest' or 'triplet' (the reference runs pair and triplet)."""
     check_kind(kind, params)
     if simulator == "reference":
         return reference_weight_changes(pairings, params, dt, kind=kind, **kw)
-    if simulator == "brian2":
+    if simulator == "lava":
+        from .lava_stdp import weight_changes as run
+    elif simulator == "brian2":
         run = brian2_stdp.weight_changes
     elif simulator == "nest":
         run = nest_stdp.weight_changes
     else:
-        raise ValueError(f"simulator must be 'reference', 'brian2' or 'nest', "
+        raise ValueError(f"simulator must be 'reference', 'lava', 'brian2' or 'nest', "
                          f"got {simulator!r}")
     return run(pairings, params, kind, dt, **kw)
 

@@ -90,10 +90,11 @@ from ..rules.neurons import Burst
 from .burst import BurstDetector
 from .neurons import LIF, BurstNeuron
 from .params import Params, init_params
+from .reward import RewardState
 from .schedule import TEXTBOOK, Schedule
 from .signals import (apical_drive, burst_prob_devs, error_drives, feedback_matrix,
                       feedback_source, layer_etas, loss_value, output_error,
-                      output_readout, reward_error, reward_of, select_action)
+                      output_readout)
 from .stream import example_order, steps_per_example
 from .terms import error_free_part, term_update
 from .trainer import accuracy
@@ -202,8 +203,8 @@ class Network:
         self.k = steps_per_example(self.sim)
         self.teach_steps = teach_steps(self.sim)
         self.n_steps = 0
-        self.action_rng = np.random.default_rng([self.seed, 6])
-        self.r_bar = 0.0  # running mean of rewards (global.rpe)
+        self.reward_state = RewardState(self.reward, self.seed, self.teach_steps,
+                                        self.sim.dt, self.loss) if self.reward is not None else None
         self.tags = [np.zeros_like(w) for w in self.params.W] if self.tag_rule else None
         self.begin_batch(1)
         self.reset(n_par)
@@ -267,9 +268,8 @@ class Network:
 
     def begin_example(self):
         """A new example: forget the previous one's decision (reward tasks)."""
-        self._decision = None
-        self._settle_sum = None
-        self._settle_n = 0
+        if self.reward_state is not None:
+            self.reward_state.begin_example()
 
     def _trace(self, key, tau, s):
         if key not in self.filters:
@@ -454,31 +454,11 @@ class Network:
     def _reward_step(self, readout, y, err, teach):
         """The global signals of this step and the error the output is taught with:
         the teacher's error while teaching (none while settling), or, for loss
-        'reward', the selected action's reward prediction error."""
-        no_teacher = np.zeros_like(err)
-        if self.reward is None:
-            return {}, (err if teach else no_teacher)
-        if not teach:  # settling: the readout the decision will be made from
-            self._settle_sum = readout.copy() if self._settle_sum is None else \
-                self._settle_sum + readout
-            self._settle_n += 1
-            zero = np.zeros((len(readout), 1))
-            return {"reward": zero, "rpe": zero}, no_teacher
-        if self._decision is None:
-            seen = readout if not self._settle_n else self._settle_sum / self._settle_n
-            action = select_action(seen, self.reward, self.action_rng)
-            r = reward_of(action, y, self.reward)
-            rpe = r - self.r_bar
-            keep = np.exp(-self.teach_steps * self.sim.dt / self.reward.baseline_tau)
-            self.r_bar = keep * self.r_bar + (1.0 - keep) * float(np.mean(r))
-            self._decision = [action, r[:, None], rpe[:, None], 0]
-        action, r, rpe, since = self._decision
-        self._decision[3] += 1
-        on = since * self.sim.dt >= self.reward.delay - 1e-12
-        glob = {"reward": r if on else np.zeros_like(r), "rpe": rpe if on else np.zeros_like(rpe)}
-        if self.loss == "reward":
-            return glob, reward_error(readout, action, r[:, 0]) if on else no_teacher
-        return glob, err
+        'reward', the selected action's reward prediction error
+        (:class:`neurolearn.reference.reward.RewardState`)."""
+        if self.reward_state is None:
+            return {}, (err if teach else np.zeros_like(err))
+        return self.reward_state.step(readout, y, err, teach)
 
     # -- learning -------------------------------------------------------------------------
     def _traces(self, l, pre_raw, post_raw):

@@ -11,7 +11,7 @@ momentum unless the row is about them.
 
 from __future__ import annotations
 
-from .ir import Data, Feedback, Layer, Network, Rule, Simulation, Spec, Training
+from .ir import Data, Feedback, Layer, Network, Reward, Rule, Simulation, Spec, Training
 from .neurons import Neuron
 
 # (label, builtin rule, feedback kind, hidden/output neuron models, data set, extra)
@@ -36,6 +36,14 @@ ROWS = [
      "digits", {"phased": True}),
     ("weight_mirror · rate", "weight_mirror", "random", ("tanh", "sigmoid"), "digits",
      {"phased": True}),
+    ("stdp (pair, all-to-all)", "stdp", "random", ("lif", "lif"), "digits", {}),
+    ("stdp_nearest", "stdp_nearest", "random", ("lif", "lif"), "digits", {}),
+    ("triplet_stdp", "triplet_stdp", "random", ("lif", "lif"), "digits", {"eta": 1.0}),
+    # reward-modulated: the tag needs learned biases off; a digit's class is the
+    # rewarded action among the 10 outputs
+    ("rstdp (reward, eligibility tag)", "rstdp", "random", ("lif", "lif"), "digits",
+     {"eta": 0.05, "bias": False,
+      "reward": Reward(selection="epsilon_greedy", correct=1.0, wrong=-1.0)}),
 ]
 
 
@@ -66,13 +74,14 @@ def row_spec(label, rule, fb, models, dataset, extra=None) -> Spec:
     n_in, n_out = (64, 10) if dataset == "digits" else (2, 1)
     hid, out = models
     spiking = hid in ("lif", "burst")
-    layers = [Layer("input", n_in), Layer("h1", 100, Neuron(hid))]
+    bias = extra.get("bias", True)
+    layers = [Layer("input", n_in), Layer("h1", 100, Neuron(hid), bias=bias)]
     if extra.get("deep"):
-        layers.append(Layer("h2", 30, Neuron(hid)))
-    layers.append(Layer("output", n_out, Neuron(out)))
+        layers.append(Layer("h2", 30, Neuron(hid), bias=bias))
+    layers.append(Layer("output", n_out, Neuron(out), bias=bias))
     # per example; large enough that a fixed-point engine's changes span many weight
     # LSBs within a grid run, small enough that learning stays smooth
-    eta = {"lif": 0.02, "burst": 1.0}.get(hid, 0.1)
+    eta = extra.get("eta", {"lif": 0.02, "burst": 1.0}.get(hid, 0.1))
     phased = _phased(rule) if extra.get("phased") else {}
     feedback = Feedback(fb, rule=phased.get("feedback_rule"))
     steps = sum(p.steps for p in phased.get("phases", []))
@@ -87,7 +96,7 @@ def row_spec(label, rule, fb, models, dataset, extra=None) -> Spec:
         Simulation(dt=0.001, t_example=(0.001 * steps if phased
                                         else 0.05 if spiking else 0.02),
                    max_rate=200.0, teach=1.0 if phased else 0.5),
-        phases=phased.get("phases"))
+        phases=phased.get("phases"), reward=extra.get("reward"))
 
 
 def catalog() -> list:
