@@ -5,7 +5,8 @@
 each shown for ``k = t_example / dt`` steps; the last ``n_teach =
 round(simulation.teach * k)`` of them are *plastic steps* (teacher and plasticity
 on); before them the network settles without teacher (Payeur et al.'s prediction
-phase). State is not reset between examples. Examples are grouped into batches of
+phase). A schedule's ``hold_steps`` precede them (teacher and plasticity off, as
+settling steps). State is not reset between examples. Examples are grouped into batches of
 ``training.batch_size`` within each pass over the training set (the last batch of a
 pass may be smaller, as in the batched trainer). Every plastic step adds
 
@@ -200,7 +201,8 @@ class Network:
         # process draws the same numbers
         self.rng = [np.random.default_rng([self.seed, 4, l]) for l in range(self.L + 1)]
         self.noise_rng = [np.random.default_rng([self.seed, 5, l]) for l in range(self.L + 1)]
-        self.k = steps_per_example(self.sim)
+        # the schedule's hold steps come first: settling steps in all but name
+        self.k = steps_per_example(self.sim) + schedule.hold_steps
         self.teach_steps = teach_steps(self.sim)
         self.n_steps = 0
         self.reward_state = RewardState(self.reward, self.seed, self.teach_steps,
