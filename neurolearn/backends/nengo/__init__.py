@@ -33,54 +33,11 @@ def simulate(spec, *, steps, precision="float", seed=None, record_every=1, varia
                      time_limit=time_limit)
 
 
-<<<<<<< HEAD
 def run(spec, *, precision="float", epochs=None, quiet=None, dataset=None, variant=None,
         profile=None, time_limit=None):
     from .runtime import run as _run
     return _run(spec, precision=precision, epochs=epochs, quiet=quiet, dataset=dataset,
                 variant=variant, profile=profile, time_limit=time_limit)
-=======
-def check(spec, precision="float") -> None:
-    """Raise UnsupportedRule for what this backend cannot run."""
-    from ...rules.phases import refuse_phases
-    refuse_phases(spec, NAME, "the nengo model runs Connections learning every step "
-                  "in simulation.teach's window, with fixed feedback transforms")
-    rule = spec.rule.display_name
-    if precision != "float":
-        raise UnsupportedRule(NAME, f"precision {precision!r}",
-                              "nengo.Simulator computes in float64 only",
-                              "lava or numpy (precision fixed)")
-    post = spec.rule.signals("post")
-    if post & {"burst", "pbar_event", "event"}:
-        raise UnsupportedRule(
-            NAME, f"rule {rule!r} (spiking burst-dependent plasticity)",
-            "it needs the burst and event trains of two-compartment burst neurons, which "
-            "no Nengo neuron type produces (a Nengo neuron has one output and a learning "
-            "rule sees only that)",
-            "numpy (neurolearn.reference.simulator) or lava; or use burstprop_rate here")
-    bad = post - set(POST_SIGNALS)
-    if bad:
-        raise UnsupportedRule(NAME, f"rule {rule!r} (post signal {sorted(bad)[0]!r})",
-                              "that post factor is not lowered to Nengo operators", "numpy")
-    bad = spec.rule.signals("pre") - set(PRE_SIGNALS)
-    if bad:
-        raise UnsupportedRule(NAME, f"rule {rule!r} (pre signal {sorted(bad)[0]!r})",
-                              "only presynaptic activity traces are lowered", "numpy")
-    taus = {f.tau for t in spec.rule.resolved_terms() for f in t.factors if f.kind == "pre"}
-    if len(taus) > 1:
-        raise UnsupportedRule(NAME, f"rule {rule!r}", "its terms use different pre time "
-                              "constants; a Nengo connection has one pre filter", "numpy")
-    if spec.rule.t_epoch != 1:
-        raise UnsupportedRule(NAME, f"rule {rule!r} with t_epoch = {spec.rule.t_epoch}",
-                              "Nengo applies each step's delta on the next step", "numpy")
-    for i, layer in enumerate(spec.network.layers[1:], start=1):
-        if layer.neuron.model == "burst":
-            raise UnsupportedRule(
-                NAME, f"neuron model 'burst' (network.layers[{i}].neuron.model)",
-                "no Nengo neuron type has the soma/apical burst and event outputs",
-                "numpy (neurolearn.reference.simulator) or lava")
-    refuse_offsets(spec, NAME)
->>>>>>> phases
 
 
 def emulate(spec, *, steps, precision="float", seed=None, record_every=1, variant=None,

@@ -167,6 +167,9 @@ def _renamed(terms, filtered):
 
 def lower(spec, precision: str = "float", profile=None, variant=None) -> NengoProgram:
     """The nengo Program of ``spec``, or UnsupportedRule naming the reason."""
+    from ...rules.phases import refuse_phases
+    refuse_phases(spec, NAME, "the nengo model runs Connections learning every step "
+                  "in simulation.teach's window, with fixed feedback transforms")
     rule = spec.rule.display_name
     if precision != "float":
         _refuse(f"precision {precision!r}", "nengo.Simulator computes in float64 only",
