@@ -185,13 +185,36 @@ def test_rest_is_checked_like_a_spec_field(rate_net):
         assert o.status == 2 and o.problem() is None and msg in o.err, o.err
 
 
-def test_presentation_alone_is_measured(spiking_net):
-    """The reference network over the engine's presentation: examples one after
-    another; with a rest long enough for the state to decay (0.2 s, ten time
-    constants) the readout is the reference's evaluation from rest, except for the
-    regular encoder's phase, which carries over (so within a few examples)."""
+def test_lava_inference_is_the_reference_under_lavas_schedule(spiking_net):
+    """The Lava emulator's inference (what Lava runs) gives the same output spikes as
+    the reference's network under Lava's schedule over the same presentation: Lava's
+    departure from the reference's evaluation is its one-step delays plus the
+    presentation, nothing else (docs/deploy.md's decomposition)."""
+    from neurolearn.backends import lava as lb
+    from neurolearn.backends.lava.lower import LAVA
     spec, params, ds = _inputs(*spiking_net)
-    w = presentation(frozen_spec(spec), ds, 0.2)
-    got = reference_on_stream(spec, params, ds, w)
-    ref = neurolearn.load(spiking_net[1]).evaluate(ds)
-    assert abs(got.accuracy - ref["accuracy"]) <= 3 / 24
+    for rest in (None, 0.01):
+        w = presentation(frozen_spec(spec), ds, rest)
+        ref = reference_on_stream(spec, params, ds, w, schedule=LAVA)
+        emu = lb.emulate_infer(spec, params, dataset=ds, rest=rest)
+        assert emu.outputs.sum() > 0 and np.array_equal(ref.outputs, emu.outputs)
+
+
+@pytest.mark.slow
+def test_spiking_inference_accuracy_near_the_reference(tmp_path):
+    """Statistical (slow, ~3 min): fa_digits_spiking trained 2 epochs on 600 images,
+    the 450 test images with 30 ms rest before each. nengo's accuracy is within 3
+    points of the reference's network over the same presentation (the rest is nengo's
+    LIF and its one-step synapse delay); Lava float is exactly the reference under
+    Lava's schedule (test above). Against the reference's evaluation from rest the
+    gap depends on the network (docs/deploy.md) and is only reported."""
+    pytest.importorskip("nengo")
+    from neurolearn.backends import nengo as nb
+    path = _spec(SPECS / "fa_digits_spiking.toml", tmp_path, "sp.toml", None, n_train=600)
+    neurolearn.run(path, quiet=True, epochs=2, save=tmp_path / "ck")
+    spec, params, ds = _inputs(path, tmp_path / "ck")
+    w = presentation(frozen_spec(spec), ds, 0.03)
+    same = reference_on_stream(spec, params, ds, w)
+    got = nb.infer(spec, params, dataset=ds, rest=0.03)
+    assert same.accuracy > 0.5
+    assert abs(got.accuracy - same.accuracy) <= 0.03, (got.accuracy, same.accuracy)

@@ -10,8 +10,11 @@ An engine runs a trained network the way it runs training, with learning off:
 - **the stream** (:func:`presentation`): the test set in its order, each example
   shown for ``k = t_example / dt`` steps, one after another without a reset (state
   carries over, as on a chip; ``rest`` seconds without input before each example let
-  it decay towards rest), spiking inputs encoded by the reference's encoder over the
-  whole stream; no teacher and no plasticity on any step;
+  it decay towards rest); spiking inputs come from the reference's encoder as its
+  evaluation encodes them: the regular code starts every example at phase 0
+  (:func:`encode_example`; a phase carried over from the previous example moves each
+  input's spike count by up to one, which is 10 % of a 50 ms example at 200 Hz),
+  poisson draws continue one generator; no teacher and no plasticity on any step;
 - **the readout** (:func:`readout`): per example, the mean over its last
   ``n_teach = round(simulation.teach * k)`` steps (the window the reference's
   evaluation reads) of the output's activity (rate networks: the readout the loss
@@ -182,6 +185,14 @@ def grade(backend, precision, spec, dataset, w: Window, outputs, *, seconds=0.0,
                      w.steps, seconds, extra or {}, weights)
 
 
+def encode_example(enc, x, k: int):
+    """The input spikes of one example shown for k steps (x: (n_in,)), as the
+    reference's evaluation encodes it: regular code from phase 0; poisson draws
+    from ``enc``'s generator, which continues."""
+    enc.phase[:] = 0.0
+    return enc(np.broadcast_to(x, (k, len(x))))
+
+
 def step_network(net, spec, dataset, w: Window):
     """Per-step outputs of a reference :class:`~neurolearn.reference.simulator.Network`
     (or an engine emulator's subclass of it) over the test stream, learning off:
@@ -193,9 +204,8 @@ def step_network(net, spec, dataset, w: Window):
     blank = np.zeros((w.rest, x.shape[1]))
     t = 0
     for i in range(w.n):
-        xs = np.broadcast_to(x[i:i + 1], (w.k, x.shape[1]))
-        if enc is not None:
-            xs = enc(xs)
+        xs = np.broadcast_to(x[i:i + 1], (w.k, x.shape[1])) if enc is None else \
+            encode_example(enc, x[i], w.k)
         net.begin_example()
         for s, xt in enumerate(np.vstack([blank, xs])):
             r, _, _ = net.step(xt[None, :], y[i:i + 1], learn=False)

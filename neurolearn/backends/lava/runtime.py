@@ -197,7 +197,8 @@ class InferenceStream(Stream):
 
 class InferenceCursor(Cursor):
     """A Cursor that puts ``rest`` input-free steps before each example (the encoder
-    does not advance during them: a zero input has no spikes and no phase)."""
+    does not advance during them) and starts each example's regular code at phase 0
+    (neurolearn.backends.inference.encode_example)."""
 
     def __init__(self, stream):
         super().__init__(stream)
@@ -209,6 +210,8 @@ class InferenceCursor(Cursor):
         self.u += 1
         if i < s.rest:
             return np.zeros(s.n_in), s.y[s.order[e]], np.array([0.0, 0.0, 1.0, 0.0])
+        if i == s.rest and self.enc is not None:
+            self.enc.phase[:] = 0.0
         return super().step()
 
 

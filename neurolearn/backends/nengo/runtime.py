@@ -217,7 +217,9 @@ def run(spec, *, precision="float", epochs=None, quiet=None, dataset=None, varia
 # -- inference with trained weights (neurolearn.backends.inference) ----------------------
 class InferenceStream(ExampleStream):
     """The test set in its order (no shuffling), each example ``rest`` steps without
-    input then k steps shown (the stream's encoder does not advance during rest)."""
+    input then k steps shown, spiking inputs encoded per example as the reference's
+    evaluation encodes them (neurolearn.backends.inference.encode_example); no
+    teacher, no learning flags."""
 
     def __init__(self, x, y, program, seed, rest=0):
         super().__init__(x, y, program, len(x), seed)
@@ -226,22 +228,30 @@ class InferenceStream(ExampleStream):
         self.n_steps = len(x) * (program.k + rest)
 
     def make_step(self, shape_in, shape_out, dt, rng, state):
-        shown = super().make_step(shape_in, shape_out, dt, rng, state)
-        k, rest = self.program.k, self.rest
-        if not rest:
-            return shown
+        from ...reference.simulator import Encoder
+        from ..inference import encode_example
+        prog = self.program
+        k, rest = prog.k, self.rest
         n_in, n_out = self.x.shape[1], self.y.shape[1]
-        blank = np.zeros(shape_out)
-        blank[n_in + n_out + 1] = 1.0  # n_batch (no learning reads it)
+        sim = prog.spec.simulation
+        enc = Encoder(sim, n_in, self.stream_seed) if prog.spiking else None
+        spike = 1.0 / (sim.dt * sim.max_rate)  # a unit-area filter reads activity units
+        out = np.zeros(shape_out)
+        out[n_in + n_out + 1] = 1.0  # n_batch (nothing learns)
+        cur = {"e": -1, "xs": None}
 
-        def step_test(t):
+        def step_inference(t):
             e, i = divmod(int(round(t / dt)) - 1, k + rest)
-            if i < rest:
-                blank[n_in:n_in + n_out] = self.y[self.order[e]]
-                return blank
-            return shown((e * k + i - rest + 1) * dt)
+            if e != cur["e"]:
+                cur["e"] = e
+                idx = self.order[e]
+                out[n_in:n_in + n_out] = self.y[idx]
+                cur["xs"] = np.broadcast_to(self.x[idx], (k, n_in)) if enc is None else \
+                    encode_example(enc, self.x[idx], k) * spike
+            out[:n_in] = 0.0 if i < rest else cur["xs"][i - rest]
+            return out
 
-        return step_test
+        return step_inference
 
 
 def inference_program(spec, precision="float", profile=None, variant=None):
