@@ -10,6 +10,14 @@ from .simulator import simulate, teach_steps
 from .stream import steps_per_example
 
 
+def _check_spiking(spec):
+    if not spec.network.spiking:
+        raise UnsupportedRule("the estimate", f"rate network {spec.name!r}",
+                              "it counts the spikes of a time-stepped run, and rate "
+                              "(graded-spike) execution on a chip is not modelled",
+                              "a spec with lif or burst neurons")
+
+
 def count(spec, *, samples: int = 20, params=None, dataset=None,
           weights: str = "initial", learning_epoch: int = 1) -> Counts:
     """Operation counts per sample from a time-stepped reference run (the counts are
@@ -20,21 +28,31 @@ def count(spec, *, samples: int = 20, params=None, dataset=None,
         _check_epoch(learning_epoch)
         return count_phased(spec, samples=samples, params=params, dataset=dataset,
                             weights=weights)
-    net = spec.network
-    if not net.spiking:
-        raise UnsupportedRule("the estimate", f"rate network {spec.name!r}",
-                              "it counts the spikes of a time-stepped run, and rate "
-                              "(graded-spike) execution on a chip is not modelled",
-                              "a spec with lif or burst neurons")
+    _check_spiking(spec)
     if isinstance(samples, bool) or not isinstance(samples, int) or samples < 1:
         raise SpecError(f"must be a positive integer, got {samples!r}", "--samples")
     k = steps_per_example(spec.simulation)
     trace = simulate(spec, steps=samples * k, params=params, dataset=dataset,
                      record_every=samples * k)
+    return count_from_trace(spec, trace, samples, weights=weights,
+                            learning_epoch=learning_epoch)
+
+
+def count_from_trace(spec, trace, samples: int, *, weights: str = "initial",
+                     learning_epoch: int = 1) -> Counts:
+    """The counts of :func:`count` from a reference Trace already made (its spikes of
+    the first ``samples`` examples: ``samples * k`` steps)."""
+    _check_spiking(spec)
+    net = spec.network
+    k = steps_per_example(spec.simulation)
+    n_steps = samples * k
     names = [layer.name for layer in net.layers]
     sizes = net.sizes
     L = len(sizes) - 1
-    spikes = {n: float(trace.spikes[n].sum()) / samples for n in names}
+    if samples < 1 or any(len(trace.spikes[n]) < n_steps for n in names):
+        raise SpecError(f"the trace holds fewer than {samples} whole samples of {k} steps",
+                        "samples")
+    spikes = {n: float(trace.spikes[n][:n_steps].sum()) / samples for n in names}
     comps = [s * (2 if layer.neuron.bursts else 1) for s, layer in zip(sizes, net.layers)]
     _check_epoch(learning_epoch)
     n_teach = teach_steps(spec.simulation)

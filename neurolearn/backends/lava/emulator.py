@@ -305,3 +305,20 @@ def emulate(spec, *, steps, precision="float", seed=None, record_every=1, varian
     at = _with_final(record_steps, steps)
     arrays = run_stream(program, stream, at, spike_steps=steps if program.spiking else 0)
     return trace_from(program, arrays, record_steps, at, "lava emulator", arrays["run_s"])
+
+
+def emulate_infer(spec, params, *, precision="float", profile=None, dataset=None,
+                  variant=None, time_limit=None, rest=None):
+    """What :func:`.runtime.infer` runs on Lava, in NumPy (the stock lowering's model
+    over the same test stream): an Inference with the same outputs."""
+    from ...data import load_dataset
+    from ..inference import grade, presentation
+    from .runtime import (engine_weights, inference_outputs, inference_program,
+                          inference_stream)
+    ds = dataset if dataset is not None else load_dataset(spec.data, spec.training.seed)
+    frozen, program = inference_program(spec, params, precision, profile, "stock")
+    w = presentation(frozen, ds, rest)
+    arrays = run_stream(program, inference_stream(program, frozen, ds, w), [w.steps - 1])
+    return grade("lava emulator", precision, frozen, ds, w,
+                 inference_outputs(program, frozen, arrays), seconds=arrays["run_s"],
+                 extra={"variant": "stock"}, weights=engine_weights(program))
