@@ -187,6 +187,14 @@ def lower(spec, precision: str = "float", profile=None, variant=None) -> NengoPr
             _refuse(f"term '{t}' of rule {rule!r}",
                     f"'when = {t.when}' gates a term by spikes, and the nengo learning "
                     "operator evaluates every term on every plastic step", "numpy")
+    if spec.rule.resolved_tag() is not None:
+        _refuse(f"rule {rule!r} (syn.tag)", "an eligibility tag is a second state per "
+                "synapse with its own rule, and a nengo learning operator updates only "
+                "the connection's weights")
+    for sig in sorted(spec.rule.signals("global")):
+        _refuse(f"rule {rule!r} (global signal {sig!r})",
+                "a global factor comes from the reward task's action selection, which "
+                "the nengo model does not build")
     post = spec.rule.signals("post")
     for sig in sorted(post & {"burst", "pbar_event", "event"}):
         _refuse(f"rule {rule!r} (post signal {sig!r})",

@@ -191,7 +191,14 @@ def _refuse(what, reason, alternative="nengo (nengo.Simulator) or numpy"):
 
 
 def _check(spec, precision, variant):
+    from ...rules.phases import refuse_phases
+    refuse_phases(spec, NAME, "a PES composition learns decoders every step from "
+                  "host-computed post factors, with no phases")
     rule = spec.rule.display_name
+    if spec.rule.resolved_tag() is not None or spec.rule.signals("global"):
+        _refuse(f"rule {rule!r} (syn.tag or a global signal)",
+                "PES learns from one error per decoder; it has no per-synapse tag and no "
+                "reward task on the chip", "numpy or lava")
     if precision != "float":
         _refuse(f"precision {precision!r}", "the chip's arithmetic is the variant: 'sim' "
                 "(Loihi's integers) or 'simreal' (the same model in float)",
