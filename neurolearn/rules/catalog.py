@@ -11,8 +11,13 @@ momentum unless the row is about them.
 
 from __future__ import annotations
 
-from .ir import Data, Feedback, Layer, Network, Rule, Simulation, Spec, Training
+from .ir import Data, Feedback, Layer, Network, Reward, Rule, Simulation, Spec, Training
 from .neurons import Neuron
+
+# spike-timing rows: no learned bias (a tag needs none; a bias under a pre_spike term
+# would learn every plastic step); eta per rule: the changes of a grid run span many
+# fixed-point LSBs without saturating (the triplet and pair amplitudes are absolute)
+_STDP = {"bias": False}
 
 # (label, builtin rule, feedback kind, hidden/output neuron models, data set, extra)
 ROWS = [
@@ -27,6 +32,16 @@ ROWS = [
     ("burstprop_rate", "burstprop_rate", "random", ("burst_rate", "burst_rate"), "digits",
      {}),
     ("burstprop (spiking)", "burstprop", "random", ("burst", "burst"), "digits", {}),
+    ("stdp · lif", "stdp", "random", ("lif", "lif"), "digits", {**_STDP, "eta": 0.005}),
+    ("stdp_nearest · lif", "stdp_nearest", "random", ("lif", "lif"), "digits",
+     {**_STDP, "eta": 0.005}),
+    ("triplet_stdp · lif", "triplet_stdp", "random", ("lif", "lif"), "digits",
+     {**_STDP, "eta": 0.01}),
+    ("rstdp · lif", "rstdp", "random", ("lif", "lif"), "digits",
+     {**_STDP, "eta": 0.002,
+      "reward": Reward(selection="epsilon_greedy", epsilon=0.1, correct=1.0, wrong=0.0)}),
+    ("brainprop · rate", "brainprop", "transport", ("tanh", "sigmoid"), "digits",
+     {"loss": "reward", "reward": Reward(selection="softmax", temperature=0.1)}),
 ]
 
 
@@ -36,22 +51,24 @@ def row_spec(label, rule, fb, models, dataset, extra=None) -> Spec:
     n_in, n_out = (64, 10) if dataset == "digits" else (2, 1)
     hid, out = models
     spiking = hid in ("lif", "burst")
-    layers = [Layer("input", n_in), Layer("h1", 100, Neuron(hid))]
+    bias = extra.get("bias", True)
+    layers = [Layer("input", n_in), Layer("h1", 100, Neuron(hid), bias=bias)]
     if extra.get("deep"):
-        layers.append(Layer("h2", 30, Neuron(hid)))
-    layers.append(Layer("output", n_out, Neuron(out)))
+        layers.append(Layer("h2", 30, Neuron(hid), bias=bias))
+    layers.append(Layer("output", n_out, Neuron(out), bias=bias))
     # per example; large enough that a fixed-point engine's changes span many weight
     # LSBs within a grid run, small enough that learning stays smooth
-    eta = {"lif": 0.02, "burst": 1.0}.get(hid, 0.1)
+    eta = extra.get("eta", {"lif": 0.02, "burst": 1.0}.get(hid, 0.1))
     return Spec(
         label.replace(" · ", "_").replace(", ", "_").replace(" ", "_"),
         Network(layers, Feedback(fb)), Rule(builtin=rule, eta=eta),
         Data(dataset, n_train=40, n_test=40),
         Training(epochs=1, batch_size=extra.get("batch_size", 1),
                  momentum=extra.get("momentum", 0.0), seed=0,
-                 loss="mse"),
+                 loss=extra.get("loss", "mse")),
         Simulation(dt=0.001, t_example=0.05 if spiking else 0.02, max_rate=200.0,
-                   teach=0.5))
+                   teach=0.5),
+        reward=extra.get("reward"))
 
 
 def catalog() -> list:

@@ -11,7 +11,7 @@ layer its pathway starts at (l + 1, or the output for direct FA) to l.
       dv/dt = (J - v) / tau_rc : 1 (unless refractory)
       dI/dt = -I / tau_syn : 1                  the current-based synapse
       dxh/dt = -xh / tau_syn : 1                the activity trace (readout, factors)
-      J = thr + gain * (I + b) [+ noise * xi] : 1 (constant over dt)
+      J = thr + gain * (I + b) [+ noise * nz] : 1 (constant over dt)
       fp = int(I + b > 0) : 1 (constant over dt)   the surrogate f'
 
   threshold ``v >= thr``, reset ``v = 0; s = 1; xh += g_x`` (g_x = (1 - d)/(dt
@@ -347,10 +347,10 @@ def _group(spec, m, params, traces, needs_drive, globals_, bias_terms) -> GroupP
             n = layer.neuron
             g.noise = float(n.noise)
             ns.update(tau_rc=float(n.tau_rc), thr=float(n.threshold), gain=float(n.gain))
-            J = "thr + gain * (I + b)" + (" + noise * xi" if n.noise else "")
+            J = "thr + gain * (I + b)" + (" + noise * nz" if n.noise else "")
             if n.noise:
                 ns["noise"] = float(n.noise)
-                lines.append("xi : 1")
+                lines.append("nz : 1")
             lines = ["dv/dt = (J - v) / tau_rc : 1 (unless refractory)",
                      "dI/dt = -I / tau_syn : 1"] + lines + [
                 f"J = {J} : 1 (constant over dt)",

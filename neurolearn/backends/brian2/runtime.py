@@ -196,7 +196,7 @@ class Session:
         else:
             self.arr("L0", "h")[:] = self._x[0]
         for l, rng in self.noise.items():
-            xi = self.arr(f"L{l}", "xi")
+            xi = self.arr(f"L{l}", "nz")
             xi[:] = rng.standard_normal((1, len(xi)))[0]
 
     def _coeff(self, c, teach, step_scale, event_scale) -> float:
