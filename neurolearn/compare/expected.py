@@ -19,7 +19,19 @@ _LAVA_FIXED = (
     "every plastic step): within a grid run the changes span a few weight LSBs, so "
     "rounding dominates each synapse's change; the engine equals its emulator to 0 LSB")
 
+_LAVA_TAG = (
+    "not lowered yet: Lava's stock lowering on this core takes the rstdp row's weight "
+    "term (syn.tag * global.rpe, a step term) without its tag or reward, so the engine "
+    "learns another rule (issue 14: the Lava lowering of tags and reward is in progress)")
+
 EXPECTED_GAPS: dict = {
+    ("rstdp · lif", "lava", "float", "engine"):
+        {"figures": {"max_abs_dW": 0.0047}, "reason": _LAVA_TAG},
+    ("rstdp · lif", "lava", "float", "textbook"):
+        {"figures": {"corr_dW": 0.043}, "reason": _LAVA_TAG},
+    ("rstdp · lif", "lava", "fixed", "textbook"):
+        {"figures": {}, "reason": _LAVA_TAG + "; in fixed point the weights do not move "
+                                              "(corr undefined)"},
     ("delta · DFA · lif", "lava", "float", "textbook"):
         {"figures": {"corr_dW": 0.766}, "reason": _LAVA_TIMING},
     ("burstprop (spiking)", "lava", "float", "textbook"):

@@ -60,7 +60,9 @@ class Session:
     """One Brian2 network built from a Program, and the task that drives it."""
 
     def __init__(self, program, plan: Plan, target: str, record_every: int = 0,
-                 record_steps: int = 0):
+                 record_steps: int = 0, inputs=None):
+        """``inputs``: (steps, n_in) input spikes (or rates) that replace the stream's
+        (a protocol: the STDP pairing curve), one example of the Program's k steps."""
         if target not in TARGETS:
             raise ValueError(f"target must be one of {TARGETS}, got {target!r}")
         self.p = program
@@ -84,6 +86,7 @@ class Session:
         self.noise = {g.index: np.random.default_rng([program.seed, 5, g.index])
                       for g in program.groups if g.noise}
         self._x = self._y = None
+        self.inputs = inputs
         self.scale = (1.0, 1.0)
         self.b2 = _import_brian2()
         self._build(target)
@@ -191,10 +194,13 @@ class Session:
         for g in p.groups:
             if g.bias_terms:
                 self.arr(g.name, "go")[0] = go
-        if p.spiking:
-            self.arr("L0", "xs")[:] = plan.encoder(self._x)[0]
+        x0 = self.arr("L0", "xs" if p.spiking else "h")
+        if self.inputs is not None:
+            x0[:] = self.inputs[t]
+        elif p.spiking:
+            x0[:] = plan.encoder(self._x)[0]
         else:
-            self.arr("L0", "h")[:] = self._x[0]
+            x0[:] = self._x[0]
         for l, rng in self.noise.items():
             xi = self.arr(f"L{l}", "nz")
             xi[:] = rng.standard_normal((1, len(xi)))[0]

@@ -64,6 +64,7 @@ class Task:
         self.n_teach = n_teach
         self.rng = np.random.default_rng([seed, 6])
         self.r_bar = 0.0
+        self.rewards = []   # the reward of every decision, in order
         self.begin_example()
 
     def begin_example(self):
@@ -90,6 +91,7 @@ class Task:
             keep = np.exp(-self.n_teach * self.dt / self.reward.baseline_tau)
             self.r_bar = keep * self.r_bar + (1.0 - keep) * float(np.mean(r))
             self.decision = [action, r[:, None], rpe[:, None], 0]
+            self.rewards.append(float(r[0]))
         action, r, rpe, since = self.decision
         self.decision[3] += 1
         on = since * self.dt >= self.reward.delay - 1e-12
