@@ -73,9 +73,11 @@ def test_refusals_name_the_reason_and_where_to_run():
     assert "activity_sq_avg" in _refusal(bcm) or "<y^2>" in _refusal(bcm)
 
 
-def test_loihi_variant_is_refused_by_name():
-    msg = _refusal(ROWS["stdp · lif"], variant="loihi")
-    assert "brian2-loihi" in msg and "run it on" in msg
+def test_loihi_variant_is_refused_by_name_for_every_row():
+    for name, spec in ROWS.items():
+        msg = _refusal(spec, variant="loihi")
+        assert "brian2-loihi" in msg and "bias current" in msg and "refuse tags" in msg
+        assert "run it on lava --precision fixed" in msg
 
 
 def test_the_schedule_is_the_reference_order_of_a_step():
