@@ -31,7 +31,12 @@ from .run import compare
 from .tiers import BOUNDS, EXACT_TOL, Verdict
 
 COLUMNS = [("numpy", "float"), ("numpy", "fixed"), ("lava", "float"), ("lava", "fixed"),
-           ("nengo", "float"), ("nengo-loihi", "float")]
+           ("nengo", "float"), ("nengo-loihi", "float"), ("brian2", "float")]
+# variants a column grades (default: all). Brian2's cython target compiles every code
+# object once (minutes on a fresh machine) and computes what its numpy target does
+# (tests/test_brian2_backend.py holds them equal, -m slow); its "loihi" variant is a
+# refusal the capabilities report already shows.
+GRID_VARIANTS = {"brian2": ("numpy",)}
 CHECKS = {"numpy": ("deterministic", "batched"), None: ("engine", "textbook")}
 ORDER = ["error", "outside tolerance", "not supported", "not installed", "pass"]
 
@@ -184,7 +189,8 @@ def _engine_cells(spec, name, precision, steps) -> dict:
                     note=f"pip install 'neurolearn[{err.extra}]'")
         return {"engine": v, "textbook": v}
     rep = compare(spec, [name], precision=precision, steps=steps,
-                  record_every=max(1, steps // 5), task_epochs=0, quiet=True)
+                  record_every=max(1, steps // 5), task_epochs=0, quiet=True,
+                  variants=GRID_VARIANTS)
     out = {}
     for check, want in (("engine", "plumbing"), ("textbook", "textbook")):
         vs = [v for v in rep.verdicts if v.check == want]

@@ -50,8 +50,9 @@ def evaluate_on(backend: str, spec, trained, *, precision="float", profile=None,
     got = mod.infer(spec, params, precision=precision, profile=profile, dataset=ds,
                     variant=variant, rest=rest)
     seconds = time.perf_counter() - t0
-    from .run import _network_for
-    ref = _network_for(spec, trained, params).evaluate(ds)
+    from .trained import TrainedNetwork  # the spec's network with the trained params
+    ref = TrainedNetwork(spec=spec, params=params, epoch=trained.epoch,
+                         data_shape=trained.data_shape).evaluate(ds)
     same = reference_on_stream(spec, params, ds, w)
     dep = {"init_from": str(trained.path), "trained_epochs": trained.epoch,
            "evaluated": "test", "engine": backend, "n": got.n, "steps": got.steps,

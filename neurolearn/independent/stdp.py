@@ -178,6 +178,31 @@ def check_post_spikes(post, pairings, who: str = "reference"):
                                f"{sorted(set(got) ^ set(p.post))[:3]})")
 
 
+def backend_weight_changes(pairings: list[Pairing], params, dt: float = 0.001,
+                           max_rate: float = 200.0, kind: str = "pair",
+                           variant: str = "numpy") -> np.ndarray:
+    """The protocol network of :func:`reference_weight_changes` lowered by the Brian2
+    *backend* (the rule IR to equations and on_pre/on_post code), the input spikes
+    imposed on its input layer; the weight change of each pairing's synapse."""
+    from dataclasses import replace
+    from ..backends.brian2.lower import lower
+    from ..backends.brian2.runtime import Session
+    from ..backends.brian2.task import Plan
+    spec, p0, x = protocol_network(pairings, params, dt, max_rate, kind)
+    steps = len(x)
+    # one example as long as the protocol, plastic throughout (the Plan's k and n_teach)
+    spec = spec.with_(simulation=replace(spec.simulation, t_example=steps * dt, teach=1.0))
+    n = len(pairings)
+    program = lower(spec, params=p0, variant=variant)
+    stub = type("Stub", (), {"x_train": np.zeros((1, 2 * n)), "y_train": np.zeros((1, n))})
+    sess = Session(program, Plan(spec, stub, 1, 0, program.k, program.n_teach),
+                   variant, record_steps=steps, inputs=x)
+    sess.run_steps(steps)
+    check_post_spikes(sess.spikes["post"], pairings, "brian2 backend")
+    W = sess.params().W[0]
+    return W[np.arange(n), np.arange(n)] - p0.W[0][np.arange(n), np.arange(n)]
+
+
 def reference_weight_changes(pairings: list[Pairing], params, dt: float = 0.001,
                              max_rate: float = 200.0, kind: str = "pair") -> np.ndarray:
     """Weight change of each pairing's synapse in the NumPy reference.
@@ -197,8 +222,8 @@ def reference_weight_changes(pairings: list[Pairing], params, dt: float = 0.001,
     net = _RefNetwork(spec, params=P)
     steps = len(x)
     y = np.zeros((1, n))
-    post = np.zeros((steps, n))
-    for t in range(steps):
+    post = np.zeros((len(x), n))
+    for t in range(len(x)):
         _, _, spikes = net.step(x[t:t + 1], y)
         post[t] = spikes[-1][0]
     check_post_spikes(post, pairings)

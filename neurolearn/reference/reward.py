@@ -27,6 +27,12 @@ class RewardState:
         self.r_bar = 0.0  # running mean of rewards (global.rpe)
         self.begin_example()
 
+    @property
+    def decision(self):
+        """[action, r, rpe, steps since] of the current example (None before its
+        decision)."""
+        return self._decision
+
     def begin_example(self):
         """A new example: forget the previous one's decision."""
         self._decision = None

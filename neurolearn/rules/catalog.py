@@ -14,6 +14,11 @@ from __future__ import annotations
 from .ir import Data, Feedback, Layer, Network, Reward, Rule, Simulation, Spec, Training
 from .neurons import Neuron
 
+# spike-timing rows: no learned bias (a tag needs none; a bias under a pre_spike term
+# would learn every plastic step); eta per rule: the changes of a grid run span many
+# fixed-point LSBs without saturating (the triplet and pair amplitudes are absolute)
+_STDP = {"bias": False}
+
 # (label, builtin rule, feedback kind, hidden/output neuron models, data set, extra)
 ROWS = [
     ("delta · BP · rate", "delta", "transport", ("tanh", "sigmoid"), "digits", {}),
@@ -44,6 +49,8 @@ ROWS = [
     ("rstdp (reward, eligibility tag)", "rstdp", "random", ("lif", "lif"), "digits",
      {"eta": 0.05, "bias": False,
       "reward": Reward(selection="epsilon_greedy", correct=1.0, wrong=-1.0)}),
+    ("brainprop · rate", "brainprop", "transport", ("tanh", "sigmoid"), "digits",
+     {"loss": "reward", "reward": Reward(selection="softmax", temperature=0.1)}),
 ]
 
 
@@ -92,7 +99,7 @@ def row_spec(label, rule, fb, models, dataset, extra=None) -> Spec:
         Data(dataset, n_train=40, n_test=40),
         Training(epochs=1, batch_size=extra.get("batch_size", 1),
                  momentum=extra.get("momentum", 0.0), seed=0,
-                 loss="mse"),
+                 loss=extra.get("loss", "mse")),
         Simulation(dt=0.001, t_example=(0.001 * steps if phased
                                         else 0.05 if spiking else 0.02),
                    max_rate=200.0, teach=1.0 if phased else 0.5),
