@@ -191,6 +191,10 @@ def lower(spec, precision: str = "float", profile=None, variant=None) -> NengoPr
         _refuse(f"rule {rule!r} (syn.tag)", "an eligibility tag is a second state per "
                 "synapse with its own rule, and a nengo learning operator updates only "
                 "the connection's weights")
+    if spec.reward is not None or spec.training.loss == "reward":
+        _refuse("a reward task (spec.reward, training.loss = 'reward')",
+                "the nengo model has no action selection: its output error is the "
+                "teacher's on every unit", "numpy, lava or brian2")
     for sig in sorted(spec.rule.signals("global")):
         _refuse(f"rule {rule!r} (global signal {sig!r})",
                 "a global factor comes from the reward task's action selection, which "
