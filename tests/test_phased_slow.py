@@ -1,8 +1,10 @@
 """Learning in phases on tasks (slow: minutes per run). Digits: each rule's example
 spec within 2 points of backprop at the same budget (segregated dendrites within 3)
 and above the same network with its hidden layer frozen, on seeds 0-2 (tuned on 0).
-Fashion-MNIST: each rule's accuracy, next to FA's 88.7 % and BP's 89.2 %
-(benchmarks/README.md records every figure and its command)."""
+Fashion-MNIST: each rule's accuracy after 2 of its spec's 20 epochs, the budget
+measured so far (benchmarks/README.md records every figure, FA's and BP's at the same
+budget and its command); the 20-epoch comparison with FA's 88.7 % and BP's 89.2 % is
+not measured yet."""
 
 from dataclasses import replace
 
@@ -50,9 +52,10 @@ def test_digits_near_backprop_and_above_a_frozen_hidden_layer(specs_dir, rule, s
     assert res.test_accuracy > max(frozen.history["test_accuracy"])
 
 
-# measured 20-epoch accuracies minus half a point (benchmarks/README.md)
-FASHION = {"predictive_coding": None, "weight_mirror": None,
-           "equilibrium_propagation": None, "segregated_dendrites": None}
+# measured 2-epoch accuracies (seed 0) minus half a point (benchmarks/README.md)
+FASHION_EPOCHS = 2
+FASHION = {"predictive_coding": 0.8291, "weight_mirror": 0.8285,
+           "equilibrium_propagation": 0.8428, "segregated_dendrites": 0.8288}
 
 
 @pytest.mark.parametrize("rule", list(FASHION))
@@ -61,5 +64,7 @@ def test_fashion_mnist(specs_dir, rule):
         find_idx_dir("fashion_mnist")
     except DataNotFound as err:
         pytest.skip(str(err))
-    res = run(load(specs_dir / f"{rule}_fashion_mnist.toml"), quiet=True)
+    spec = load(specs_dir / f"{rule}_fashion_mnist.toml")
+    spec = spec.with_(training=replace(spec.training, epochs=FASHION_EPOCHS))
+    res = run(spec, quiet=True)
     assert res.test_accuracy >= FASHION[rule]
