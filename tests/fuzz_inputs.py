@@ -64,7 +64,10 @@ STRINGS = ["", " ", "x", "digits", "lif", "burst", "transport", "learned", "step
            "x" * 300, "y" * 20000, "../../etc/passwd", "in"]
 ODD = [True, False, [], [1, 2], {}, {"a": 1}, [{}], [[[]]], {"value": 3}]
 VALUES = st.one_of(st.sampled_from(INTS), st.sampled_from(FLOATS), st.sampled_from(STRINGS),
-                   st.sampled_from(ODD), st.integers(-10 ** 6, 10 ** 6),
+                   # a fresh copy each draw: a later mutation must not edit the shared
+                   # constant (that made generation depend on earlier examples and could
+                   # put a tree inside itself)
+                   st.sampled_from(ODD).map(copy.deepcopy), st.integers(-10 ** 6, 10 ** 6),
                    st.floats(allow_nan=True, allow_infinity=True),
                    st.text(max_size=30))
 
