@@ -22,21 +22,23 @@ from __future__ import annotations
 
 import numpy as np
 
-from .neurons import n_steps
+from .neurons import n_steps, state_shape
 
 
 class BurstDetector:
     """Streaming event/burst detection and the moving averages B_bar, E_bar, P_bar."""
 
     def __init__(self, n: int, dt: float, burst_window: float, tau_avg: float,
-                 p_baseline: float, n_par: int = 1):
+                 p_baseline: float, n_par=1):
+        shape = state_shape(n_par, n)
         self.dt = dt
         self.w = max(1, n_steps(burst_window, dt))
-        self.age = np.full((n_par, n), np.iinfo(np.int64).max // 2, dtype=np.int64)
-        self.counted = np.zeros((n_par, n), dtype=bool)  # current event already a burst
+        self.age = np.full(shape, np.iinfo(np.int64).max // 2, dtype=np.int64)
+        self.counted = np.zeros(shape, dtype=bool)  # current event already a burst
         self.decay = np.exp(-dt / tau_avg)
-        self.E_bar = np.full((n_par, n), 1.0 / tau_avg)
-        self.B_bar = np.full((n_par, n), p_baseline / tau_avg)
+        self._a = (1.0 - self.decay) / dt
+        self.E_bar = np.full(shape, 1.0 / tau_avg)
+        self.B_bar = np.full(shape, p_baseline / tau_avg)
 
     @property
     def p_bar(self) -> np.ndarray:
@@ -45,16 +47,20 @@ class BurstDetector:
     def step(self, spikes) -> tuple[np.ndarray, np.ndarray]:
         """Consume one step of the spike train; returns (E, B) as 0/1 floats and
         updates the moving averages (read ``p_bar`` first for the pre-step value)."""
-        spk = np.asarray(spikes) > 0
-        self.age += 1
-        event = spk & (self.age > self.w)
-        burst = spk & ~event & ~self.counted
-        self.counted = np.where(event, False, self.counted | burst)
-        self.age[spk] = 0
+        spk = np.asarray(spikes).astype(bool)  # 0/1 spikes
+        age, counted = self.age, self.counted
+        age += 1
+        event = age > self.w
+        event &= spk
+        burst = spk ^ event  # a spike that is not an event ...
+        np.greater(burst, counted, burst)  # ... and whose event has no burst yet
+        np.greater(counted, event, counted)  # a new event starts uncounted
+        counted |= burst
+        age[spk] = 0
         E, B = event.astype(float), burst.astype(float)
-        a = (1.0 - self.decay) / self.dt
-        self.E_bar = self.decay * self.E_bar + a * E
-        self.B_bar = self.decay * self.B_bar + a * B
+        for avg, x in ((self.E_bar, E), (self.B_bar, B)):
+            avg *= self.decay
+            avg += self._a * x
         return E, B
 
 

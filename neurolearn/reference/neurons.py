@@ -26,6 +26,7 @@ back from the spike train by :class:`neurolearn.reference.burst.BurstDetector`.
 from __future__ import annotations
 
 import numpy as np
+from numpy.core.umath import clip as _clip  # np.clip without its wrapper
 
 
 def n_steps(t: float, dt: float) -> int:
@@ -53,26 +54,50 @@ def lif_rate_discrete(J, neuron, dt):
     return out
 
 
-class LIF:
-    """Leaky integrate-and-fire somata, ``n`` neurons times ``n_par`` copies."""
+def draws(rng, shape, kind: str = "random") -> np.ndarray:
+    """``rng.random(shape)`` (or ``standard_normal``); ``rng`` may be a list of
+    generators, one per leading index (independent copies), each drawing its own
+    slice as it would alone."""
+    if not isinstance(rng, (list, tuple)):
+        return getattr(rng, kind)(shape)
+    if len(rng) == 1:  # the same numbers, in the same order
+        return getattr(rng[0], kind)(shape)
+    out = np.empty(shape)
+    for g, r in enumerate(rng):
+        getattr(r, kind)(out=out[g])
+    return out
 
-    def __init__(self, neuron, n: int, dt: float, n_par: int = 1, n_ref: int | None = None):
+
+def state_shape(n_par, n: int) -> tuple:
+    """(n_par, n), or (*n_par, n) for a tuple of leading axes (independent copies)."""
+    return (n_par, n) if isinstance(n_par, (int, np.integer)) else (*n_par, n)
+
+
+class LIF:
+    """Leaky integrate-and-fire somata, ``n`` neurons times ``n_par`` copies (an int,
+    or a tuple of leading axes)."""
+
+    def __init__(self, neuron, n: int, dt: float, n_par=1, n_ref: int | None = None):
         self.neuron = neuron
         self.decay = np.exp(-dt / neuron.tau_rc)
         self.threshold = neuron.threshold
         self.n_ref = n_steps(neuron.tau_ref, dt) if n_ref is None else n_ref
-        self.v = np.zeros((n_par, n))
-        self.ref = np.zeros((n_par, n), dtype=np.int64)  # clamped steps left
+        self.v = np.zeros(state_shape(n_par, n))
+        self.ref = np.zeros(state_shape(n_par, n), dtype=np.int64)  # clamped steps left
 
     def step(self, J) -> np.ndarray:
         """Advance one step under current J; returns spikes as 0/1 floats."""
-        free = self.ref == 0
-        v = np.where(free, J + (self.v - J) * self.decay, 0.0)
-        np.maximum(self.ref - 1, 0, out=self.ref)
+        # v <- J + (v - J) decay where free, else 0; the state is updated in place
+        v, ref = self.v, self.ref
+        np.subtract(v, J, v)
+        v *= self.decay
+        v += J
+        clamped = ref.astype(bool)
+        v[clamped] = 0.0
+        ref -= clamped  # max(ref - 1, 0)
         spiked = v >= self.threshold
         v[spiked] = 0.0
-        self.ref[spiked] = self.n_ref
-        self.v = v
+        ref[spiked] = self.n_ref
         return spiked.astype(float)
 
 
@@ -92,7 +117,8 @@ class BurstNeuron:
     Burst decisions, ``mode``:
     - ``"random"``: burst when a uniform draw is below p; ``rng.random((n_par, n))`` is
       drawn once per :meth:`schedule_bursts` call, used or not, so the generator's
-      stream depends only on the number of steps.
+      stream depends only on the number of steps (``rng`` may also be a callable
+      that returns this step's draws).
     - ``"regular"``: deterministic sigma-delta: each event adds p to a per-neuron
       accumulator and bursts when it reaches 1 (then 1 is taken off), so the burst
       fraction over any run of events tracks their mean p to within one burst.
@@ -100,22 +126,28 @@ class BurstNeuron:
 
     MODES = ("random", "regular")
 
-    def __init__(self, neuron, n: int, dt: float, n_par: int = 1, mode: str = "random"):
+    def __init__(self, neuron, n: int, dt: float, n_par=1, mode: str = "random"):
         if mode not in self.MODES:
             raise ValueError(f"burst mode must be one of {self.MODES}, got {mode!r}")
         self.mode = mode
-        self.acc = np.zeros((n_par, n))
+        self.acc = np.zeros(state_shape(n_par, n))
         self.neuron = neuron
         self.w = max(1, n_steps(neuron.burst_window, dt))
         self.d_b = int(np.clip(n_steps(neuron.tau_ref, dt), 1, self.w))
         self.soma = LIF(neuron, n, dt, n_par,
                         n_ref=max(n_steps(neuron.tau_ref, dt), self.d_b + self.w))
         self.offset = np.log(neuron.p_baseline / (1.0 - neuron.p_baseline))
-        self.pending = np.zeros((n_par, n), dtype=np.int64)  # steps to a burst spike, 0 none
+        self.pending = np.zeros(state_shape(n_par, n), dtype=np.int64)  # steps to a burst
+        # spike, 0 none
 
     def burst_probability(self, u):
-        z = np.clip(self.neuron.beta * np.asarray(u, dtype=float) + self.offset, -500, 500)
-        return 1.0 / (1.0 + np.exp(-z))
+        z = self.neuron.beta * np.asarray(u, dtype=float)
+        z += self.offset
+        _clip(z, -500.0, 500.0, z)
+        np.negative(z, z)
+        np.exp(z, z)
+        z += 1.0
+        return np.divide(1.0, z, z)
 
     def step(self, J) -> tuple[np.ndarray, np.ndarray]:
         """Advance the soma; returns (spike train, somatic events) as 0/1 floats.
@@ -123,19 +155,22 @@ class BurstNeuron:
         The spike train holds this step's events and the burst spikes that fall due.
         """
         events = self.soma.step(J)
-        due = self.pending == 1
-        np.maximum(self.pending - 1, 0, out=self.pending)
-        spikes = np.maximum(events, due.astype(float))
-        return spikes, events
+        pending = self.pending
+        due = pending == 1
+        pending -= pending.astype(bool)  # max(pending - 1, 0)
+        return np.maximum(events, due.astype(float)), events
 
     def schedule_bursts(self, events, p, rng) -> np.ndarray:
         """Decide which of this step's events become bursts; returns the 0/1 decisions."""
-        ev = events > 0
+        ev = events.astype(bool)  # 0/1 events
         if self.mode == "random":
-            burst = ev & (rng.random(events.shape) < p)
+            u = rng() if callable(rng) else draws(rng, events.shape)
+            burst = ev & (u < p)
         else:
-            self.acc += np.where(ev, p, 0.0)
-            burst = ev & (self.acc >= 1.0)
-            self.acc[burst] -= 1.0
+            acc = self.acc
+            acc += p * ev  # adding 0 where no event leaves acc as it is
+            burst = acc >= 1.0
+            burst &= ev
+            acc -= burst
         self.pending[burst] = self.d_b
         return burst.astype(float)
