@@ -428,6 +428,148 @@ class Network:
         self.ehat = Filter(self.neurons[self.L].tau_apical, dt, mr, shape(self.L)) \
             if self.info[self.L].burst else None
 
+    # -- checkpoints -------------------------------------------------------------------
+    def state_dict(self) -> dict:
+        """Everything that changes while the network learns, between two examples, as
+        ``{"arrays": {name: ndarray}, "meta": {JSON-able}}``: parameters (``W.i``,
+        ``b.i``, ``B.l``: a lone network's own shapes, stacked over copies otherwise),
+        accumulated changes, momentum velocities, tags, traces and filters, delay
+        lines, neuron and burst-detector state, generator states (burst, noise,
+        action; draws made ahead are re-made from the state at their chunk's start),
+        r_bar, eta after its decays. :meth:`load_state_dict` on a network built from
+        the same spec, seeds and n_par continues bit for bit."""
+        one = self.G == 1
+        arr = {}
+
+        def put(name, a):
+            arr[name] = np.array(a[0] if one else a, copy=True)
+        for i in range(self.L):
+            put(f"W.{i}", self.W[i])
+            put(f"b.{i}", self.bv[i])
+            put(f"acc.W.{i}", self.acc_W[i])
+            put(f"acc.b.{i}", self.acc_b[i])
+            if self.tags is not None:
+                put(f"tag.{i}", self.tags[i])
+        for k in self.Bm:
+            put(f"B.{k}", self.Bm[k])
+            put(f"acc.B.{k}", self.acc_B[k])
+        if self._vel is not None:
+            vW, vb, vB = self._vel
+            for i in range(self.L):
+                put(f"vel.W.{i}", vW[i])
+                put(f"vel.b.{i}", vb[i])
+            for k in vB:
+                put(f"vel.B.{k}", vB[k])
+        # stacked state: always with the copies axis
+        filters = []
+        for j, (key, x) in enumerate(self.filters.items()):
+            filters.append([key[0], list(key[1]) if isinstance(key[1], tuple) else key[1]])
+            arr[f"s.filter.{j}"] = np.array(x.x if isinstance(x, Filter) else x, copy=True)
+        lines = []
+        for j, (name, line) in enumerate(self._delay_lines()):
+            lines.append([name, [len(v) if isinstance(v, tuple) else None for v in line.buf]])
+            for m, v in enumerate(line.buf):
+                for t, part in enumerate(v if isinstance(v, tuple) else (v,)):
+                    arr[f"s.line.{j}.{m}.{t}"] = np.array(part, copy=True)
+        for name, a in self._dynamic_arrays():
+            arr[f"s.{name}"] = np.array(a, copy=True)
+        meta = {"copies": self.G, "seeds": list(self.seeds), "n_par": self.n_par,
+                "eta": list(self.eta), "n_steps": self.n_steps, "r_bar": list(self.r_bar),
+                "velocity": self._vel is not None, "B": sorted(self.Bm),
+                "filters": filters, "lines": lines,
+                "rng": {"burst": [[r.bit_generator.state for r in rs] for rs in self.burst_rng],
+                        "noise": [[r.bit_generator.state for r in rs] for rs in self.noise_rng],
+                        "action": [r.bit_generator.state for r in self.action_rng]},
+                "draws": [d.state() for d in getattr(self, "_draws", [])]}
+        return {"arrays": arr, "meta": meta}
+
+    def load_state_dict(self, state: dict):
+        a, meta = state["arrays"], state["meta"]
+        if meta["copies"] != self.G or meta["n_par"] != self.n_par:
+            raise ValueError(f"state of {meta['copies']} copies x {meta['n_par']} rows, "
+                             f"this network has {self.G} x {self.n_par}")
+        # in place: the copies' Params and the transposed views share these arrays
+        for i in range(self.L):
+            self.W[i][...] = a[f"W.{i}"]
+            self.bv[i][...] = a[f"b.{i}"]
+            self.acc_W[i][...] = a[f"acc.W.{i}"]
+            self.acc_b[i][...] = a[f"acc.b.{i}"]
+            if self.tags is not None:
+                self.tags[i][...] = a[f"tag.{i}"]
+        for k in self.Bm:
+            self.Bm[k][...] = a[f"B.{k}"]
+            self.acc_B[k][...] = a[f"acc.B.{k}"]
+        self._vel = None
+        if meta["velocity"]:
+            self._vel = ([np.zeros_like(w) for w in self.W], [np.zeros_like(v) for v in self.bv],
+                         {k: np.zeros_like(v) for k, v in self.Bm.items()})
+            vW, vb, vB = self._vel
+            for i in range(self.L):
+                vW[i][...] = a[f"vel.W.{i}"]
+                vb[i][...] = a[f"vel.b.{i}"]
+            for k in vB:
+                vB[k][...] = a[f"vel.B.{k}"]
+        filters = {}
+        for j, (l, key) in enumerate(meta["filters"]):
+            k = (int(l), tuple(key) if isinstance(key, list) else key)
+            x = np.array(a[f"s.filter.{j}"])
+            if isinstance(self.filters.get(k), Filter):
+                self.filters[k].x = x
+                filters[k] = self.filters[k]
+            else:
+                filters[k] = x
+        self.filters = filters
+        lines = dict(self._delay_lines(create=[name for name, _ in meta["lines"]]))
+        for j, (name, parts) in enumerate(meta["lines"]):
+            lines[name].buf = [
+                np.array(a[f"s.line.{j}.{m}.0"]) if n is None else
+                tuple(np.array(a[f"s.line.{j}.{m}.{t}"]) for t in range(n))
+                for m, n in enumerate(parts)]
+        for name, arr in self._dynamic_arrays():
+            arr[...] = a[f"s.{name}"]
+        self.eta = [float(e) for e in meta["eta"]]
+        self.n_steps = int(meta["n_steps"])
+        self.r_bar = [float(r) for r in meta["r_bar"]]
+        rng = meta["rng"]
+        for rs, sts in ((self.burst_rng, rng["burst"]), (self.noise_rng, rng["noise"])):
+            for layer, layer_st in zip(rs, sts):
+                for r, st in zip(layer, layer_st):
+                    r.bit_generator.state = st
+        for r, st in zip(self.action_rng, rng["action"]):
+            r.bit_generator.state = st
+        for d, st in zip(getattr(self, "_draws", []), meta["draws"]):
+            d.load(st)
+        self.begin_example()
+
+    def _delay_lines(self, create=()):
+        """(name, _Delay) of every delay line that holds values."""
+        for key in create:
+            if key.startswith("fb."):
+                _, l, sig = key.split(".", 2)
+                self.fb.setdefault((int(l), sig), _Delay(self.schedule.feedback_delay))
+        out = [(f"fwd.{l}", self.fwd[l]) for l in range(1, self.L + 1)]
+        out += [(f"fb.{l}.{sig}", line) for (l, sig), line in sorted(self.fb.items())]
+        return [(n, line) for n, line in out if line.buf or n in create]
+
+    def _dynamic_arrays(self):
+        """(name, array) of the neurons', detectors' and filters' state (spiking)."""
+        if not self.spiking:
+            return []
+        out = [("xhat.0", self.xhat[0].x)]
+        for l in range(1, self.L + 1):
+            unit, det = self.units[l], self.detectors[l]
+            soma = unit.soma if isinstance(unit, BurstNeuron) else unit
+            out += [(f"v.{l}", soma.v), (f"ref.{l}", soma.ref),
+                    (f"current.{l}", self.current[l].x), (f"xhat.{l}", self.xhat[l].x)]
+            if det is not None:
+                out += [(f"burst_acc.{l}", unit.acc), (f"pending.{l}", unit.pending),
+                        (f"age.{l}", det.age), (f"counted.{l}", det.counted),
+                        (f"E_bar.{l}", det.E_bar), (f"B_bar.{l}", det.B_bar),
+                        (f"apical.{l}", self.apical[l].x)]
+        if self.ehat is not None:
+            out.append(("ehat", self.ehat.x))
+        return out
+
     def begin_batch(self, n_examples: int):
         """Start a batch of ``n_examples``: each plastic step adds a step term's value
         divided by (plastic steps per example * n_examples), i.e. its mean over the
@@ -822,6 +964,18 @@ class CopyEncoder(Encoder):
             out[t] = fire
             np.subtract(phase, 1.0, out=phase, where=fire)
         return out
+
+
+def encoder_state(enc: CopyEncoder) -> dict:
+    """A CopyEncoder's state (phase, generators), as ``{"arrays", "meta"}``."""
+    return {"arrays": {"phase": enc.phase.copy()},
+            "meta": {"rng": [r.bit_generator.state for r in enc.rngs]}}
+
+
+def load_encoder_state(enc: CopyEncoder, state: dict):
+    enc.phase[...] = state["arrays"]["phase"]
+    for r, st in zip(enc.rngs, state["meta"]["rng"]):
+        r.bit_generator.state = st
 
 
 def batches_of(n: int, batch_size: int, n_examples: int):
