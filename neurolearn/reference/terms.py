@@ -33,13 +33,13 @@ def _T(a):
     return a.swapaxes(-1, -2)
 
 
-def _product(factors, signals, lead, width):
+def _product(factors, signals, lead, width, dtype=float):
     out = None
     for fac in factors:
         v = signals[fac.signal]
         out = v if out is None else out * v
     if out is None:
-        return np.ones((*lead, width))
+        return np.ones((*lead, width), dtype=dtype)
     # a product of global (third) factors only is one value per row: every unit alike
     return out if out.shape[-1] == width else np.broadcast_to(out, (*lead, width))
 
@@ -57,8 +57,8 @@ def term_update(term, pre_sig, post_sig, W, n, with_bias_b=None, scale=1.0, out=
     post = [f for f in term.factors if f.kind in ("post", "global")]
     syn = [f for f in term.factors if f.kind == "syn"]
     lead = (*W.shape[:-2], n)
-    P = _product(post, post_sig, lead, W.shape[-2])
-    Q = _product(pre, pre_sig, lead, W.shape[-1])
+    P = _product(post, post_sig, lead, W.shape[-2], W.dtype)
+    Q = _product(pre, pre_sig, lead, W.shape[-1], W.dtype)
     if post_mask is not None:
         P = P * post_mask
     if pre_mask is not None:
@@ -94,10 +94,11 @@ def rule_update(terms, pre_sig, post_sig, W, b=None, scale=1.0, out=None, work=N
     return dW, db
 
 
-def error_free_part(terms, pre_sig, post_sig, W):
-    """The terms without syn factors (what a learned feedback matrix mirrors)."""
+def error_free_part(terms, pre_sig, post_sig, W, out=None, work=None):
+    """The terms without syn factors (what a learned feedback matrix mirrors);
+    ``out``/``work`` as in :func:`rule_update`."""
     return rule_update([t for t in terms if not any(f.kind == "syn" for f in t.factors)],
-                       pre_sig, post_sig, W)[0]
+                       pre_sig, post_sig, W, out=out, work=work)[0]
 
 
 class CompiledTerm:
