@@ -142,9 +142,12 @@ class Filter:
         self.d = np.exp(-dt / tau)
         self.g = (1.0 - self.d) / (dt * max_rate)
         self.x = np.zeros(shape)
+        # the constants as arrays of the state's shape: the same products, without
+        # numpy's scalar conversion on every step
+        self._d, self._g = np.full(shape, self.d), np.full(shape, self.g)
 
     def __call__(self, s):
-        self.x = self.d * self.x + self.g * s
+        self.x = self._d * self.x + self._g * s
         return self.x
 
 
@@ -175,21 +178,26 @@ class _Draws:
 
     def __init__(self, rngs, shape, kind: str, chunk: int):
         self.rngs, self.shape, self.kind, self.chunk = rngs, tuple(shape), kind, chunk
-        self.buf = np.empty((len(rngs), chunk, *shape))
+        self.buf = np.empty((chunk, len(rngs), *shape))  # a step's draws contiguous
+        self._one = np.empty((chunk, *shape)) if len(rngs) > 1 else None
         self.i = chunk  # nothing drawn yet
         self.start = None
 
     def _fill(self):
         self.start = [r.bit_generator.state for r in self.rngs]
-        for g, r in enumerate(self.rngs):
-            getattr(r, self.kind)(out=self.buf[g])
+        if self._one is None:
+            getattr(self.rngs[0], self.kind)(out=self.buf[:, 0])
+        else:
+            for g, r in enumerate(self.rngs):
+                getattr(r, self.kind)(out=self._one)
+                self.buf[:, g] = self._one
         self.i = 0
 
     def __call__(self):
         if self.i == self.chunk:
             self._fill()
         self.i += 1
-        return self.buf[:, self.i - 1]
+        return self.buf[self.i - 1]
 
     def rewind(self):
         """Put the generators where one call per step would have left them."""
@@ -408,6 +416,14 @@ class Network:
                 self.burst_draws[l] = _Draws(self.burst_rng[l], shp, "random",
                                              _chunk(G * n_par * sizes[l]))
                 self._draws.append(self.burst_draws[l])
+        # J = threshold + gain * net + noise * z, the constants as arrays of the state's
+        # shape (the same products, without a scalar conversion per step)
+        self._J = [None] + [tuple(None if c is None else np.full(shape(l), float(c))
+                                  for c in (self.info[l].threshold,
+                                            None if self.info[l].gain == 1.0 else
+                                            self.info[l].gain,
+                                            self.info[l].noise or None))
+                            for l in range(1, self.L + 1)]
         self.units = [None]
         self.detectors = [None]
         for l in range(1, self.L + 1):
@@ -480,8 +496,20 @@ class Network:
                 "rng": {"burst": [[r.bit_generator.state for r in rs] for rs in self.burst_rng],
                         "noise": [[r.bit_generator.state for r in rs] for rs in self.noise_rng],
                         "action": [r.bit_generator.state for r in self.action_rng]},
-                "draws": [d.state() for d in getattr(self, "_draws", [])]}
+                "draws": [d.state() for d in getattr(self, "_draws", [])],
+                "clocks": self._clocks()}
         return {"arrays": arr, "meta": meta}
+
+    def _clocks(self) -> list:
+        """Step counters of the somata and burst detectors (spiking)."""
+        if not self.spiking:
+            return []
+        out = []
+        for l in range(1, self.L + 1):
+            unit, det = self.units[l], self.detectors[l]
+            soma = unit.soma if isinstance(unit, BurstNeuron) else unit
+            out.append([soma.t, None if det is None else det.t])
+        return out
 
     def load_state_dict(self, state: dict):
         a, meta = state["arrays"], state["meta"]
@@ -539,6 +567,11 @@ class Network:
             r.bit_generator.state = st
         for d, st in zip(getattr(self, "_draws", []), meta["draws"]):
             d.load(st)
+        for l, (ts, td) in enumerate(meta.get("clocks", []), start=1):
+            unit, det = self.units[l], self.detectors[l]
+            (unit.soma if isinstance(unit, BurstNeuron) else unit).t = int(ts)
+            if det is not None:
+                det.t = int(td)
         self.begin_example()
 
     def _delay_lines(self, create=()):
@@ -559,11 +592,11 @@ class Network:
         for l in range(1, self.L + 1):
             unit, det = self.units[l], self.detectors[l]
             soma = unit.soma if isinstance(unit, BurstNeuron) else unit
-            out += [(f"v.{l}", soma.v), (f"ref.{l}", soma.ref),
+            out += [(f"v.{l}", soma.v), (f"release.{l}", soma.release),
                     (f"current.{l}", self.current[l].x), (f"xhat.{l}", self.xhat[l].x)]
             if det is not None:
-                out += [(f"burst_acc.{l}", unit.acc), (f"pending.{l}", unit.pending),
-                        (f"age.{l}", det.age), (f"counted.{l}", det.counted),
+                out += [(f"burst_acc.{l}", unit.acc), (f"due.{l}", unit.due),
+                        (f"last.{l}", det.last), (f"counted.{l}", det.counted),
                         (f"E_bar.{l}", det.E_bar), (f"B_bar.{l}", det.B_bar),
                         (f"apical.{l}", self.apical[l].x)]
         if self.ehat is not None:
@@ -690,37 +723,40 @@ class Network:
         return y_hat, err, None
 
     def _step_spiking(self, x_spikes, y, learn, apical, teach):
-        L, info = self.L, self.info
+        L, info, xhat = self.L, self.info, self.xhat
         spikes = [x_spikes]
         events = [x_spikes]  # the input's spikes are its events
         bursts = [None] * (L + 1)
         nets = [None] * (L + 1)
-        self.xhat[0](x_spikes)
+        xhat[0](x_spikes)
         delay = self.schedule.forward_delay
         for l in range(1, L + 1):
             a = np.matmul(events[l - 1], self.WT[l - 1])
             if delay:
                 a = self.fwd[l](a)
-            nets[l] = self.current[l](a) + self.b3[l - 1]
+            net = self.current[l](a) + self.b3[l - 1]
+            nets[l] = net
             lay = info[l]
-            J = lay.threshold + lay.gain * nets[l]
-            if lay.noise:
-                J = J + lay.noise * self.noise[l]()
+            # J = threshold + gain * net (+ noise); a gain of 1 multiplies exactly
+            thr, gain, noise = self._J[l]
+            J = thr + (net if gain is None else gain * net)
+            if noise is not None:
+                J += noise * self.noise[l]()
             if lay.burst:
-                s, _ = self.units[l].step(J)
-                spikes.append(s)
+                spk, _ = self.units[l].spike(J)
                 det = self.detectors[l]
                 pbar = det.p_bar
-                E, B = det.step(s)
-                events.append(E)
+                ev, bu = det.detect(spk)
+                s, E, B = spk.astype(float), ev.astype(float), bu.astype(float)
+                det.averages(E, B)
                 bursts[l] = (B, pbar)
                 self.last_bursts[l] = (E, B, pbar)  # for probes and tests
             else:
-                s = self.units[l].step(J)
-                spikes.append(s)
-                events.append(s)
-            self.xhat[l](events[l])
-        readout = self.xhat[L].x
+                s = E = self.units[l].spike(J).astype(float)
+            spikes.append(s)
+            events.append(E)
+            xhat[l](E)
+        readout = xhat[L].x
         self._last_events = events[L]
         err = readout - y
         if not learn:
@@ -733,16 +769,17 @@ class Network:
                 # the teacher compares with past events only: an event does not judge itself
                 ehat_before = self.ehat.x
                 self.ehat(E)
-                u = y - ehat_before if teach else np.zeros_like(y)
+                u = y - ehat_before if teach else np.zeros(y.shape)
             else:
                 src = self.fb_src[l]
-                sent = self._apical_line(
-                    l, apical_drive(self.neurons[src], bursts[src][0], events[src]))
+                sent = apical_drive(self.neurons[src], bursts[src][0], events[src])
+                if self.schedule.feedback_delay:
+                    sent = self._apical_line(l, sent)
                 u = self.apical[l](np.matmul(sent, self.MT[l]))
             if apical and l in apical:
                 u = apical[l]
-            p = self.units[l].burst_probability(u)
-            self.units[l].schedule_bursts(E, p, self.burst_draws[l])
+            unit = self.units[l]
+            unit.schedule_bursts(E, unit.burst_probability(u), self.burst_draws[l])
         need = self.post_needed
         post = [dict(glob) for _ in range(L)]
         if "error_drive" in need:
@@ -754,7 +791,7 @@ class Network:
         pe = "pbar_event" in need
         for l in range(1, L + 1):
             sig = post[l - 1]
-            sig["activity"] = self.xhat[l].x
+            sig["activity"] = xhat[l].x
             if sq:
                 sig["activity_sq_avg"] = self._rate_trace((l - 1, "sq"), *self._sq_tau,
                                                           sig["activity"] ** 2)
@@ -764,7 +801,7 @@ class Network:
                 sig["burst"] = B
                 if pe:
                     sig["pbar_event"] = pbar * events[l]
-        pre = [{"activity": self.xhat[l].x} for l in range(L)]
+        pre = [{"activity": xhat[l].x} for l in range(L)]
         self._learn(pre, post, spikes, events, spikes, teach)
         return readout, err, spikes
 
@@ -774,7 +811,7 @@ class Network:
         the teacher's error while teaching (none while settling), or, for loss
         'reward', the selected action's reward prediction error (per copy)."""
         if self.reward is None:
-            return {}, (err if teach else np.zeros_like(err))
+            return {}, (err if teach else np.zeros(err.shape))
         no_teacher = np.zeros_like(err)
         if not teach:  # settling: the readout the decision will be made from
             self._settle_sum = readout.copy() if self._settle_sum is None else \
