@@ -1141,6 +1141,7 @@ def evaluate_copies(spec, params_list, x, y, k_in: int = 1, k_out: int = 1, seed
     Y = np.broadcast_to(yt, (G, *yt.shape))
     if net.spiking:
         k, window = net.k, net.teach_steps
+        _replay_noise(net, k)
 
         def encoded(seed):  # one encoder column per (example, input): all start at phase 0
             enc = Encoder(sim, xt.size, seed)
@@ -1163,6 +1164,43 @@ def evaluate_copies(spec, params_list, x, y, k_in: int = 1, k_out: int = 1, seed
         loss = loss_value(ro, y, "mse" if net.spiking else spec.training.loss)
         out.append((loss, (accuracy(ro, y) if classification else None), ro))
     return out
+
+
+# An evaluation starts every network from rest with fresh generators, so its current
+# noise is the same every time for a seed: the draws of recent evaluations are kept
+# (up to _REPLAY_BYTES) and replayed, the same numbers without drawing them again
+_REPLAY, _REPLAY_BYTES = {}, 1 << 27
+
+
+class _Replay:
+    """Per-step draws served from an array (steps, n_copies, *shape)."""
+
+    def __init__(self, buf):
+        self.buf, self.i = buf, 0
+
+    def __call__(self):
+        self.i += 1
+        return self.buf[self.i - 1]
+
+
+def _replay_noise(net, k: int):
+    for l, d in enumerate(net.noise):
+        if d is None:
+            continue
+        key = (tuple(net.seeds), l, d.shape, k)
+        buf = _REPLAY.get(key)
+        if buf is None:
+            size = k * len(net.seeds) * int(np.prod(d.shape)) * 8
+            if size > _REPLAY_BYTES // 4:
+                continue  # too large to keep: drawn as usual
+            while _REPLAY and sum(b.nbytes for b in _REPLAY.values()) + size > _REPLAY_BYTES:
+                _REPLAY.pop(next(iter(_REPLAY)))
+            buf = np.empty((k, *d.buf.shape[1:]))
+            for t in range(k):  # d() is a view of its chunk, refilled in place
+                buf[t] = d()
+            buf.setflags(write=False)
+            _REPLAY[key] = buf
+        net.noise[l] = _Replay(buf)
 
 
 def _present_copies(net, x, y, k: int, enc, end_batch: bool):
