@@ -255,6 +255,11 @@ class Network:
     (views of the stacked arrays the copies learn in). Every copy computes what a
     lone network with its seed computes, bit for bit (numpy's stacked operations
     repeat the lone network's per copy).
+
+    Units: ``units[l]`` is a :class:`~neurolearn.reference.neurons.LIF` or
+    ``BurstNeuron`` over (n_copies, n_par, n). A subclass may put in its own units
+    (an engine's neuron arithmetic) with the lone network's interface, ``step(J)``
+    on (n_par, n) arrays returning 0/1 spikes; those run with one copy.
     """
 
     def __init__(self, spec, params: Params | None = None, seed: int | None = None,
@@ -508,7 +513,7 @@ class Network:
         for l in range(1, self.L + 1):
             unit, det = self.units[l], self.detectors[l]
             soma = unit.soma if isinstance(unit, BurstNeuron) else unit
-            out.append([soma.t, None if det is None else det.t])
+            out.append([getattr(soma, "t", None), None if det is None else det.t])
         return out
 
     def load_state_dict(self, state: dict):
@@ -569,7 +574,8 @@ class Network:
             d.load(st)
         for l, (ts, td) in enumerate(meta.get("clocks", []), start=1):
             unit, det = self.units[l], self.detectors[l]
-            (unit.soma if isinstance(unit, BurstNeuron) else unit).t = int(ts)
+            if ts is not None:
+                (unit.soma if isinstance(unit, BurstNeuron) else unit).t = int(ts)
             if det is not None:
                 det.t = int(td)
         self.begin_example()
@@ -592,8 +598,12 @@ class Network:
         for l in range(1, self.L + 1):
             unit, det = self.units[l], self.detectors[l]
             soma = unit.soma if isinstance(unit, BurstNeuron) else unit
-            out += [(f"v.{l}", soma.v), (f"release.{l}", soma.release),
-                    (f"current.{l}", self.current[l].x), (f"xhat.{l}", self.xhat[l].x)]
+            if hasattr(soma, "release"):
+                out += [(f"v.{l}", soma.v), (f"release.{l}", soma.release)]
+            else:  # a subclass's own unit: its arrays
+                out += [(f"unit.{l}.{k}", a) for k, a in sorted(vars(soma).items())
+                        if isinstance(a, np.ndarray)]
+            out += [(f"current.{l}", self.current[l].x), (f"xhat.{l}", self.xhat[l].x)]
             if det is not None:
                 out += [(f"burst_acc.{l}", unit.acc), (f"due.{l}", unit.due),
                         (f"last.{l}", det.last), (f"counted.{l}", det.counted),
@@ -752,7 +762,11 @@ class Network:
                 bursts[l] = (B, pbar)
                 self.last_bursts[l] = (E, B, pbar)  # for probes and tests
             else:
-                s = E = self.units[l].spike(J).astype(float)
+                unit = self.units[l]
+                if hasattr(unit, "spike"):
+                    s = E = unit.spike(J).astype(float)
+                else:
+                    s = E = self._foreign_step(unit, J)
             spikes.append(s)
             events.append(E)
             xhat[l](E)
@@ -804,6 +818,15 @@ class Network:
         pre = [{"activity": xhat[l].x} for l in range(L)]
         self._learn(pre, post, spikes, events, spikes, teach)
         return readout, err, spikes
+
+    def _foreign_step(self, unit, J):
+        """A unit a subclass put in (an engine's neuron arithmetic, e.g. the nengo
+        emulator's) with the lone network's interface: ``step(J)`` on (n_par, n)."""
+        if self.G != 1:
+            raise UnsupportedRule("numpy time-stepped simulator", f"{type(unit).__name__} "
+                                  "units with independent copies", "they step one "
+                                  "network's (n_par, n) arrays", "one seed per run")
+        return unit.step(J[0])[None]
 
     # -- reward tasks ---------------------------------------------------------------------
     def _reward_step(self, readout, y, err, teach):
