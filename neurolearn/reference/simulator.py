@@ -95,7 +95,7 @@ from .signals import (_T, apical_drive, burst_prob_devs, error_drives, feedback_
                       feedback_source, layer_etas, loss_value, output_error,
                       output_readout, reward_error, reward_of, select_action)
 from .stream import example_order, steps_per_example
-from .terms import CompiledTerm, error_free_part
+from .terms import CompiledTerm, add_sparse, error_free_part
 from .trainer import accuracy
 
 NAME = "numpy"
@@ -394,6 +394,9 @@ class Network:
         shape = lambda l: (G, n_par, sizes[l])  # noqa: E731
         self.acc_W = [np.zeros_like(w) for w in self.W]
         self.acc_b = [np.zeros_like(b) for b in self.bv]
+        # per layer, where acc_W may be nonzero: a list of add_to's answers, or None
+        # (anywhere): apply then touches only those rows and columns
+        self._touched = [[] for _ in self.W]
         self.acc_B = {k: np.zeros_like(v) for k, v in self.Bm.items()}
         self.filters = {}  # (layer, factor key) -> trace state
         self.last_bursts = {}  # burst layer -> (E, B, P_bar before the step)
@@ -526,6 +529,7 @@ class Network:
             self.W[i][...] = a[f"W.{i}"]
             self.bv[i][...] = a[f"b.{i}"]
             self.acc_W[i][...] = a[f"acc.W.{i}"]
+            self._touched[i] = None  # apply the loaded accumulator densely
             self.acc_b[i][...] = a[f"acc.b.{i}"]
             if self.tags is not None:
                 self.tags[i][...] = a[f"tag.{i}"]
@@ -906,13 +910,19 @@ class Network:
                 continue
             eta = self.eta[l - 1]
             bias = self.bv[l - 1] if lay.bias else None
+            touched = self._touched[l - 1]
             for ct in self.cterms:
                 scale = eta * (self.step_scale if ct.when == "step" else self.event_scale)
-                ct.add_to(self.acc_W[l - 1], sig_pre, sig_post, W[l - 1], scale,
-                          bias=bias, acc_b=self.acc_b[l - 1], syn=syn,
-                          pre_mask=spikes[l - 1] if ct.when == "pre_spike" else None,
-                          post_mask=spikes[l] if ct.when == "post_spike" else None,
-                          work=self._work[l - 1])
+                where = ct.add_to(self.acc_W[l - 1], sig_pre, sig_post, W[l - 1], scale,
+                                  bias=bias, acc_b=self.acc_b[l - 1], syn=syn,
+                                  pre_mask=spikes[l - 1] if ct.when == "pre_spike" else None,
+                                  post_mask=spikes[l] if ct.when == "post_spike" else None,
+                                  work=self._work[l - 1])
+                if where is not None and touched is not None:
+                    if where == "dense" or len(touched) >= 64:
+                        self._touched[l - 1] = touched = None  # apply densely
+                    else:
+                        touched.append(where)
         if not teach:
             return
         for l in self.learned_fb:
@@ -935,7 +945,12 @@ class Network:
             lay = self.info[l]
             if not lay.plastic:
                 continue
+            touched = self._touched[l - 1]
+            self._touched[l - 1] = []
             pairs = [(self.W, self.acc_W, 0)] + ([(self.bv, self.acc_b, 1)] if lay.bias else [])
+            if touched is not None and not mu:  # only where the terms added anything
+                add_sparse(self.W[l - 1], self.acc_W[l - 1], touched)
+                pairs = pairs[1:]
             for target, acc, g in pairs:
                 d = acc[l - 1]
                 if mu:

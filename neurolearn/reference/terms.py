@@ -26,6 +26,7 @@ import numpy as np
 # post signals that are 0/1 trains or vanish outside them: a term with one of these
 # (or a spike mask) is worth evaluating row-sparse
 SPARSE_POST = frozenset({"event", "burst", "pbar_event"})
+_FEW = 32  # up to this many columns, update them one by one (strided slices)
 
 
 def _T(a):
@@ -144,7 +145,9 @@ class CompiledTerm:
 
     def add_to(self, acc, sig_pre, sig_post, W, scale, *, bias=None, acc_b=None,
                syn=None, pre_mask=None, post_mask=None, work=None):
-        """acc += this term * scale (and acc_b += its bias share when ``bias``)."""
+        """acc += this term * scale (and acc_b += its bias share when ``bias``).
+        Returns where acc changed: ``("rows", g, i)`` (those rows of those copies),
+        ``("cols", g, j)``, ``"dense"`` or None (nowhere)."""
         P, Q, n = self.factors(sig_pre, sig_post, W, pre_mask, post_mask)
         c = self.coeff * scale / n
         if bias is not None:
@@ -154,24 +157,50 @@ class CompiledTerm:
                     db *= bias
             acc_b += db
         if n == 1 and self.row_sparse:
-            g, i = np.nonzero(P[:, 0, :])
+            g, i = P[:, 0, :].nonzero()
             if len(g) * 4 < P.size:  # sparse enough to gather
-                if len(g):
-                    sub = (P[g, 0, i] * c)[:, None] * Q[g, 0, :]
-                    for s in self.syn:
-                        sub *= W[g, i] if s == "w" else syn[s][g, i]
-                    acc[g, i] += sub
-                return
+                if not len(g):
+                    return None
+                sub = (P[g, 0, i] * c)[:, None] * Q[g, 0, :]
+                for s in self.syn:
+                    sub *= W[g, i] if s == "w" else syn[s][g, i]
+                acc[g, i] += sub
+                return ("rows", g, i)
         if n == 1 and self.col_sparse:
-            g, j = np.nonzero(Q[:, 0, :])
+            g, j = Q[:, 0, :].nonzero()
             if len(g) * 4 < Q.size:
-                if len(g):
-                    sub = (P[g, 0, :] * c) * Q[g, 0, j][:, None]
-                    for s in self.syn:
-                        sub *= W[g, :, j] if s == "w" else syn[s][g, :, j]
+                if not len(g):
+                    return None
+                sub = (P[g, 0, :] * c) * Q[g, 0, j][:, None]
+                for s in self.syn:
+                    sub *= W[g, :, j] if s == "w" else syn[s][g, :, j]
+                if len(g) <= _FEW:  # strided columns: basic slices beat a fancy gather
+                    for k, (gk, jk) in enumerate(zip(g.tolist(), j.tolist())):
+                        acc[gk, :, jk] += sub[k]
+                else:
                     acc[g, :, j] += sub
-                return
+                return ("cols", g, j)
         dW = np.matmul(_T(P) * c, Q, out=work)
         for s in self.syn:
             dW *= W if s == "w" else syn[s]
         acc += dW
+        return "dense"
+
+
+def add_sparse(target, acc, touched):
+    """target += acc and acc <- 0 where ``touched`` (a list of what
+    :meth:`CompiledTerm.add_to` returned) says acc may be nonzero: elsewhere acc is 0
+    and adding it would change nothing, so the result is the dense one's."""
+    for where in touched:
+        kind, g, idx = where
+        if kind == "rows":
+            target[g, idx] += acc[g, idx]
+            acc[g, idx] = 0.0
+        elif len(g) <= _FEW:
+            for gk, jk in zip(g.tolist(), idx.tolist()):
+                a = acc[gk, :, jk]
+                target[gk, :, jk] += a
+                a[...] = 0.0
+        else:
+            target[g, :, idx] += acc[g, :, idx]
+            acc[g, :, idx] = 0.0
