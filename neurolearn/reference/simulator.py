@@ -399,6 +399,7 @@ class Network:
         self._touched = [[] for _ in self.W]
         self.acc_B = {k: np.zeros_like(v) for k, v in self.Bm.items()}
         self.filters = {}  # (layer, factor key) -> trace state
+        self._trace_consts = {}  # key -> (decay, jump) as arrays of the trace's shape
         self.last_bursts = {}  # burst layer -> (E, B, P_bar before the step)
         self.begin_example()
         sch = self.schedule
@@ -880,8 +881,15 @@ class Network:
                 v = self._rate_trace(key, d, jump, s)
             else:
                 x = self.filters.get(key)
-                old = d * x if x is not None else np.zeros_like(s)
-                new = np.where(s > 0, jump, old) if reset else old + jump * s
+                if x is None:
+                    old, jump_s = np.zeros(s.shape), jump
+                else:  # the constants as arrays of the trace's shape, made once
+                    ca = self._trace_consts.get(key)
+                    if ca is None or ca[0].shape != x.shape:
+                        ca = self._trace_consts[key] = (np.full(x.shape, d),
+                                                        np.full(x.shape, jump))
+                    old, jump_s = ca[0] * x, ca[1]
+                new = np.where(s > 0, jump, old) if reset else old + jump_s * s
                 self.filters[key] = new
                 v = old if before else new
             (sig_pre if is_pre else sig_post)[name] = v
