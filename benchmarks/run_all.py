@@ -28,7 +28,13 @@ def bench(name, args, quick_args):
 
 
 BENCHES = [
-    bench("bench_fa_fashion_mnist.py", ["--epochs", "1"], ["--epochs", "1"]),
+    bench("bench_fa_fashion_mnist.py", ["--epochs", "1", "--repeats", "5"],
+          ["--epochs", "1", "--repeats", "1"]),
+    bench("bench_xor_seeds.py", ["--epochs", "600"],
+          ["--epochs", "3", "--single-epochs", "2", "--json",
+           str(RESULTS / "xor_seeds_quick.json")]),
+    bench("bench_scaling.py", [], ["--sizes", "10k,100k", "--engines", "batched,reference",
+                                   "--json", str(RESULTS / "scaling_quick.json")]),
     bench("bench_lava.py", ["--steps", "3000", "--warmup", "200", "--repeats", "3",
                             "--full", "--json", str(RESULTS / "lava.json")],
           ["--steps", "300", "--warmup", "50", "--repeats", "1", "--json",
@@ -57,17 +63,56 @@ def run(quick: bool) -> list:
     return done
 
 
+def _num(x) -> str:
+    """A fitted figure, or '-' where too few points gave none."""
+    return "-" if x is None else f"{x:.2f}"
+
+
 def _rows():
     rows = []
     f = RESULTS / "fa_fashion_mnist.json"
     if f.exists():
         d = json.loads(f.read_text())
-        ours = d["neurolearn_numpy"]["seconds_per_epoch"]
+        spe, rat = d["seconds_per_epoch"], d["peer_over_ours"]
         for dt in ("float64", "float32"):
-            peer = d["pytorch"][dt]["seconds_per_epoch"]
-            rows.append(("batched FA, Fashion-MNIST 784-1000-10, batch 32 (s/epoch)",
-                         f"numpy float64 {ours:.1f}", f"PyTorch {dt} {peer:.1f}",
-                         f"{peer / ours:.2f}x faster", d["command"]))
+            o, p, r = spe[f"ours {dt}"], spe[f"pytorch {dt}"], rat[dt]
+            rows.append((f"batched FA, Fashion-MNIST 784-1000-10, batch 32, {dt} (s/epoch, "
+                         f"median [min, max] of {d['repeats']}, {d['threads']} threads)",
+                         f"{o['median']:.2f} [{o['min']:.2f}, {o['max']:.2f}]",
+                         f"PyTorch {p['median']:.2f} [{p['min']:.2f}, {p['max']:.2f}]",
+                         f"{r['median']:.1f}x faster [{r['min']:.1f}, {r['max']:.1f}]",
+                         d["command"]))
+    f = RESULTS / "xor_seeds.json"
+    if f.exists():
+        d = json.loads(f.read_text())
+        single = d.get("single_seed", {})
+        per_seed = d.get("cpu_s_per_seed_600_epochs", d["cpu_s_per_seed"] * 600 / d["epochs"])
+        how = ("" if d["epochs"] == 600 else
+               f"; extrapolated from {d['epochs']} epochs ({d['cpu_s_per_seed']:.1f} s)")
+        rows.append((f"spiking burstprop XOR, {len(d['seeds'])} seeds x 600 epochs "
+                     "in one vectorised run, one core (CPU s per seed)",
+                     f"{per_seed:.1f} ({d['us_per_seed_step_cpu']:.0f} us per "
+                     f"seed-step; wall/CPU {d['wall_s'] / d['cpu_s']:.1f}{how})",
+                     f"one seed alone {single.get('cpu_s_per_seed_600_epochs', 0):.0f} "
+                     f"({single.get('us_per_step_cpu', 0):.0f} us per step)",
+                     f"goal < {d['goal_s_per_seed']:.0f} s: "
+                     f"{'met' if d['goal_met_cpu'] else 'not met'}", d["command"]))
+    f = RESULTS / "scaling.json"
+    if f.exists():
+        d = json.loads(f.read_text())
+        for eng, r in d["summary"].items():
+            if not r["points"]:
+                continue
+            unit = "s/epoch" if eng == "batched" else "ms/step"
+            pts = ", ".join(f"{s_ / 1e3:.0f}k {c:.3g}" for s_, c in r["points"])
+            fit = r["fit_with_constant"]
+            peak = max(r["peak_mb"].values()) if r["peak_mb"] else float("nan")
+            rows.append((f"cost against size, {eng} ({unit}; synapses: cost)", pts,
+                         f"peak memory up to {peak:.0f} MB",
+                         f"slope 10k-1M {_num(r['slope_10k_1M'])}, top decade "
+                         f"{_num(r['slope_top_decade'])}" + (
+                             f", c0 + c1 S^k: k = {fit['k']:.2f}" if fit else ""),
+                         d["command"].strip()))
     f = RESULTS / "lava.json"
     if f.exists():
         d = json.loads(f.read_text())
