@@ -114,6 +114,7 @@ def main(argv=None):
     n = len(ds.x_train)
     orders = example_order(n, args.epochs * n, t.seed).reshape(args.epochs, n)
     py = torch_python()
+    load_start = os.getloadavg()  # a shared machine: the load beside the figures
     runs = {k: [] for k in RUNS}
     with tempfile.TemporaryDirectory() as tmp:
         npz = {}
@@ -161,6 +162,7 @@ def main(argv=None):
                     "float32 met": ours32 <= TARGET_FLOAT32_S,
                     "pytorch float32 / ours float32 at least": 10.0,
                     "ratio met": ratios["float32"]["median"] >= 10.0},
+        "load_average_1_5_15min": {"start": load_start, "end": os.getloadavg()},
         "runs": runs,
     }
     path = Path(args.json)

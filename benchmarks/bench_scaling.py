@@ -208,6 +208,7 @@ def main(argv=None):
         if s not in SIZES:
             raise SystemExit(f"--sizes: unknown size {s!r} (known: {', '.join(SIZES)})")
     t_start = time.time()
+    load_start = os.getloadavg()  # a shared machine: the load beside the figures
     runs = {e: {s: [] for s in sizes} for e in engines}
     for rep in range(args.repeats):
         for s in sizes:
@@ -223,7 +224,8 @@ def main(argv=None):
               "sizes": {s: [*SIZES[s], 10] for s in sizes},
               "synapses": {s: synapses(s) for s in sizes}, "steps": STEPS, "warmup": WARMUP,
               "repeats": args.repeats, "summary": summarise(runs), "runs": runs,
-              "wall_s": time.time() - t_start}
+              "wall_s": time.time() - t_start,
+              "load_average_1_5_15min": {"start": load_start, "end": os.getloadavg()}}
     path = Path(args.json)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")
