@@ -11,8 +11,10 @@ Networks (rules/catalog.py's rows with their sizes changed):
   pixel), 20-step examples, half plastic; ms per step of learning on the training
   stream (the reference's ``simulate``; Lava's steps after a warm-up, so compilation
   and start-up are excluded; nengo's ``run_steps``, build excluded);
-- batched trainer: the same sizes as a rate network (tanh hidden, sigmoid output,
-  FA, batch 32, float64), seconds per epoch of the 1347 digits training images.
+- batched trainer: a rate network (tanh hidden, sigmoid output, FA, batch 32,
+  float64) with the same number of synapses: its input is the 64 pixels themselves
+  (a rate layer takes the data's own width), so the hidden layer is widened to
+  n_h = S / 74; seconds per epoch of the 1347 digits training images.
 
 Synapses = n_in n_h + n_h 10. Each point runs in its own child process (one BLAS
 thread), which reports its peak resident memory (``ru_maxrss``, the larger of its own
@@ -52,8 +54,17 @@ STEPS = {"reference": 2000, "lava": 1000, "nengo": 1000}
 WARMUP = 100
 
 
-def synapses(size: str) -> int:
+def dims(engine: str, size: str) -> tuple:
+    """(n_in, n_h) of a point: the batched trainer keeps the 64 pixels as its input
+    and widens the hidden layer to the time-stepped networks' synapse count."""
     n_in, n_h = SIZES[size]
+    if engine == "batched":
+        return 64, round((n_in * n_h + n_h * 10) / (64 + 10))
+    return n_in, n_h
+
+
+def synapses(size: str, engine: str = "reference") -> int:
+    n_in, n_h = dims(engine, size)
     return n_in * n_h + n_h * 10
 
 
@@ -61,7 +72,7 @@ def spec_for(engine: str, size: str):
     from dataclasses import replace
 
     from neurolearn.rules.catalog import catalog
-    n_in, n_h = SIZES[size]
+    n_in, n_h = dims(engine, size)
     label = "delta · FA · rate" if engine == "batched" else "delta · FA · lif"
     spec = dict(catalog())[label]
     layers = spec.network.layers
@@ -113,7 +124,7 @@ def child(engine: str, size: str) -> dict:
                "build_s": tr.extra.get("build_seconds")}
     else:
         raise SystemExit(f"unknown engine {engine!r} (known: {', '.join(ENGINES)})")
-    out.update(engine=engine, size=size, synapses=synapses(size),
+    out.update(engine=engine, size=size, synapses=synapses(size, engine),
                sizes=spec.network.sizes, wall_s=time.perf_counter() - t0,
                peak_mb=_rss_mb(), peak_growth_mb=_rss_mb() - base)
     return out
@@ -166,7 +177,8 @@ def summarise(runs: dict) -> dict:
         for size, rs in by_size.items():
             ok = [r for r in rs if "error" not in r]
             if ok:
-                pts.append((synapses(size), float(np.median([r["cost"] for r in ok]))))
+                cost = float(np.median([r["cost"] for r in ok]))
+                pts.append((synapses(size, engine), cost))
         pts.sort()
         issue = [p for p in pts if 1e4 <= p[0] <= 1.05e6]
         top = [p for p in pts if p[0] >= pts[-1][0] / 10.5] if pts else []
@@ -221,8 +233,9 @@ def main(argv=None):
     result = {"command": "python benchmarks/bench_scaling.py " + " ".join(argv or sys.argv[1:]),
               "date": time.strftime("%Y-%m-%d"), "machine": platform.machine(),
               "cores": os.cpu_count(), "python": platform.python_version(),
-              "sizes": {s: [*SIZES[s], 10] for s in sizes},
-              "synapses": {s: synapses(s) for s in sizes}, "steps": STEPS, "warmup": WARMUP,
+              "sizes": {e: {s: [*dims(e, s), 10] for s in sizes} for e in engines},
+              "synapses": {e: {s: synapses(s, e) for s in sizes} for e in engines},
+              "steps": STEPS, "warmup": WARMUP,
               "repeats": args.repeats, "summary": summarise(runs), "runs": runs,
               "wall_s": time.time() - t_start,
               "load_average_1_5_15min": {"start": load_start, "end": os.getloadavg()}}
