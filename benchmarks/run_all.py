@@ -158,7 +158,8 @@ def _rows():
                     continue
                 r = row["ratio_reference_to_peer"]
                 rows.append((f"spiking LIF {net}, pair STDP, simulated s per wall s "
-                             f"(median of {d['repeats']}{_load(d)})", f"reference {ref['median']:.3f}",
+                             f"(median of {d['repeats']}{_load(d)})",
+                             f"reference {ref['median']:.3f}",
                              f"{label} {row['median']:.3f}",
                              f"{r['median']:.2f}x the peer's speed [{r['min']:.2f}, "
                              f"{r['max']:.2f}]", d["command"].strip()))
