@@ -1,11 +1,12 @@
 """Regenerate the figures and tables of docs/independent.md: the reference against Brian2
-and NEST on LIF spike times and on STDP (pairing curve, frequency protocol).
+and NEST on LIF spike times and on STDP (pairing curve, frequency protocol), and Lava's
+pairing curve (float and fixed point, runtime against its emulator and the reference).
 
     .venv/bin/python scripts/independent_figures.py
 
-Writes docs/img/stdp_pairing.png, docs/img/stdp_frequency.png and the part of
-docs/independent.md between its "generated" markers. Needs the extras brian2, nest and
-plot. About a minute on 2 cores.
+Writes docs/img/stdp_pairing.png, docs/img/stdp_frequency.png, docs/img/rstdp_nest.png
+and the part of docs/independent.md between its "generated" markers. Needs the extras
+brian2, nest, lava and plot. About seven minutes on 2 shared cores.
 """
 
 from __future__ import annotations
@@ -21,10 +22,13 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from neurolearn.independent import brian2_lif, nest_lif  # noqa: E402
+from neurolearn.independent import brian2_lif, lava_stdp, nest_lif  # noqa: E402
+from neurolearn.independent import rstdp  # noqa: E402
 from neurolearn.independent.lif import compare_spikes, random_problem, reference_spikes  # noqa: E402
-from neurolearn.independent.measure import pairing_curve, weight_changes  # noqa: E402
-from neurolearn.independent.stdp import (PairSTDP, TripletSTDP, frequency_protocol)  # noqa: E402
+from neurolearn.independent.measure import (pairing_curve, rstdp_weight_changes,  # noqa: E402
+                                            weight_changes)
+from neurolearn.independent.stdp import (PairSTDP, TripletSTDP, curve_protocol,  # noqa: E402
+                                         frequency_protocol)
 from neurolearn.rules.ir import Neuron  # noqa: E402
 
 DOC = ROOT / "docs" / "independent.md"
@@ -74,9 +78,21 @@ def curve_section(plt) -> list[str]:
     dt = 0.001
     iv, ref = pairing_curve("reference", pair, dt)
     _, b2 = pairing_curve("brian2", pair, dt)
+    _, be = pairing_curve("brian2-backend", pair, dt)
     _, ne = pairing_curve("nest", pair, dt)
     _, ne_fine = pairing_curve("nest", pair, dt, resolution=0.0001)
     _, ne_comp = pairing_curve("nest", pair, dt, compensate_delay=True)
+    # Lava: float on the stock runtime and its emulator; fixed point at amplitudes the
+    # 8-bit weights resolve (a+ = 32 LSB), against the emulator and the reference
+    _, lv = pairing_curve("lava", pair, dt)
+    _, lv_em = pairing_curve("lava", pair, dt, engine="emulator")
+    fpair, f_rate, lsb = lava_stdp.fixed_point_protocol(pair)
+    prot = curve_protocol(iv, dt, t_post=0.15)
+    f_ref = weight_changes("reference", prot, fpair, dt=dt, max_rate=f_rate)
+    f_lv = weight_changes("lava", prot, fpair, dt=dt, max_rate=f_rate, precision="fixed")
+    f_em = weight_changes("lava", prot, fpair, dt=dt, max_rate=f_rate, precision="fixed",
+                          engine="emulator")
+    rescale = pair.a_plus / fpair.a_plus  # fixed-point curve in the float curve's units
     ms = iv * 1000
     not0, not_coinc = iv != 0, (iv != 0) & (iv != -dt)
 
@@ -88,6 +104,8 @@ def curve_section(plt) -> list[str]:
             f"| reference vs textbook window (a± e^(-\\|Δt\\|/τ±)) | {mx(ref - pair.window(iv))} "
             "| rounding |",
             f"| reference vs Brian2 (h = 1 ms) | {mx(ref - b2)} | rounding |",
+            f"| reference vs the Brian2 backend (the rule IR lowered to Brian2) | "
+            f"{mx(ref - be)} | rounding |",
             f"| reference vs NEST, h = d = 1 ms, every Δt | {mx(ref - ne)} | at Δt = -1 ms "
             "NEST sees post at t_pre and pairs neither way |",
             f"| reference vs NEST, h = d = 1 ms, Δt ∉ {{-1, 0}} ms | {mx(ref - ne, not_coinc)} "
@@ -100,26 +118,47 @@ def curve_section(plt) -> list[str]:
             f"| reference vs NEST with post spikes sent d earlier, Δt ≠ 0 | "
             f"{mx(ref - ne_comp, not0)} | rounding |",
             f"| at Δt = 0: reference {ref[~not0][0]:.3g} (a+ - a-), Brian2 "
-            f"{b2[~not0][0]:.3g}, NEST (delay compensated) {ne_comp[~not0][0]:.3g} | | "
-            "same-step convention |"]
+            f"{b2[~not0][0]:.3g}, NEST (delay compensated) {ne_comp[~not0][0]:.3g}, Lava "
+            f"{lv[~not0][0]:.3g} | | same-step convention |",
+            f"| Lava float (stock LearningDense) vs its emulator | {mx(lv - lv_em)} | "
+            "exact: the emulator is Lava's float engine in NumPy |",
+            f"| Lava float vs reference | {mx(lv - ref)} | rounding: Lava pairs x0 and y0 "
+            "of one step as the reference does (drivers sent one step early for the "
+            "Dense's delay) |",
+            f"| Lava fixed point vs its emulator (the quantized model), a+ = "
+            f"{fpair.a_plus / lsb:.0f} LSB | {np.abs(f_lv - f_em).max() / lsb:.0f} LSB | "
+            "exact: integer engine in NumPy |",
+            f"| Lava fixed point vs reference at the same amplitudes | "
+            f"{np.abs(f_lv - f_ref).max() / lsb:.1f} LSB (mean "
+            f"{np.abs(f_lv - f_ref).mean() / lsb:.1f}) | precision: 7-bit pre trace "
+            "(impulse 16, stochastic decay), post trace sent as a 7-bit integer, "
+            "floor-shifted products, stochastic rounding of the weight |"]
     fig, (ax, ax2) = plt.subplots(2, 1, figsize=(7, 6), sharex=True,
                                   gridspec_kw={"height_ratios": [2, 1]})
     ax.plot(ms, ref * 1e3, "k-", lw=2.5, label="neurolearn reference (rule IR)")
     ax.plot(ms, b2 * 1e3, "o", ms=3, mfc="none", label="Brian2 (on_pre/on_post)")
+    ax.plot(ms, be * 1e3, "d", ms=3, mfc="none",
+            label="Brian2 backend (rule IR -> Brian2 equations)")
     ax.plot(ms, ne * 1e3, "x", ms=3, label="NEST stdp_synapse, h = d = 1 ms")
     ax.plot(ms, ne_fine * 1e3, "+", ms=3, label="NEST stdp_synapse, h = d = 0.1 ms")
+    ax.plot(ms, lv * 1e3, "^", ms=3, mfc="none", label="Lava float (stock LearningDense)")
+    ax.plot(ms, f_lv * rescale * 1e3, "v", ms=3, mfc="none",
+            label=f"Lava fixed point (a+ = {fpair.a_plus / lsb:.0f} LSB, rescaled)")
     ax.axhline(0, color="0.7", lw=0.5)
     ax.set_ylabel("Δw per pair (×1e-3)")
     ax.set_title("Pair STDP, all-to-all (A+ = 0.005, A-/A+ = 1.05, τ = 20 ms)")
     ax.legend(fontsize=8)
     floor = 1e-19
-    for y, lab, st in ((b2, "Brian2 (0 drawn at 1e-19)", "o"), (ne, "NEST 1 ms", "x"), (ne_fine, "NEST 0.1 ms", "+"),
-                       (ne_comp, "NEST 1 ms, delay compensated", "s")):
+    for y, lab, st in ((b2, "Brian2 (0 drawn at 1e-19)", "o"),
+                       (be, "Brian2 backend (0 drawn at 1e-19)", "d"), (ne, "NEST 1 ms", "x"),
+                       (ne_fine, "NEST 0.1 ms", "+"),
+                       (ne_comp, "NEST 1 ms, delay compensated", "s"),
+                       (lv, "Lava float", "^"), (f_lv * rescale, "Lava fixed (rescaled)", "v")):
         ax2.semilogy(ms, np.maximum(np.abs(y - ref), floor), st, ms=3, mfc="none", label=lab)
     ax2.set_ylabel("|Δw − reference|")
     ax2.set_xlabel("Δt = t_post − t_pre (ms)")
     ax2.set_ylim(floor / 2, 1e-2)
-    ax2.legend(fontsize=7, ncol=2)
+    ax2.legend(fontsize=6, ncol=3)
     fig.tight_layout()
     fig.savefig(IMG / "stdp_pairing.png", dpi=120)
     plt.close(fig)
@@ -136,27 +175,34 @@ def frequency_section(plt) -> list[str]:
         "pair reference": weight_changes("reference", prot, pair, "pair"),
         "pair Brian2": weight_changes("brian2", prot, pair, "pair"),
         "pair NEST": weight_changes("nest", prot, pair, "pair", compensate_delay=True),
+        "nearest reference": weight_changes("reference", prot, pair, "nearest"),
         "nearest Brian2": weight_changes("brian2", prot, pair, "nearest"),
         "nearest NEST": weight_changes("nest", prot, pair, "nearest", compensate_delay=True),
+        "triplet Brian2 backend": weight_changes("brian2-backend", prot, trip, "triplet"),
+        "pair Brian2 backend": weight_changes("brian2-backend", prot, pair, "pair"),
+        "nearest Brian2 backend": weight_changes("brian2-backend", prot, pair, "nearest"),
     }
     res = {k: v / N_PAIRS for k, v in res.items()}
     n = len(RHOS)
     head = "| rule, simulator | Δt | " + " | ".join(f"{r} Hz" for r in RHOS) + " |"
     rows = [head, "|" + "---|" * (n + 2)]
     for k, v in res.items():
+        if k.endswith("backend"):   # equal to the reference: in the differences table
+            continue
         for s, sl in (("+10 ms", slice(0, n)), ("-10 ms", slice(n, 2 * n))):
             rows.append(f"| {k} | {s} | " + " | ".join(f"{x * 1e3:+.4f}" for x in v[sl]) + " |")
     diffs = ["", "| pair of simulators | rule | max \\|difference\\| per pairing |", "|---|---|---|"]
-    for rule, sims in (("triplet", ("reference", "Brian2", "NEST")),
-                       ("pair", ("reference", "Brian2", "NEST")), ("nearest", ("Brian2", "NEST"))):
-        for i, a in enumerate(sims):
+    every = ("reference", "Brian2", "NEST", "Brian2 backend")
+    for rule, sims in (("triplet", every), ("pair", every), ("nearest", every)):
+        for i, a in enumerate(sims[:3]):
             for b in sims[i + 1:]:
                 d = np.abs(res[f"{rule} {a}"] - res[f"{rule} {b}"]).max()
                 diffs.append(f"| {a} vs {b} | {rule} | {d:.2g} |")
     fig, axes = plt.subplots(1, 2, figsize=(9, 3.6), sharey=True)
     for ax, (s, sl) in zip(axes, (("+10 ms", slice(0, n)), ("-10 ms", slice(n, 2 * n)))):
         for rule, col in (("triplet", "C0"), ("pair", "C1"), ("nearest", "C2")):
-            for sim, st in (("reference", "-"), ("Brian2", "o"), ("NEST", "x")):
+            for sim, st in (("reference", "-"), ("Brian2", "o"), ("NEST", "x"),
+                            ("Brian2 backend", "d")):
                 k = f"{rule} {sim}"
                 if k in res:
                     ax.plot(RHOS, res[k][sl] * 1e3, st, color=col, mfc="none",
@@ -170,6 +216,47 @@ def frequency_section(plt) -> list[str]:
     fig.savefig(IMG / "stdp_frequency.png", dpi=120)
     plt.close(fig)
     return rows + diffs
+
+
+def rstdp_section(plt) -> list[str]:
+    """R-STDP: the reference (rule IR) against NEST's stdp_dopamine_synapse."""
+    prot = rstdp.random_protocol(0, n=4, duration=1.0,
+                                 rewards=((0.3, 3), (0.55, 5), (0.8, 2)), tonic=10.0)
+    params = rstdp.DopaSTDP(b=5.0)
+    rows = ["| dt | max \\|c_ref - c_NEST\\| | max \\|n_ref - n_NEST\\| | "
+            "max \\|w_ref - w_NEST\\| | max \\|exact integral of the reference's c, n - "
+            "w_NEST\\| | weight change (scale) |", "|---|---|---|---|---|---|"]
+    keep = None
+    for f in (1, 10):
+        p, dt = prot.refined(f), 0.001 / f
+        ref = rstdp_weight_changes("reference", p, params, dt)
+        nest = rstdp_weight_changes("nest", p, params, dt, every=f)
+        c = rstdp.compare(ref, nest, p, params, dt)
+        rows.append(f"| {dt * 1000:g} ms | {c.c:.2g} | {c.n:.2g} | {c.w:.3g} | "
+                    f"{c.w_exact:.2g} | {c.w_change:.3g} |")
+        if f == 1:
+            keep = (ref, nest)
+    ref, nest = keep
+    t = np.arange(prot.steps) * 1.0
+    fig, axes = plt.subplots(3, 1, figsize=(7, 6.5), sharex=True)
+    axes[0].plot(t[1:], ref["n"][1:], "k-", lw=1.5, label="reference (imposed n)")
+    axes[0].plot(t[1:], nest["n"][:-1], "C2--", lw=1, label="NEST n")
+    axes[0].axhline(params.b, color="0.6", lw=0.8, ls=":", label="baseline b")
+    axes[0].set_ylabel("dopamine n (1/s)")
+    axes[1].plot(t[1:], ref["c"][1:, 0], "k-", lw=1.5, label="reference tag")
+    axes[1].plot(t[1:], nest["c"][:-1, 0], "C2--", lw=1, label="NEST c")
+    axes[1].set_ylabel("eligibility, synapse 0")
+    axes[2].plot(t, ref["w"][:, 0], "k-", lw=1.5, label="reference w (Riemann sum)")
+    axes[2].plot(t, nest["w"][:, 0], "C2--", lw=1, label="NEST w (exact integral)")
+    axes[2].set_ylabel("weight, synapse 0")
+    axes[2].set_xlabel("time (ms)")
+    for ax in axes:
+        ax.legend(fontsize=7)
+    axes[0].set_title("R-STDP: reference (rule IR) vs NEST stdp_dopamine_synapse")
+    fig.tight_layout()
+    fig.savefig(IMG / "rstdp_nest.png", dpi=120)
+    plt.close(fig)
+    return rows
 
 
 def main():
@@ -188,6 +275,10 @@ def main():
     lines += ["", f"### Frequency protocol: {N_PAIRS} pairings, Δw per pairing (×1e-3)", "",
               "![frequency dependence](img/stdp_frequency.png)", ""]
     lines += frequency_section(plt)
+    lines += ["", "### Reward-modulated STDP: NEST's stdp_dopamine_synapse (4 synapses, "
+              "20 Hz pre and post, tonic dopamine 10 Hz, three rewards, b = 5/s)", "",
+              "![R-STDP against NEST](img/rstdp_nest.png)", ""]
+    lines += rstdp_section(plt)
     lines += ["", f"(generated in {time.perf_counter() - t0:.0f} s)", "", END]
     text = DOC.read_text(encoding="utf-8")
     if BEGIN not in text or END not in text:
@@ -197,7 +288,7 @@ def main():
     tmp.write_text(new, encoding="utf-8")
     os.replace(tmp, DOC)
     print(f"wrote {DOC.relative_to(ROOT)}, docs/img/stdp_pairing.png, "
-          f"docs/img/stdp_frequency.png")
+          f"docs/img/stdp_frequency.png, docs/img/rstdp_nest.png")
 
 
 if __name__ == "__main__":

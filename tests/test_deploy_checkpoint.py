@@ -177,12 +177,19 @@ def test_init_from_evaluates_float_and_fixed(tmp_path, capsys):
 
 
 @pytest.mark.parametrize("backend", ["lava", "nengo", "nengo-loihi"])
-def test_init_from_on_other_backends_is_refused_by_name(tmp_path, backend):
+def test_what_other_backends_refuse_by_name(tmp_path, backend):
+    """Saving and training on from a trained network are numpy's only; inference with
+    trained weights runs on lava and nengo (tests/test_deploy_infer.py), not on
+    nengo-loihi."""
     spec_path = small_spec(tmp_path, epochs=1)
     neurolearn.run(spec_path, quiet=True, save=tmp_path / "ck")
-    with pytest.raises(UnsupportedRule, match=f"cannot run on {backend}: .*no entry point "
-                                              "that takes trained weights"):
-        neurolearn.run(spec_path, backend, init_from=tmp_path / "ck", epochs=0)
+    with pytest.raises(UnsupportedRule, match=f"cannot run on {backend}: .*(seeded weights "
+                                              "and keeps no checkpoints|no entry point)"):
+        neurolearn.run(spec_path, backend, init_from=tmp_path / "ck", epochs=1)
+    if backend == "nengo-loihi":
+        with pytest.raises(UnsupportedRule, match="inference with trained weights "
+                                                  r"\(--init-from\) cannot run on nengo-loihi"):
+            neurolearn.run(spec_path, backend, init_from=tmp_path / "ck", epochs=0)
 
 
 def test_load_returns_a_usable_network(tmp_path):

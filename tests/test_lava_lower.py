@@ -11,7 +11,7 @@ import pytest
 
 from neurolearn.backends import capabilities
 from neurolearn.backends.lava import BACKEND, lower
-from neurolearn.backends.lava.lower import EY, LAVA, LAVA_STEP
+from neurolearn.backends.lava.lower import EY, LAVA, LAVA_STEP, LAVA_STEP_FLOAT
 from neurolearn.backends.lava.rulestring import check
 from neurolearn.errors import UnsupportedRule
 from neurolearn.rules.catalog import catalog
@@ -22,7 +22,11 @@ ROWS = dict(catalog())
 FA_RATE, FA_LIF = ROWS["delta · FA · rate"], ROWS["delta · FA · lif"]
 LOWERS_FLOAT = ["delta · FA · rate", "delta · FA · rate · batch 8, momentum 0.9",
                 "delta · DFA · rate", "delta · FA · lif", "delta · DFA · lif",
-                "burstprop_rate", "burstprop (spiking)"]
+                "burstprop_rate", "burstprop (spiking)", "stdp (pair, all-to-all)",
+                "stdp_nearest", "triplet_stdp", "rstdp (reward, eligibility tag)"]
+NOT_FIXED = ["rstdp (reward, eligibility tag)"]  # the eligibility tag: float only
+# rows whose products leave no y slot for the batch, or with an eligibility tag
+PER_STEP = ["triplet_stdp", "rstdp (reward, eligibility tag)"]
 
 
 def with_rule(spec, *terms, **training):
@@ -45,7 +49,8 @@ def test_capabilities_are_derived_by_lowering_the_catalog():
             lowers = caps[(row, "float", variant)] == "lowers"
             assert lowers == (row in LOWERS_FLOAT), (row, variant, caps[(row, "float", variant)])
         spiking = ROWS[row].network.spiking
-        assert (caps[(row, "fixed", "stock")] == "lowers") == (spiking and row in LOWERS_FLOAT)
+        assert (caps[(row, "fixed", "stock")] == "lowers") == (
+            spiking and row in LOWERS_FLOAT and row not in NOT_FIXED)
         assert "fused process runs the reference's float64" in caps[(row, "fixed", "fused")]
     assert BACKEND.variants == ("stock", "fused") and BACKEND.schedule == LAVA
 
@@ -62,7 +67,8 @@ def test_program_is_picklable_and_describes_its_timing():
         for variant in ("stock", "fused"):
             prog = lower(ROWS[row], variant=variant)
             back = pickle.loads(pickle.dumps(prog))
-            assert back.schedule == LAVA and back.approximations == []
+            assert back.schedule == (LAVA_STEP_FLOAT if row in PER_STEP else LAVA)
+            assert back.approximations == []
             assert "1-step delay per forward projection" in prog.describe()[0]
     fixed = lower(FA_LIF, "fixed")
     assert fixed.schedule == LAVA_STEP and fixed.schedule.apply == "step"
@@ -86,8 +92,8 @@ def test_generated_rules():
     assert (lp.dw, lp.dt_rule, lp.tags) == ("u0 * x1 * y1", None, False)
     # burstprop's two terms share the pre trace: one product, y = B - P_bar E
     lp = lower(ROWS["burstprop (spiking)"]).layers[0]
-    assert len(lp.products) == 1 and lp.products[0].terms == [(1.0, ("burst",)),
-                                                               (-1.0, ("pbar_event",))]
+    assert len(lp.products) == 1 and lp.slots[lp.products[0].slot - 1].terms == [
+        (1.0, ("burst",)), (-1.0, ("pbar_event",))]
     # a w term is its own product; Kolen-Pollack's decay with random feedback
     kp = ROWS["delta · FA · rate"].with_(rule=Rule(builtin="kolen_pollack", eta=0.1))
     lp = lower(kp).layers[0]
@@ -103,11 +109,11 @@ def test_gains_convert_engine_traces_to_the_factors():
     lp = lower(FA_RATE).layers[0]
     # x1 = exp(-64) payload / 2; the engine sees y exp(-1/65535)
     assert lp.pre_traces[0].tau == 1 / 64
-    assert lp.products[0].gain == pytest.approx(2 * np.exp(64) / EY, rel=1e-15)
+    assert lp.slots[0].gain == pytest.approx(2 * np.exp(64) / EY, rel=1e-15)
     lp = lower(FA_LIF).layers[0]
     d = np.exp(-0.001 / 0.01)
     assert lp.pre_traces[0].tau == pytest.approx(10.0)
-    assert lp.products[0].gain == pytest.approx((1 - d) / (0.001 * 200.0) / EY, rel=1e-12)
+    assert lp.slots[0].gain == pytest.approx((1 - d) / (0.001 * 200.0) / EY, rel=1e-12)
 
 
 def test_bias_init_is_lowered_as_the_populations_bias():
@@ -138,14 +144,10 @@ REFUSALS = [
      r"profile 'loihi1' cannot run on lava: .*engine widths of 'loihi2'"),
     ("variant", lambda: FA_LIF, {"variant": "hardware"}, r"variant 'hardware' cannot run"),
     ("precision", lambda: FA_LIF, {"precision": "half"}, r"precision 'half' cannot run"),
-    ("pre_spike", lambda: with_rule(FA_LIF, Term([pre(), post()], when="pre_spike")), {},
-     r"dependency 'pre_spike' is not lowered.*run it on lava --variant fused, or numpy"),
     ("two pre", lambda: with_rule(FA_LIF, Term([pre(), pre(tau=0.05), post()])), {},
      r"more than one pre factor"),
     ("w twice", lambda: with_rule(FA_LIF, Term([Factor("syn", "w"), Factor("syn", "w")])),
      {}, r"w appears twice"),
-    ("post tau", lambda: with_rule(FA_LIF, Term([pre(), post("activity", 0.05)])), {},
-     r"has its own tau; the stock populations send the factors unfiltered"),
     ("bcm", lambda: with_rule(FA_RATE, Term([pre(), post("activity_sq_avg")])), {},
      r"activity_sq_avg"),
     ("rate pre tau", lambda: with_rule(FA_RATE, Term([pre(tau=0.05), post()])), {},
@@ -157,8 +159,9 @@ REFUSALS = [
      r"more than two presynaptic traces"),
     ("y slots", lambda: with_rule(FA_LIF, Term([pre(), post()]), Term([post()]),
                                   Term([Factor("syn", "w")], coeff=-0.01), momentum=0.5),
-     {}, r"batch_size 1, momentum 0.5 cannot run on lava: it needs 3 products .* plus 2 "
-         r"y slot\(s\) .*carries 3 post factors y1..y3; run it on lava --variant fused"),
+     {}, r"batch_size 1, momentum 0.5 cannot run on lava: it needs 3 y slots for its "
+         r"products .* plus 2 y slot\(s\) .*carries 3 post factors y1..y3; run it on lava "
+         r"--variant fused"),
 ]
 
 

@@ -31,10 +31,15 @@ def test_fa_digits_lowers_with_its_scales_schedule_and_approximations():
     spec = load(ROOT / "examples/specs/fa_digits.toml")
     prog = lower(spec)
     assert prog.variant == "sim" and prog.schedule.apply == "step"
+    # the pipeline's latency, 6 steps per projection, held before each 10-step example;
+    # its plastic steps (eta's meaning) stay 5
+    assert prog.schedule.hold_steps == 3 * prog.schedule.forward_delay == 18
+    assert (prog.k, prog.n_teach) == (10 + 18, 5)
     assert prog.codes == ["rate", "signed", "signed"]  # inputs >= 0, tanh hidden layers
     names = {a.name for a in prog.approximations}
     assert {"PES composition", "error grid", "7-bit pre trace, 8-bit learned weights",
-            "learning every 4 steps", "on-chip rate code"} <= names
+            "learning every 4 steps", "on-chip rate code", "pipeline fill"} <= names
+    assert {a.kind for a in prog.approximations if a.name == "pipeline fill"} == {"timing"}
     # the error grid: scaled factors of the initial network fill +-1.27, few clip, and
     # a typical one spans many grid steps
     ds = load_dataset(spec.data, 0)
@@ -82,7 +87,7 @@ from neurolearn.backends import get  # noqa: E402
 from neurolearn.compare.stats import dw_correlation  # noqa: E402
 from neurolearn.data import load_dataset  # noqa: E402
 from neurolearn.reference.params import init_params  # noqa: E402
-from neurolearn.reference.simulator import simulate  # noqa: E402
+from neurolearn.reference.simulator import evaluate, simulate  # noqa: E402
 
 nl = get("nengo-loihi")
 
@@ -122,10 +127,11 @@ def test_initial_weights_read_back_from_the_chip():
 
 def _linear_regime(variant, eta):
     """FA with a small eta: the network barely moves, so the chip's weight change is
-    the rule's sum over the run (in expectation), comparable with the reference's."""
+    the rule's sum over the run (in expectation), comparable with the reference's under
+    the same timing (the Program's Schedule: the same examples in 800 steps)."""
     spec = FA.with_(rule=replace(FA.rule, eta=eta))
     a = nl.simulate(spec, steps=800, variant=variant)
-    b = simulate(spec, steps=800, record_every=800)
+    b = simulate(spec, steps=800, record_every=800, schedule=lower(spec).schedule)
     p0 = init_params(spec.network, 0)
     out = []
     for l, (wa, wb) in enumerate(zip(a.extra["params"].W, b.extra["params"].W)):
@@ -146,6 +152,36 @@ def test_the_chip_learns_the_rule_in_loihi_arithmetic():
     _, figs = _linear_regime("sim", 0.01)
     for ratio, corr in figs:
         assert 0.8 <= ratio <= 1.2 and corr >= 0.85, figs
+
+
+def _three_digits(n_train):
+    """fa_digits.toml (network, rule, eta, batch, timing) on the digits 0, 1, 2: the
+    first ``n_train`` training examples, three output units."""
+    spec = load(ROOT / "examples/specs/fa_digits.toml")
+    layers = list(spec.network.layers)
+    layers[-1] = replace(layers[-1], size=3)
+    return spec.with_(network=replace(spec.network, layers=layers),
+                      data=replace(spec.data, classes=[0, 1, 2], n_train=n_train))
+
+
+def test_fa_digits_learns_on_the_chip_under_the_pipeline_hold():
+    # one pass over 90 examples (90 x 28 steps, Loihi integers): measured 52.3 % before
+    # training, 72.7 % after (the reference under the same Schedule: 91.7 %). Without
+    # the hold the plastic steps pair the previous example's output with the current
+    # target: 35.6 %, chance (one epoch of the whole fa_digits.toml: 7.3 %). The gap
+    # to the reference is the rate code's noise and the 8-bit weights
+    # (benchmarks/README.md); the bars leave ~10 test examples of margin
+    spec = _three_digits(90)
+    ds = load_dataset(spec.data, 0)
+    prog = lower(spec, dataset=ds)
+    r = nl.run(spec, epochs=1, quiet=True)
+    ref = simulate(spec, steps=len(ds.x_train) * prog.k, record_every=10 ** 9,
+                   schedule=prog.schedule, dataset=ds)
+    ref_acc = evaluate(spec, ref.extra["params"], ds.x_test, ds.y_test)[1]
+    before, after = r.history["test_accuracy"]
+    assert before < 0.55 and ref_acc >= 0.85, (before, ref_acc)
+    assert after >= 0.65, (before, after, ref_acc)  # three classes: chance is 1/3
+    assert ref_acc - after <= 0.25, (after, ref_acc)
 
 
 @pytest.mark.slow

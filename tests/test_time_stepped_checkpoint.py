@@ -125,3 +125,38 @@ def test_save_every_is_checked(bad, capsys):
     assert main(["run", str(SPECS / "burstprop_xor.toml"), *bad]) == 2
     err = capsys.readouterr().err
     assert "--save-every" in err and "Traceback" not in err
+
+
+def test_resume_keeps_the_reward_task_state(tmp_path):
+    """Reward-modulated STDP (spec.reward: action generator, running mean r_bar in
+    neurolearn.reference.reward.RewardState, tags, momentum): a checkpoint within an
+    epoch holds the reward state, and resuming from it ends bit-identical."""
+    from neurolearn.deploy.run import TimeSteppedSaver
+    from neurolearn.rules.ir import (Data, Layer, Network, Reward, Rule, Simulation,
+                                     Spec, Training)
+    from neurolearn.rules.neurons import Neuron
+    lif = Neuron("lif", noise=0.2)
+    spec = Spec(name="rstdp", network=Network(layers=[
+        Layer("i", 64), Layer("h", 30, lif, bias=False), Layer("o", 10, lif, bias=False)]),
+        rule=Rule(builtin="rstdp", eta=0.5), data=Data("digits", n_train=12, n_test=10),
+        training=Training(seed=0, batch_size=3, momentum=0.5, lr_decay=0.9),
+        simulation=Simulation(t_example=0.02, teach=0.5, encoding="poisson",
+                              max_rate=200.0),
+        reward=Reward(selection="epsilon_greedy", epsilon=0.5, delay=0.002,
+                      wrong=-1.0))
+    ref = run_time_stepped(spec, epochs=2, quiet=True)
+    states = []
+
+    def keep(state):
+        d = tmp_path / f"s{len(states)}"
+        TimeSteppedSaver(d, spec)(state)
+        states.append(TimeSteppedSaver.state_of(checkpoint.read(d)))
+    run_time_stepped(spec, epochs=2, quiet=True, on_checkpoint=keep, checkpoint_steps=60)
+    within = [s for s in states if s["epoch"] == 1 and s["position"]]
+    assert within
+    st = within[0]
+    meta = st["network"]["meta"]
+    assert meta["r_bar"][0] != 0.0 and len(meta["rng"]["action"]) == 1
+    out = run_time_stepped(spec, epochs=2, quiet=True, resume=st)
+    assert same_weights(out.weights, ref.weights)
+    assert out.history["test_loss"] == ref.history["test_loss"]

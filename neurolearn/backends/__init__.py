@@ -20,6 +20,7 @@ PACKAGES = {
     "lava": "neurolearn.backends.lava",
     "nengo": "neurolearn.backends.nengo",
     "nengo-loihi": "neurolearn.backends.nengo_loihi",
+    "brian2": "neurolearn.backends.brian2",
 }
 
 

@@ -101,7 +101,9 @@ def main(args) -> int:
     print(f"time   {report.seconds:.1f} s")
     if args.json:
         from ..outputs import write_atomic
-        data = {**report.to_dict(), "plots": {k: str(v) for k, v in plots.items()}}
+        from ..compare.estimates import estimates
+        data = {**report.to_dict(), "plots": {k: str(v) for k, v in plots.items()},
+                "estimates": estimates(spec, report)}
         write_atomic(args.json, json.dumps(data, indent=2, default=float) + "\n",
                      option="--json", inputs=inputs)
         print(f"report {args.json}", file=sys.stderr)

@@ -38,6 +38,10 @@ def register(sub):
                    help="continue the checkpoint in DIR to the spec's epochs (saving there)")
     p.add_argument("--init-from", metavar="DIR", default=None, dest="init_from",
                    help="start from the trained network in DIR (--epochs 0: evaluate it)")
+    p.add_argument("--rest", metavar="SECONDS", type=_rest, default=None,
+                   help="--init-from DIR --epochs 0 on an engine (lava, nengo): seconds "
+                        "without input before each test example, so it starts nearer "
+                        "rest (default 0: examples follow each other, as in training)")
     p.add_argument("--json", metavar="PATH", default=None, help="write the report as JSON")
     time_limit_option(p)
     p.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -59,6 +63,16 @@ def summary(result) -> str:
         lines.append(f"float      {100 * dep['float_accuracy']:.2f} % (test, float64 weights); "
                      f"lost to {dep['profile']}'s weight grid: "
                      f"{dep['accuracy_lost_points']:.2f} points")
+    if dep and dep.get("reference_accuracy") is not None:  # an engine's inference
+        lines.append(f"reference  {100 * dep['reference_accuracy']:.2f} % (numpy's evaluation "
+                     f"of the float weights: each example from rest); engine - reference: "
+                     f"{dep['reference_gap_points']:+.2f} points")
+        if dep.get("reference_presented_accuracy") is not None:
+            lines.append(f"presented  {100 * dep['reference_presented_accuracy']:.2f} % "
+                         f"(the reference's network over the engine's presentation: "
+                         f"examples in a row, {dep['rest_s']:g} s rest before each)")
+        lines.append(f"time       {dep['seconds']:.2f} s inference on {dep['engine']} "
+                     f"({dep['n']} examples, {dep['steps']} steps)")
     if result.test_loss is not None:
         lines.append(f"loss       {result.test_loss:.5f} (test)")
     for name, ang in result.alignment_angle_deg.items():
@@ -68,6 +82,24 @@ def summary(result) -> str:
     if result.extra.get("checkpoint"):
         lines.append(f"checkpoint {result.extra['checkpoint']}")
     return "\n".join(lines)
+
+
+def _rest(text):
+    """--rest: seconds, checked as neurolearn.backends.inference.rest_steps checks them."""
+    import argparse
+
+    from ..backends.inference import rest_steps
+    from ..errors import SpecError, shorten
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a number of seconds, got "
+                                         f"{shorten(text)}") from None
+    try:
+        rest_steps(value, 1.0)
+    except SpecError as err:
+        raise argparse.ArgumentTypeError(err.reason) from None
+    return value
 
 
 def _epochs_or_zero(v):
@@ -114,6 +146,11 @@ def main(args) -> int:
             raise SpecError("applies to checkpoints: give --save DIR or --resume DIR",
                             "--save-every")
         options["save_every"] = args.save_every
+    if args.rest is not None:
+        if not (args.init_from and args.epochs == 0 and args.backend != "numpy"):
+            raise SpecError("applies to inference on an engine: --init-from DIR --epochs 0 "
+                            "--backend lava or nengo", "--rest")
+        options["rest"] = args.rest
     quiet = True if args.quiet else None
     with time_limit(args.time_limit), sourced(args.spec):
         result = run(spec, args.backend, seed=args.seed, epochs=args.epochs,

@@ -27,16 +27,32 @@ _NENGO_LIF = (
     "50-step examples both reshuffle individual spikes, so per-synapse changes "
     "decorrelate (the deeper DFA net more); the engine equals its emulator")
 _LOIHI_RATE_CODE = (
-    "neuron model: nengo-loihi carries a rate layer's activity as on-chip spikes "
-    "(rate code), PES reads the chip's filtered pre trace and learns on every 4th step; "
-    "the reference under the host-chip pipeline's timing alone gives corr >= 0.998, so "
-    "the departure is the rate code's noise (model.corr_dW)")
+    "timing and neuron model: each example is held for the host-chip pipeline's latency "
+    "(6 steps per projection) before its plastic steps, and PES learns on every 4th "
+    "step from the chip's filtered pre trace; the reference under that schedule alone "
+    "gives timing.corr_dW (0.91 FA, 0.82 DFA), and the rate code's spike noise, "
+    "model.corr_dW (0.94 FA, 0.88 DFA), does the rest; deeper nets (DFA's h2) suffer "
+    "most")
 _LOIHI_BURST = (
-    "neuron model: as the rate rows, and worse in the hidden layer (0.48; output 0.78): "
+    "neuron model: as the rate rows, and worse in the hidden layer (0.43; output 0.62): "
     "its PES error is the burst-probability deviation times the apical error, small "
     "against the error grid's step and carried on a rate-coded pre trace; timing "
-    "explains none of it (1.000). The declared approximations 'on-chip rate code' and "
-    "'error grid' both act here; the split does not separate them further")
+    "explains a little (0.88), the model most (0.44). The declared approximations "
+    "'on-chip rate code' and 'error grid' both act here; the split does not separate "
+    "them further")
+_LAVA_STDP_TIMING = (
+    "timing: Lava's Dense delivers a spike one step late, so a presynaptic spike and the "
+    "postsynaptic spike it causes fall one step apart on Lava (dt = +1: a+ e^(-dt/tau)) "
+    "but in the same step on the textbook schedule (dt = 0: a+ - a-); spike-timing rules "
+    "weigh exactly these causal pairs, and a reward task's decisions follow the spikes, so "
+    "individual weight changes decorrelate. The whole departure is timing: the reference "
+    "under Lava's schedule gives the same figure (m = 1.000), and the engine equals its "
+    "emulator bit for bit")
+_LAVA_STDP_FIXED = (
+    "timing as in float (Lava's one-step Dense delay moves every causal pair from dt = 0 "
+    "to dt = +1) and precision: 7-bit pre traces (impulse 16, stochastic decay), post "
+    "traces sent as 7-bit integers, floor-shifted products and stochastic rounding of "
+    "8-bit weights; the engine equals its emulator to 0 LSB")
 
 EXPECTED_GAPS: dict = {
     ("delta · DFA · lif", "lava", "float", "textbook"):
@@ -54,11 +70,25 @@ EXPECTED_GAPS: dict = {
     ("delta · DFA · lif", "nengo", "float", "textbook"):
         {"figures": {"corr_dW": 0.698, "timing.corr_dW": 0.759}, "reason": _NENGO_LIF},
     ("delta · FA · rate", "nengo-loihi", "float", "textbook"):
-        {"figures": {"corr_dW": 0.917, "timing.corr_dW": 1.000},
+        {"figures": {"corr_dW": 0.850, "timing.corr_dW": 0.909},
          "reason": _LOIHI_RATE_CODE},
     ("delta · DFA · rate", "nengo-loihi", "float", "textbook"):
-        {"figures": {"corr_dW": 0.873, "timing.corr_dW": 0.998},
+        {"figures": {"corr_dW": 0.753, "timing.corr_dW": 0.821},
          "reason": _LOIHI_RATE_CODE},
     ("burstprop_rate", "nengo-loihi", "float", "textbook"):
-        {"figures": {"corr_dW": 0.483, "timing.corr_dW": 1.000}, "reason": _LOIHI_BURST},
+        {"figures": {"corr_dW": 0.428, "timing.corr_dW": 0.882}, "reason": _LOIHI_BURST},
+    ("stdp (pair, all-to-all)", "lava", "float", "textbook"):
+        {"figures": {"corr_dW": 0.204}, "reason": _LAVA_STDP_TIMING},
+    ("stdp_nearest", "lava", "float", "textbook"):
+        {"figures": {"corr_dW": 0.259}, "reason": _LAVA_STDP_TIMING},
+    ("triplet_stdp", "lava", "float", "textbook"):
+        {"figures": {"corr_dW": 0.328}, "reason": _LAVA_STDP_TIMING},
+    ("rstdp (reward, eligibility tag)", "lava", "float", "textbook"):
+        {"figures": {"corr_dW": 0.063}, "reason": _LAVA_STDP_TIMING},
+    ("stdp (pair, all-to-all)", "lava", "fixed", "textbook"):
+        {"figures": {"corr_dW": -0.022}, "reason": _LAVA_STDP_FIXED},
+    ("stdp_nearest", "lava", "fixed", "textbook"):
+        {"figures": {"corr_dW": 0.224}, "reason": _LAVA_STDP_FIXED},
+    ("triplet_stdp", "lava", "fixed", "textbook"):
+        {"figures": {"corr_dW": 0.189}, "reason": _LAVA_STDP_FIXED},
 }

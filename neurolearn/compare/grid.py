@@ -31,7 +31,12 @@ from .run import compare
 from .tiers import BOUNDS, EXACT_TOL, Verdict
 
 COLUMNS = [("numpy", "float"), ("numpy", "fixed"), ("lava", "float"), ("lava", "fixed"),
-           ("nengo", "float"), ("nengo-loihi", "float")]
+           ("nengo", "float"), ("nengo-loihi", "float"), ("brian2", "float")]
+# variants a column grades (default: all). Brian2's cython target compiles every code
+# object once (minutes on a fresh machine) and computes what its numpy target does
+# (tests/test_brian2_backend.py holds them equal, -m slow); its "loihi" variant is a
+# refusal the capabilities report already shows.
+GRID_VARIANTS = {"brian2": ("numpy",)}
 CHECKS = {"numpy": ("deterministic", "batched"), None: ("engine", "textbook")}
 ORDER = ["error", "outside tolerance", "not supported", "not installed", "pass"]
 
@@ -117,8 +122,8 @@ def _note_of(v: Verdict, key) -> str:
 def _numpy_cells(spec, precision, steps) -> dict:
     """The reference itself: determinism and, for rate rows, batched == time-stepped."""
     from ..backends.numpy import run as np_run
+    from ..backends.numpy import simulate  # phased specs run in the phased reference
     from ..errors import UnsupportedRule
-    from ..reference.simulator import simulate
     out = {}
     try:
         if precision == "float":
@@ -137,8 +142,20 @@ def _numpy_cells(spec, precision, steps) -> dict:
         out["deterministic"] = Verdict("numpy", "deterministic", "-", "-", "error",
                                        note=f"{type(err).__name__}: {err}")
     if precision == "float" and not spec.network.spiking:
-        out["batched"] = _batched_equivalence(spec, steps)
+        from ..rules.phases import is_phased
+        out["batched"] = (_phased_rows(spec, steps) if is_phased(spec)
+                          else _batched_equivalence(spec, steps))
     return out
+
+
+def _phased_rows(spec, steps) -> Verdict:
+    """A phased spec has no batched-trainer face: its batch check is that examples
+    run side by side as rows equal one example at a time, max |dW| <= 1e-12."""
+    from ..reference.phased import rows_equivalence
+    d = rows_equivalence(spec, steps)
+    return Verdict("numpy", "batched", "one example at a time", "exact",
+                   "pass" if d <= EXACT_TOL else "outside tolerance", {"max_abs_dW": d},
+                   BOUNDS["exact"])
 
 
 def _batched_equivalence(spec, steps) -> Verdict:
@@ -172,7 +189,8 @@ def _engine_cells(spec, name, precision, steps) -> dict:
                     note=f"pip install 'neurolearn[{err.extra}]'")
         return {"engine": v, "textbook": v}
     rep = compare(spec, [name], precision=precision, steps=steps,
-                  record_every=max(1, steps // 5), task_epochs=0, quiet=True)
+                  record_every=max(1, steps // 5), task_epochs=0, quiet=True,
+                  variants=GRID_VARIANTS)
     out = {}
     for check, want in (("engine", "plumbing"), ("textbook", "textbook")):
         vs = [v for v in rep.verdicts if v.check == want]

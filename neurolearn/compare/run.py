@@ -94,8 +94,9 @@ class _References:
         return self.cache[schedule]
 
 
-def _labels(desc):
-    return [(desc.name if v is None else f"{desc.name} ({v})", v) for v in desc.variants]
+def _labels(desc, only=None):
+    return [(desc.name if v is None else f"{desc.name} ({v})", v) for v in desc.variants
+            if only is None or v in only]
 
 
 def _plumbing(label, desc, program, runtime, emulator, refs, precision) -> Verdict | None:
@@ -146,8 +147,9 @@ def _failure(label, check, against, tier, err) -> Verdict:
 def compare(spec, backends=None, *, precision: str = "float", profile=None,
             steps: int = DEFAULT_STEPS, record_every: int = 50,
             task_epochs: int = DEFAULT_TASK_EPOCHS, quiet: bool | None = None,
-            time_limit: float | None = None) -> Report:
-    """Grade every backend in ``backends`` (default: all) against the reference."""
+            time_limit: float | None = None, variants: dict | None = None) -> Report:
+    """Grade every backend in ``backends`` (default: all) against the reference;
+    ``variants`` ({backend: variants}) grades only those variants of a backend."""
     t_start = time.perf_counter()
     names = list(backends) if backends is not None else registry.names()
     report = Report(spec.name, precision, steps, task_epochs)
@@ -158,7 +160,7 @@ def compare(spec, backends=None, *, precision: str = "float", profile=None,
         for name in engines:
             bar.update(0, name)
             _grade_backend(name, spec, precision, profile, steps, record_every, refs,
-                           report, time_limit)
+                           report, time_limit, (variants or {}).get(name))
             bar.update(1)
         if task_epochs:
             bar.update(0, "task tier")
@@ -169,14 +171,14 @@ def compare(spec, backends=None, *, precision: str = "float", profile=None,
 
 
 def _grade_backend(name, spec, precision, profile, steps, record_every, refs, report,
-                   time_limit):
+                   time_limit, only=None):
     try:
         mod = registry.get(name)
     except BackendUnavailable as err:
         report.verdicts.append(_failure(name, "plumbing", "-", "-", err))
         return
     desc = mod.BACKEND
-    for label, variant in _labels(desc):
+    for label, variant in _labels(desc, only):
         run_kw = dict(steps=steps, precision=precision, record_every=record_every,
                       variant=variant, time_limit=time_limit)
         try:

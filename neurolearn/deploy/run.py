@@ -6,7 +6,8 @@ quantized ``--precision fixed`` trainer) and for the time-stepped simulator (kin
 ``time_stepped``: every epoch, and within an epoch at the first batch end after
 every ``save_every`` steps); evaluation of a trained network (``epochs=0``) on the
 numpy reference in float, or quantised to a fixed-point profile's weight grid with
-the accuracy lost reported. Lava and nengo take no trained weights yet and refuse.
+the accuracy lost reported; on Lava and nengo, inference with learning off
+(:mod:`.engines`). Training on Lava or nengo from trained weights is not wired.
 """
 
 from __future__ import annotations
@@ -17,13 +18,13 @@ from . import checkpoint
 from .trained import TrainedNetwork, _mode
 from .trained import load as load_trained
 
-# what each engine lacks before it can run a trained network (wired after the
-# backend refactor, issue 10)
+# what each engine lacks before it can save, resume or train on from a trained
+# network (inference with trained weights, --epochs 0, is wired: .engines)
 MISSING = {
-    "lava": "the Lava backend builds its processes inside its runner from freshly drawn "
-            "weights and has no entry point that takes trained weights yet",
-    "nengo": "the nengo backend builds its connections from freshly drawn weights and "
-             "has no entry point that takes trained weights yet",
+    "lava": "the Lava backend's training run starts from the spec's seeded weights and "
+            "keeps no checkpoints (inference with trained weights, --epochs 0, is wired)",
+    "nengo": "the nengo backend's training run starts from the spec's seeded weights and "
+             "keeps no checkpoints (inference with trained weights, --epochs 0, is wired)",
     "nengo-loihi": "the nengo-loihi backend builds its PES compositions from freshly "
                    "drawn weights and has no entry point that takes trained weights yet",
 }
@@ -194,7 +195,9 @@ def run(spec, backend="numpy", *, epochs=None, precision="float", quiet=None,
     if init_from is not None:
         return _from_trained(spec, backend, init_from=init_from, save=save, epochs=epochs,
                              precision=precision, quiet=quiet, profile=profile,
-                             dataset=dataset, every=every)
+                             dataset=dataset, every=every,
+                             variant=backend_options.get("variant"),
+                             rest=backend_options.get("rest"))
     _refuse_backend(backend, "saving checkpoints (--save)")
     d = checkpoint.prepare_dir(save)
     return _fresh(spec, d, epochs=epochs, precision=precision, quiet=quiet,
@@ -284,13 +287,20 @@ def _resume(spec, backend, *, resume, save, epochs, precision, quiet, dataset,
 
 
 def _from_trained(spec, backend, *, init_from, save, epochs, precision, quiet, profile,
-                  dataset, every=SAVE_EVERY_STEPS):
+                  dataset, every=SAVE_EVERY_STEPS, variant=None, rest=None):
     trained = load_trained(init_from)
     src = str(trained.path / checkpoint.MANIFEST)
     spec = trained.spec if spec is None else spec
     _same_network(spec, trained, src)
     if epochs == 0:
-        _refuse_backend(backend, "inference with trained weights (--init-from)")
+        if backend != "numpy":
+            from .engines import evaluate_on
+            return evaluate_on(backend, spec, trained, precision=precision,
+                               profile=profile, dataset=dataset, variant=variant,
+                               rest=rest)
+        if rest is not None:
+            raise SpecError("applies to inference on an engine (--backend lava or nengo); "
+                            "numpy's evaluation starts every example from rest", "--rest")
         if precision == "fixed":
             return evaluate_fixed(spec, trained, profile=profile, dataset=dataset)
         if precision != "float":

@@ -3,11 +3,15 @@
 Resource model (one population per layer; the input layer is spike sources on
 the host and uses no core):
 
-- compartments: 2 per neuron for the two-compartment ``burst`` model, else 1.
+- compartments: the neuron model's (2 for the two-compartment ``burst`` model, 3 for
+  ``pyramidal``, else 1), twice that under predictive-coding dynamics (a value and an
+  error population per layer).
 - synapses into layer l: the forward projection (n_l x n_{l-1}) and, when the
   rule's post factor carries an error (error_drive, burst_prob_dev, burst,
-  pbar_event) to hidden layer l, its feedback projection (n_l x n_src, src = l+1,
-  or the output for ``direct``); the output layer gets its target as n_L inputs.
+  pbar_event; a pyramidal plateau, fed by apical feedback; predictive coding's
+  error) or the network settles (equilibrium, predictive coding: W^T from above) to
+  hidden layer l, its feedback projection (n_l x n_src, src = l+1, or the output
+  for ``direct``); the output layer gets its target as n_L inputs.
 - input axons of each core of layer l: every presynaptic neuron of every
   projection into l (a neuron needs all its inputs in its own core), so
   splitting a layer over more cores does not reduce them.
@@ -41,7 +45,8 @@ from ..rules.ir import WHEN
 from .arith import EngineWidths, nearest_scale, split_scale
 from .profile import Profile
 
-ERROR_POST = {"error_drive", "burst_prob_dev", "burst", "pbar_event"}
+ERROR_POST = {"error_drive", "burst_prob_dev", "burst", "pbar_event",
+              "plateau", "error"}  # plateau: apical feedback; error: errors from above
 LOCAL_POST = {"activity", "activity_sq_avg", "event"}
 WHEN_TO_DEP = {"step": "u", "pre_spike": "x0", "post_spike": "y0"}
 
@@ -157,16 +162,20 @@ def _axon_bits(n_targets, profile):
 
 def resources(spec, profile: Profile):
     """Per-layer resource use and the cores each layer needs."""
+    from ..rules.phases import dynamics_of
     net = spec.network
     L = len(net.layers) - 1
-    needs_error = bool(spec.rule.signals("post") & ERROR_POST)
+    settles = dynamics_of(net).settles  # states feel the layer above through W^T
+    needs_error = bool(spec.rule.signals("post") & ERROR_POST) or settles
+    # predictive coding: a value and an error population per layer
+    per_neuron = 2 if dynamics_of(net).model == "predictive_coding" else 1
     comp_lim = profile.get("core.compartments")
     syn_lim = profile.get("core.synapse_memory_bits")
     out_lim = profile.get("core.output_axons")
     rows = []
     for l in range(1, L + 1):
         layer = net.layers[l]
-        comps = layer.size * (2 if layer.neuron.bursts else 1)
+        comps = layer.size * layer.neuron.compartments * per_neuron
         srcs = _sources(net, l, needs_error)
         in_axons = sum(n for _, n in srcs)
         synapses = sum(n * layer.size if name != "target" else layer.size
@@ -244,6 +253,10 @@ def learning_violations(spec, profile: Profile, where: str) -> tuple[list, list]
                                  f"dependency {t.when!r} ({WHEN_TO_DEP[t.when]}) is not "
                                  f"available", "host"))
         for fac in t.factors:
+            if fac.kind == "global":
+                # one value for the whole network (a reward, 1/nudge): the post neuron
+                # folds it into its graded factor, as it folds eta
+                continue
             allowed = profile.get(kinds[fac.kind])
             if allowed is not None and fac.signal not in allowed:
                 out.append(Violation(kinds[fac.kind], allowed, fac.signal, tw,

@@ -53,6 +53,8 @@ class Counts:
     inference: dict                    # op -> count per inference
     training: dict                     # op -> count per training sample
     weights: str = "initial"
+    inference_steps: float | None = None  # phased specs: steps of an inference
+    phase_steps: dict | None = None       # phased specs: phase -> mean steps taken
 
 
 @dataclass
@@ -100,8 +102,10 @@ def _energy(profile, ops: dict) -> dict:
 
 
 def _latency(profile, counts: Counts, layers, training: bool) -> dict:
-    """Seconds per sample: k x (slowest core per step + barrier)."""
+    """Seconds per sample: k x (slowest core per step + barrier); a phased spec's
+    inference runs only its phases before the teacher (``inference_steps``)."""
     k = counts.steps_per_sample
+    k_phase = k if training or counts.inference_steps is None else counts.inference_steps
     figs = {op: _figure(profile, "timing", op, "ns") for op in OPS}
     barrier, bsrc = _figure(profile, "timing", "barrier_sync", "ns")
     missing = set()
@@ -123,8 +127,8 @@ def _latency(profile, counts: Counts, layers, training: bool) -> dict:
     if barrier is None:
         missing.add("timing.barrier_sync_ns")
     step_ns = worst + (barrier or 0.0)
-    return {"seconds": None if missing else k * step_ns * 1e-9,
-            "known_part_seconds": k * step_ns * 1e-9, "steps": k,
+    return {"seconds": None if missing else k_phase * step_ns * 1e-9,
+            "known_part_seconds": k_phase * step_ns * 1e-9, "steps": k_phase,
             "missing": sorted(missing)}
 
 
@@ -151,9 +155,14 @@ def _si(x, unit):
 def format_estimate(est: Estimate) -> str:
     c = est.counts
     lines = [f"estimate: {est.spec} on {est.profile} ({c.weights} weights; counts from the "
-             f"numpy reference, {c.samples} samples of {c.steps_per_sample} steps)",
+             f"numpy reference, {c.samples} samples of {c.steps_per_sample:g} steps)",
              "  spikes per sample: " + ", ".join(f"{k} {v:.1f}" for k, v in c.spikes.items())
              + " (input spikes come from the host: not charged)"]
+    if c.phase_steps:
+        lines.insert(1, "  steps per training sample by phase: " + ", ".join(
+            f"{k} {v:g}" for k, v in c.phase_steps.items()) + f"; per inference "
+            f"{c.inference_steps:g} (a rate network: one graded message per neuron and "
+            "step, charged as a spike)")
     for phase, title in (("training_sample", "per training sample"),
                          ("inference", "per inference")):
         e, t = est.energy[phase], est.latency[phase]

@@ -142,6 +142,67 @@ def reference_rule(params, kind: str = "pair") -> Rule:
     raise TypeError(f"no reference rule for {type(params).__name__}")
 
 
+def protocol_network(pairings: list[Pairing], params, dt: float = 0.001,
+                     max_rate: float = 200.0, kind: str = "pair"):
+    """(spec, Params, input raster (steps, 2n)) of the protocol network (see
+    :func:`reference_weight_changes`): pre units 0..n-1, driver units n..2n-1, n LIF
+    post units, the rule of :func:`reference_rule` on every weight."""
+    n = len(pairings)
+    dt_small = dt / 20.0
+    lif = Neuron("lif", tau_rc=dt_small, tau_ref=0.0, threshold=1.0, tau_syn=dt_small)
+    spec = Spec(name="independent_stdp",
+                network=Network(layers=[Layer("pre", 2 * n),
+                                        Layer("post", n, lif, bias=False)]),
+                rule=reference_rule(params, kind), data=Data("digits"),
+                training=Training(batch_size=1),
+                simulation=Simulation(dt=dt, max_rate=max_rate))
+    g_syn = -np.expm1(-dt / dt_small) / (dt * max_rate)  # the synaptic current's jump
+    offset, j_drive = -1000.0, 500.0
+    W0 = np.zeros((n, 2 * n))
+    W0[np.arange(n), n + np.arange(n)] = (j_drive - lif.threshold - offset) / g_syn
+    steps = 2 + max(int(max(p.pre.max(initial=0), p.post.max(initial=0))) for p in pairings)
+    x = np.zeros((steps, 2 * n))
+    for k, p in enumerate(pairings):
+        x[p.pre, k] = 1.0
+        x[p.post, n + k] = 1.0
+    return spec, Params([W0], [np.full(n, offset)], {}), x
+
+
+def check_post_spikes(post, pairings, who: str = "reference"):
+    """Every post unit k spiked exactly at its protocol's steps (post: (steps, n))."""
+    for k, p in enumerate(pairings):
+        got = np.flatnonzero(post[:, k])
+        if not np.array_equal(got, np.sort(p.post)):
+            raise RuntimeError(f"{who} post unit {k} spiked {len(got)} times, not at "
+                               f"its protocol's {len(p.post)} steps (first difference: "
+                               f"{sorted(set(got) ^ set(p.post))[:3]})")
+
+
+def backend_weight_changes(pairings: list[Pairing], params, dt: float = 0.001,
+                           max_rate: float = 200.0, kind: str = "pair",
+                           variant: str = "numpy") -> np.ndarray:
+    """The protocol network of :func:`reference_weight_changes` lowered by the Brian2
+    *backend* (the rule IR to equations and on_pre/on_post code), the input spikes
+    imposed on its input layer; the weight change of each pairing's synapse."""
+    from dataclasses import replace
+    from ..backends.brian2.lower import lower
+    from ..backends.brian2.runtime import Session
+    from ..backends.brian2.task import Plan
+    spec, p0, x = protocol_network(pairings, params, dt, max_rate, kind)
+    steps = len(x)
+    # one example as long as the protocol, plastic throughout (the Plan's k and n_teach)
+    spec = spec.with_(simulation=replace(spec.simulation, t_example=steps * dt, teach=1.0))
+    n = len(pairings)
+    program = lower(spec, params=p0, variant=variant)
+    stub = type("Stub", (), {"x_train": np.zeros((1, 2 * n)), "y_train": np.zeros((1, n))})
+    sess = Session(program, Plan(spec, stub, 1, 0, program.k, program.n_teach),
+                   variant, record_steps=steps, inputs=x)
+    sess.run_steps(steps)
+    check_post_spikes(sess.spikes["post"], pairings, "brian2 backend")
+    W = sess.params().W[0]
+    return W[np.arange(n), np.arange(n)] - p0.W[0][np.arange(n), np.arange(n)]
+
+
 def reference_weight_changes(pairings: list[Pairing], params, dt: float = 0.001,
                              max_rate: float = 200.0, kind: str = "pair") -> np.ndarray:
     """Weight change of each pairing's synapse in the NumPy reference.
@@ -156,35 +217,16 @@ def reference_weight_changes(pairings: list[Pairing], params, dt: float = 0.001,
     every post unit spiked exactly at its protocol's steps. Only w[k, k] (pre k -> post
     k) is read."""
     n = len(pairings)
-    dt_small = dt / 20.0
-    lif = Neuron("lif", tau_rc=dt_small, tau_ref=0.0, threshold=1.0, tau_syn=dt_small)
-    spec = Spec(name="independent_stdp",
-                network=Network(layers=[Layer("pre", 2 * n),
-                                        Layer("post", n, lif, bias=False)]),
-                rule=reference_rule(params, kind), data=Data("digits"),
-                training=Training(batch_size=1),
-                simulation=Simulation(dt=dt, max_rate=max_rate))
-    g_syn = -np.expm1(-dt / dt_small) / (dt * max_rate)  # the synaptic current's jump
-    offset, j_drive = -1000.0, 500.0
-    W0 = np.zeros((n, 2 * n))
-    W0[np.arange(n), n + np.arange(n)] = (j_drive - lif.threshold - offset) / g_syn
-    net = _RefNetwork(spec, params=Params([W0.copy()], [np.full(n, offset)], {}))
-    steps = 2 + max(int(max(p.pre.max(initial=0), p.post.max(initial=0))) for p in pairings)
-    x = np.zeros((steps, 2 * n))
-    for k, p in enumerate(pairings):
-        x[p.pre, k] = 1.0
-        x[p.post, n + k] = 1.0
+    spec, P, x = protocol_network(pairings, params, dt, max_rate, kind)
+    W0 = P.W[0].copy()
+    net = _RefNetwork(spec, params=P)
+    steps = len(x)
     y = np.zeros((1, n))
-    post = np.zeros((steps, n))
-    for t in range(steps):
+    post = np.zeros((len(x), n))
+    for t in range(len(x)):
         _, _, spikes = net.step(x[t:t + 1], y)
         post[t] = spikes[-1][0]
-    for k, p in enumerate(pairings):
-        got = np.flatnonzero(post[:, k])
-        if not np.array_equal(got, np.sort(p.post)):
-            raise RuntimeError(f"reference post unit {k} spiked {len(got)} times, not at "
-                               f"its protocol's {len(p.post)} steps (first difference: "
-                               f"{sorted(set(got) ^ set(p.post))[:3]})")
+    check_post_spikes(post, pairings)
     net.apply()  # the protocol is one example: its summed changes, applied at its end
     W = net.params.W[0]
     return W[np.arange(n), np.arange(n)] - W0[np.arange(n), np.arange(n)]

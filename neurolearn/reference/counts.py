@@ -10,30 +10,51 @@ from .simulator import simulate, teach_steps
 from .stream import steps_per_example
 
 
-def count(spec, *, samples: int = 20, params=None, dataset=None,
-          weights: str = "initial", learning_epoch: int = 1) -> Counts:
-    """Operation counts per sample from a time-stepped reference run (the counts are
-    defined in neurolearn.hardware.estimate's docstring)."""
-    net = spec.network
-    if not net.spiking:
+def _check_spiking(spec):
+    if not spec.network.spiking:
         raise UnsupportedRule("the estimate", f"rate network {spec.name!r}",
                               "it counts the spikes of a time-stepped run, and rate "
                               "(graded-spike) execution on a chip is not modelled",
                               "a spec with lif or burst neurons")
+
+
+def count(spec, *, samples: int = 20, params=None, dataset=None,
+          weights: str = "initial", learning_epoch: int = 1) -> Counts:
+    """Operation counts per sample from a time-stepped reference run (the counts are
+    defined in neurolearn.hardware.estimate's docstring)."""
+    from ..rules.phases import is_phased
+    if is_phased(spec):  # phases and settling loops: reference/phased_counts.py
+        from .phased_counts import count_phased
+        _check_epoch(learning_epoch)
+        return count_phased(spec, samples=samples, params=params, dataset=dataset,
+                            weights=weights)
+    _check_spiking(spec)
     if isinstance(samples, bool) or not isinstance(samples, int) or samples < 1:
         raise SpecError(f"must be a positive integer, got {samples!r}", "--samples")
     k = steps_per_example(spec.simulation)
     trace = simulate(spec, steps=samples * k, params=params, dataset=dataset,
                      record_every=samples * k)
+    return count_from_trace(spec, trace, samples, weights=weights,
+                            learning_epoch=learning_epoch)
+
+
+def count_from_trace(spec, trace, samples: int, *, weights: str = "initial",
+                     learning_epoch: int = 1) -> Counts:
+    """The counts of :func:`count` from a reference Trace already made (its spikes of
+    the first ``samples`` examples: ``samples * k`` steps)."""
+    _check_spiking(spec)
+    net = spec.network
+    k = steps_per_example(spec.simulation)
+    n_steps = samples * k
     names = [layer.name for layer in net.layers]
     sizes = net.sizes
     L = len(sizes) - 1
-    spikes = {n: float(trace.spikes[n].sum()) / samples for n in names}
+    if samples < 1 or any(len(trace.spikes[n]) < n_steps for n in names):
+        raise SpecError(f"the trace holds fewer than {samples} whole samples of {k} steps",
+                        "samples")
+    spikes = {n: float(trace.spikes[n][:n_steps].sum()) / samples for n in names}
     comps = [s * (2 if layer.neuron.bursts else 1) for s, layer in zip(sizes, net.layers)]
-    if isinstance(learning_epoch, bool) or not isinstance(learning_epoch, int) or \
-            not 1 <= learning_epoch <= 63:
-        raise SpecError(f"must be an integer in 1..63 (a Loihi learning epoch), got "
-                        f"{learning_epoch!r}", "--learning-epoch")
+    _check_epoch(learning_epoch)
     n_teach = teach_steps(spec.simulation)
     # the learning engine visits every synapse once per learning epoch; neurolearn's
     # lowerings learn every step (1), an on-chip schedule may choose a longer epoch
@@ -63,3 +84,10 @@ def count(spec, *, samples: int = 20, params=None, dataset=None,
     training["synaptic_op"] += sum(v["feedback_op"] for v in per_layer.values())
     training["synaptic_update"] = sum(v["synaptic_update"] for v in per_layer.values())
     return Counts(k, samples, spikes, per_layer, inference, training, weights)
+
+
+def _check_epoch(learning_epoch) -> None:
+    if isinstance(learning_epoch, bool) or not isinstance(learning_epoch, int) or \
+            not 1 <= learning_epoch <= 63:
+        raise SpecError(f"must be an integer in 1..63 (a Loihi learning epoch), got "
+                        f"{learning_epoch!r}", "--learning-epoch")

@@ -15,6 +15,11 @@ Fields (each a property of an engine, never of a rule):
   and applied (through momentum) after the batch's last plastic step (the meaning);
   ``"step"``: each plastic step's share is applied at once (an engine without
   batch accumulation; momentum cannot be honoured then).
+- ``hold_steps``: steps each example is held before its own ``t_example`` steps,
+  with teacher and plasticity off, so an engine's pipeline fills before the example's
+  settling and plastic steps (an engine whose latency from input to output exceeds
+  them). Plastic steps per example, and so eta's meaning, are unchanged; traces and
+  learning signals run through the hold as through settling steps.
 
 Within a step, the forward pass uses the weights as they were at the start of the
 step and the step's change is applied at its end (Lava's Dense computes its output
@@ -35,11 +40,12 @@ class Schedule:
     forward_delay: int = 0
     feedback_delay: int = 0
     apply: str = "batch"
+    hold_steps: int = 0
 
     def __post_init__(self):
         if self.apply not in APPLY:
             raise ValueError(f"Schedule.apply must be one of {APPLY}, got {self.apply!r}")
-        for name in ("forward_delay", "feedback_delay"):
+        for name in ("forward_delay", "feedback_delay", "hold_steps"):
             v = getattr(self, name)
             if not isinstance(v, int) or v < 0:
                 raise ValueError(f"Schedule.{name} must be a non-negative integer, got {v!r}")
@@ -50,6 +56,9 @@ class Schedule:
             parts.append(f"{self.forward_delay}-step delay per forward projection")
         if self.feedback_delay:
             parts.append(f"{self.feedback_delay}-step delay per feedback projection")
+        if self.hold_steps:
+            parts.append(f"each example held {self.hold_steps} steps before its own "
+                         "(learning off)")
         parts.append("changes applied every plastic step" if self.apply == "step"
                      else "changes accumulated over each batch")
         return f"{self.name}: " + ", ".join(parts)

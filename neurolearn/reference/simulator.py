@@ -5,7 +5,8 @@
 each shown for ``k = t_example / dt`` steps; the last ``n_teach =
 round(simulation.teach * k)`` of them are *plastic steps* (teacher and plasticity
 on); before them the network settles without teacher (Payeur et al.'s prediction
-phase). State is not reset between examples. Examples are grouped into batches of
+phase). A schedule's ``hold_steps`` precede them (teacher and plasticity off, as
+settling steps). State is not reset between examples. Examples are grouped into batches of
 ``training.batch_size`` within each pass over the training set (the last batch of a
 pass may be smaller, as in the batched trainer). Every plastic step adds
 
@@ -90,10 +91,11 @@ from ..rules.neurons import Burst
 from .burst import BurstDetector
 from .neurons import LIF, BurstNeuron
 from .params import Params, init_params
+from .reward import RewardState
 from .schedule import TEXTBOOK, Schedule
 from .signals import (_T, apical_drive, burst_prob_devs, error_drives, feedback_matrix,
                       feedback_source, layer_etas, loss_value, output_error,
-                      output_readout, reward_error, reward_of, select_action)
+                      output_readout)
 from .stream import example_order, steps_per_example
 from .terms import CompiledTerm, add_sparse, error_free_part
 from .trainer import accuracy
@@ -264,6 +266,10 @@ class Network:
 
     def __init__(self, spec, params: Params | None = None, seed: int | None = None,
                  n_par: int = 1, schedule: Schedule = TEXTBOOK, seeds=None):
+        if getattr(spec, "phases", None):  # their meaning: reference/phased.py
+            raise UnsupportedRule(NAME, f"phased spec {spec.name!r} in the time-stepped "
+                                  "simulator", "it has one plastic window per example "
+                                  "(simulation.teach)", "numpy (the phased reference)")
         self.spec = spec
         self.net = spec.network
         self.sim = spec.simulation
@@ -308,11 +314,16 @@ class Network:
                           for l in range(self.L + 1)]
         self.noise_rng = [[np.random.default_rng([s, 5, l]) for s in self.seeds]
                           for l in range(self.L + 1)]
-        self.action_rng = [np.random.default_rng([s, 6]) for s in self.seeds]
-        self.k = steps_per_example(self.sim)
+        # the schedule's hold steps come first: settling steps in all but name
+        self.k = steps_per_example(self.sim) + schedule.hold_steps
         self.teach_steps = teach_steps(self.sim)
         self.n_steps = 0
-        self.r_bar = [0.0] * self.G  # running mean of rewards (global.rpe), per copy
+        # the reward task's state (decision, reward, running mean r_bar, action
+        # generator [seed, 6]): one RewardState per copy, the code an engine's output
+        # population runs too
+        self.reward_states = None if self.reward is None else [
+            RewardState(self.reward, s, self.teach_steps, self.sim.dt, self.loss)
+            for s in self.seeds]
         self.tags = [np.zeros_like(w) for w in self.W] if self.tag_rule else None
         self.begin_batch(1)
         self.reset(n_par)
@@ -499,12 +510,14 @@ class Network:
         for name, a in self._dynamic_arrays():
             arr[f"s.{name}"] = np.array(a, copy=True)
         meta = {"copies": self.G, "seeds": list(self.seeds), "n_par": self.n_par,
-                "eta": list(self.eta), "n_steps": self.n_steps, "r_bar": list(self.r_bar),
+                "eta": list(self.eta), "n_steps": self.n_steps,
+                "r_bar": [rs.r_bar for rs in self.reward_states or ()],
                 "velocity": self._vel is not None, "B": sorted(self.Bm),
                 "filters": filters, "lines": lines,
                 "rng": {"burst": [[r.bit_generator.state for r in rs] for rs in self.burst_rng],
                         "noise": [[r.bit_generator.state for r in rs] for rs in self.noise_rng],
-                        "action": [r.bit_generator.state for r in self.action_rng]},
+                        "action": [rs.rng.bit_generator.state
+                                   for rs in self.reward_states or ()]},
                 "draws": [d.state() for d in getattr(self, "_draws", [])],
                 "clocks": self._clocks()}
         return {"arrays": arr, "meta": meta}
@@ -567,14 +580,14 @@ class Network:
             arr[...] = a[f"s.{name}"]
         self.eta = [float(e) for e in meta["eta"]]
         self.n_steps = int(meta["n_steps"])
-        self.r_bar = [float(r) for r in meta["r_bar"]]
         rng = meta["rng"]
         for rs, sts in ((self.burst_rng, rng["burst"]), (self.noise_rng, rng["noise"])):
             for layer, layer_st in zip(rs, sts):
                 for r, st in zip(layer, layer_st):
                     r.bit_generator.state = st
-        for r, st in zip(self.action_rng, rng["action"]):
-            r.bit_generator.state = st
+        for rs, r_bar, st in zip(self.reward_states or (), meta["r_bar"], rng["action"]):
+            rs.r_bar = float(r_bar)
+            rs.rng.bit_generator.state = st
         for d, st in zip(getattr(self, "_draws", []), meta["draws"]):
             d.load(st)
         for l, (ts, td) in enumerate(meta.get("clocks", []), start=1):
@@ -626,11 +639,20 @@ class Network:
         self.step_scale = 1.0 / (self.teach_steps * n_examples)
         self.event_scale = 1.0 / n_examples
 
+    @property
+    def reward_state(self):
+        """The lone network's :class:`~neurolearn.reference.reward.RewardState` (None
+        without spec.reward); with copies, ``reward_states[g]`` is copy g's."""
+        if self.reward_states is None:
+            return None
+        if self.G != 1:
+            raise ValueError(f"{self.G} independent copies: use reward_states[g]")
+        return self.reward_states[0]
+
     def begin_example(self):
         """A new example: forget the previous one's decision (reward tasks)."""
-        self._decision = None
-        self._settle_sum = None
-        self._settle_n = 0
+        for rs in self.reward_states or ():
+            rs.begin_example()
 
     def _rate_trace(self, key, d, one_minus_d, h):
         """Rate nets: a signal low-passed (decay d per step), from its first value."""
@@ -837,39 +859,17 @@ class Network:
     def _reward_step(self, readout, y, err, teach):
         """The global signals of this step and the error the output is taught with:
         the teacher's error while teaching (none while settling), or, for loss
-        'reward', the selected action's reward prediction error (per copy)."""
-        if self.reward is None:
+        'reward', the selected action's reward prediction error
+        (:class:`neurolearn.reference.reward.RewardState`, one per copy)."""
+        if self.reward_states is None:
             return {}, (err if teach else np.zeros(err.shape))
-        no_teacher = np.zeros_like(err)
-        if not teach:  # settling: the readout the decision will be made from
-            self._settle_sum = readout.copy() if self._settle_sum is None else \
-                self._settle_sum + readout
-            self._settle_n += 1
-            zero = np.zeros((*readout.shape[:-1], 1))
-            return {"reward": zero, "rpe": zero}, no_teacher
-        if self._decision is None:
-            seen = readout if not self._settle_n else self._settle_sum / self._settle_n
-            keep = np.exp(-self.teach_steps * self.sim.dt / self.reward.baseline_tau)
-            actions, rs, rpes = [], [], []
-            for g in range(self.G):
-                action = select_action(seen[g], self.reward, self.action_rng[g])
-                r = reward_of(action, y[g], self.reward)
-                rpes.append(r - self.r_bar[g])
-                self.r_bar[g] = keep * self.r_bar[g] + (1.0 - keep) * float(np.mean(r))
-                actions.append(action)
-                rs.append(r)
-            self._decision = [np.stack(actions), np.stack(rs)[..., None],
-                              np.stack(rpes)[..., None], 0]
-        action, r, rpe, since = self._decision
-        self._decision[3] += 1
-        on = since * self.sim.dt >= self.reward.delay - 1e-12
-        glob = {"reward": r if on else np.zeros_like(r), "rpe": rpe if on else np.zeros_like(rpe)}
-        if self.loss == "reward":
-            if not on:
-                return glob, no_teacher
-            return glob, np.stack([reward_error(readout[g], action[g], r[g][:, 0])
-                                   for g in range(self.G)])
-        return glob, err
+        if self.G == 1:
+            glob, e = self.reward_states[0].step(readout[0], y[0], err[0], teach)
+            return {k: v[None] for k, v in glob.items()}, e[None]
+        out = [rs.step(readout[g], y[g], err[g], teach)
+               for g, rs in enumerate(self.reward_states)]
+        glob = {k: np.stack([o[0][k] for o in out]) for k in out[0][0]}
+        return glob, np.stack([o[1] for o in out])
 
     # -- learning -------------------------------------------------------------------------
     def _traces(self, l, pre_raw, post_raw, sig_pre, sig_post):

@@ -42,6 +42,7 @@ import time
 import numpy as np
 
 from ..data import load_dataset
+from ..errors import UnsupportedRule
 from ..rules.compat import check_data_fits
 from ..progress import Progress
 from ..result import RunResult
@@ -72,8 +73,20 @@ def angle_deg(u, v) -> float:
 class BatchedTrainer:
     """Minibatch training of a rate network under a spec's rule and pathways."""
 
+    phased = False  # reference/phased.py's PhasedTrainer runs specs with [[phases]]
+
+    def __new__(cls, spec, *args, **kwargs):
+        # one meaning: a spec with [[phases]] trains in the phased reference, whoever
+        # builds its trainer (train(), deploy's evaluation, the grid)
+        if cls is BatchedTrainer and getattr(spec, "phases", None):
+            # reference/phased.py's subclass (imported by the package, not from here)
+            cls = next(c for c in BatchedTrainer.__subclasses__() if c.phased)
+        return super().__new__(cls)
 
     def __init__(self, spec, params: Params | None = None):
+        if getattr(spec, "phases", None) and not self.phased:
+            raise UnsupportedRule(type(self).__name__, f"phased spec {spec.name!r}",
+                                  "it trains without phases", "numpy (float)")
         self.spec = spec
         self.net = spec.network
         self.neurons = [layer.neuron for layer in self.net.layers]

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from ..errors import SpecError
 from .neurons import Burst, BurstRate
+from .phases import check_phased
+from .terms import REWARD_SIGNALS
 
 # post signals and the neuron model (class) that computes them
 _POST_NEEDS = {
@@ -39,6 +41,7 @@ def check_compatible(spec) -> None:
                     f"neuron model {need.model!r}, got {src.neuron.model!r}",
                     f"network.layers[{i - 1}].neuron.model")
     _check_reward_and_tags(spec)
+    check_phased(spec)
     kinds = {layer.neuron.spiking for layer in net.layers[1:]}
     if len(kinds) > 1:
         raise SpecError("mixes rate and spiking neuron models; use one kind per network",
@@ -102,8 +105,9 @@ def _check_reward_and_tags(spec) -> None:
     if "tag" in rule.signals("syn") and rule.resolved_tag() is None:
         raise SpecError(f"rule {rule.display_name!r} reads syn.tag but has no tag "
                         "(give rule.tag = {tau = ..., terms = [...]})", "rule.tag")
-    if rule.signals("global") and spec.reward is None:
-        raise SpecError(f"rule {rule.display_name!r} reads global.{sorted(rule.signals('global'))[0]}, "
+    rewards = sorted(rule.signals("global") & set(REWARD_SIGNALS))
+    if rewards and spec.reward is None:
+        raise SpecError(f"rule {rule.display_name!r} reads global.{rewards[0]}, "
                         "which comes from a reward task: give a [reward] table", "reward")
     if spec.training.loss == "reward" and spec.reward is None:
         raise SpecError("loss 'reward' needs a reward task: give a [reward] table",

@@ -3,8 +3,8 @@ docs cannot drift from the code: ``python -m neurolearn.rules.docs > docs/format
 
 from __future__ import annotations
 
-from . import ir
-from .library import BUILTIN_RULES
+from . import ir, phases
+from .library import BUILTIN_RULES, FEEDBACK_RULES
 from .neurons import NeuronModel
 from .schema import describe
 
@@ -13,7 +13,10 @@ SECTIONS = [("Spec (top level)", ir.Spec), ("network", ir.Network),
             ("feedback (network.feedback, layers[i].feedback)", ir.Feedback),
             ("init (network.init, feedback.init)", ir.Init), ("rule", ir.Rule),
             ("rule.terms[k]", ir.Term), ("rule.terms[k].factors[m]", ir.Factor),
-            ("data", ir.Data), ("training", ir.Training), ("simulation", ir.Simulation)]
+            ("data", ir.Data), ("training", ir.Training), ("simulation", ir.Simulation),
+            ("phases[i]", phases.Phase), ("phases[i].settle", phases.Settle),
+            ("phases[i].noise", phases.Noise),
+            ("feedback.rule (a plastic feedback projection)", phases.FeedbackRule)]
 
 
 def render() -> str:
@@ -32,6 +35,8 @@ def render() -> str:
         out += [f"## {title}", ""] + describe(cls) + [""]
         if cls is ir.Layer:
             out += _neurons()
+        if cls is phases.FeedbackRule:
+            out += _dynamics()
     out += ["## Signals a factor may name", ""]
     for kind, signals in ir.SIGNALS.items():
         for name, meaning in signals.items():
@@ -40,7 +45,14 @@ def render() -> str:
     for rule in BUILTIN_RULES.values():
         out.append(f"- `{rule.name}`: {rule.summary}. Terms: "
                    + "; ".join(f"`{t}`" for t in rule.terms)
-                   + f". Neurons: {rule.needs}. Source: {rule.reference}.")
+                   + f". Neurons: {rule.needs}. "
+                   + (f"The spec gives: {rule.needs_spec}. " if rule.needs_spec else "")
+                   + f"Source: {rule.reference}.")
+    out += ["", "## Built-in feedback rules (feedback.rule.builtin)", ""]
+    for rule in FEEDBACK_RULES.values():
+        out.append(f"- `{rule.name}`: {rule.summary}. Terms: "
+                   + "; ".join(f"`{t}`" for t in rule.terms)
+                   + f". Needs: {rule.needs}. Source: {rule.reference}.")
     out += ["", "## Example", "", "```toml", _example(), "```", ""]
     return "\n".join(out)
 
@@ -73,6 +85,24 @@ time-stepped simulator, Lava, nengo):
   plastic step's share at once) and `neurolearn compare` measures the departure;
   momentum is then refused.
 
+## Phases: what an example is made of
+
+`simulation.teach` is the two-phase case of `[[phases]]`: an example of k = t_example /
+dt steps is a phase of k - n_teach steps without teacher, then a plastic phase of
+n_teach steps with the teacher on. A spec may instead list its phases (Guerguiev et
+al.'s forward and target phases, equilibrium propagation's free and nudged phases,
+predictive coding's inference, a weight mirror's noise phase). Each phase says for
+how many steps the input is on or off, whether the teacher is on and how hard it
+nudges the output, whether the rule learns, what noise drives which layers, and,
+under equilibrium or predictive-coding `network.dynamics`, how the network settles
+(a relaxation step and a tolerance or a fixed number of steps). A factor with
+`phase = NAME` reads the signal's snapshot at that phase's end or its average over
+the phase's window; a rule that reads phases is evaluated once at the end of each
+plastic phase, any other rule on every plastic step. eta keeps its meaning: each
+example contributes eta times the mean of its evaluations, each update the mean
+over the batch. The phased reference (neurolearn.reference.phased) is the meaning of
+a phased spec; docs/phases.md explains the design.
+
 ## From version 1
 
 Format version 1 meant eta per time step in time-stepped runs and had `rule.t_epoch`;
@@ -98,6 +128,16 @@ def _neurons() -> list[str]:
         out += [f"### `model = \"{name}\"` ({kind}, `{cls.__name__}`)", "", doc, ""]
         out += describe(cls) or ["- no parameters"]
         out.append("")
+    return out
+
+
+def _dynamics() -> list[str]:
+    out = ["## Network dynamics (network.dynamics)", "",
+           "A table whose `model` names it; unset means feedforward. Each is a class in "
+           "`neurolearn/rules/phases.py`.", ""]
+    for name, cls in phases.Dynamics.registry.items():
+        doc = " ".join((cls.__doc__ or "").split())
+        out += [f"### `model = \"{name}\"` (`{cls.__name__}`)", "", doc, ""]
     return out
 
 

@@ -24,6 +24,7 @@ from .schema import (Node, batch_size_check, bounded, bounded_non_negative,
                      free_text, half_open_unit_interval, identifier, layer_size, list_of,
                      name_text, one_of, optional, rate_check, seed_check, time_constant)
 from .library import BUILTIN_RULES
+from .phases import Dynamics, FeedbackRule, Phase
 from .terms import (GLOBAL_SIGNALS, POST_SIGNALS, PRE_SIGNALS, SIGNALS,  # noqa: F401
                     SYN_SIGNALS, WHEN, Factor, Tag, Term)
 
@@ -58,6 +59,9 @@ class Feedback(Node):
                        doc="initial feedback matrix (random, direct, learned)")
     decay: float = field(0.0, check=bounded_non_negative,
                          doc="learned: weight decay of B relative to eta (Kolen-Pollack)")
+    rule: FeedbackRule | None = field(None, doc="phased specs: B learns with its own rule "
+                                                "in a phase (a plastic feedback "
+                                                "projection; kind random or direct)")
 
 
 @dataclass
@@ -84,6 +88,10 @@ class Network(Node):
     feedback: Feedback = field(default_factory=Feedback,
                                doc="feedback pathway of every hidden layer")
     init: Init = field(default_factory=Init, doc="initial forward weights")
+    dynamics: Dynamics | None = field(None, doc="phased specs: how a step moves the "
+                                                "network, a table whose `model` names it "
+                                                "(see 'network dynamics' below); unset: "
+                                                "feedforward")
 
     def validate(self, path: str):
         if len(self.layers) < 2:
@@ -265,6 +273,10 @@ class Spec(Node):
                          else f"must be {FORMAT_VERSION}, got {v!r}", doc="format version")
     reward: Reward | None = field(None, doc="a reward task (reward-modulated rules, "
                                              "BrainProp); unset: supervised")
+    phases: list[Phase] | None = field(None, check=optional(list_of("phases")),
+                                       doc="the phases of every example, in order "
+                                           "(see 'phases' below); unset: the two of "
+                                           "simulation.teach")
 
     def validate(self, path: str):
         from .compat import check_compatible

@@ -32,6 +32,9 @@ MAX_TEXT_CHARS = 100_000
 MAX_LAYERS = 1_000
 MAX_TERMS = 64
 MAX_FACTORS = 16
+# Machine: an example's phases (free, nudged, mirror, ...) are a handful; 64 bounds
+# the per-phase records a run keeps for every example of a batch.
+MAX_PHASES = 64
 
 # ---- network sizes -------------------------------------------------------------------
 # Physics and machine: 10^8 neurons in one population is 100x Loihi 2's one million

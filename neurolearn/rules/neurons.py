@@ -56,6 +56,8 @@ class NeuronModel:
     model: ClassVar[str] = ""
     spiking: ClassVar[bool] = False
     bursts: ClassVar[bool] = False  # separate burst and event outputs (burstprop)
+    compartments: ClassVar[int] = 1  # state variables per neuron on a chip
+    bounds: ClassVar[tuple | None] = None  # range of a settling state (equilibrium dynamics)
 
     def __init_subclass__(cls, **kw):
         super().__init_subclass__(**kw)
@@ -138,6 +140,71 @@ class BurstRate(NeuronModel, Node):
 
 
 @dataclass
+class HardSigmoid(NeuronModel, Node):
+    """h = clip(a, 0, 1); f' = 1 on the closed interval [0, 1], else 0 (a state held
+    at a bound still feels its input). Scellier & Bengio's (2017) rho: under
+    equilibrium dynamics the state stays in [0, 1] (``bounds``)."""
+    model: ClassVar[str] = "hard_sigmoid"
+    bounds: ClassVar[tuple] = (0.0, 1.0)
+
+    def f(self, a):
+        return np.clip(a, 0.0, 1.0)
+
+    def fprime(self, a, h=None):
+        a = np.asarray(a)
+        return ((a >= 0.0) & (a <= 1.0)).astype(float)
+
+
+@dataclass
+class Pyramidal(NeuronModel, Node):
+    """Three-compartment rate neuron after Guerguiev, Lillicrap & Richards 2017
+    (eLife 6:e22901): a basal dendrite B = W h_below + b (feedforward input), an
+    apical dendrite A = M h_src (the layer's feedback pathway: M its feedback matrix,
+    h_src the activity of the layer the pathway comes from) and a soma C,
+
+        tau dC/dt = -C + g_basal (B - C) + g_apical (A - C)
+
+    integrated exactly over each step with B and A held, B = gain (W h_below + b);
+    activity h = sigmoid(C).
+    With g_apical = 0 the apical dendrite is segregated: it never moves the soma.
+    The plateau potential is sigmoid(A); read as a phase average it is sigmoid of
+    the phase's mean apical potential (the plateau carries the apical average of the
+    phase). The net input a of this model is C, and f'(a) = k_B sigmoid'(C) with
+    k_B = gain g_basal / (1 + g_basal + g_apical): the slope of the steady-state rate
+    with respect to the net input W h_below + b. Conductances are relative to the leak (the
+    paper's g_B = 0.6, g_L = 0.1 per ms are g_basal = 6 with tau = 10 ms). Runs in
+    phased specs only ([[phases]])."""
+    model: ClassVar[str] = "pyramidal"
+    compartments: ClassVar[int] = 3
+    tau: float = field(0.01, check=time_constant, doc="membrane (leak) time constant (s)")
+    g_basal: float = field(6.0, check=bounded_non_negative,
+                           doc="basal-to-soma conductance, relative to the leak")
+    g_apical: float = field(0.0, check=bounded_non_negative,
+                            doc="apical-to-soma conductance, relative to the leak (0: "
+                                "segregated dendrites)")
+    gain: float = field(1.0, check=bounded_positive,
+                        doc="basal potential per unit of input: B = gain (W h + b), as "
+                            "LIF's gain (Guerguiev et al. spread initial somatic "
+                            "potentials over about +-3)")
+
+    @property
+    def k_basal(self) -> float:
+        """d(steady-state C)/d(W h + b): the basal coupling times the gain."""
+        return self.gain * self.g_basal / (1.0 + self.g_basal + self.g_apical)
+
+    @property
+    def k_apical(self) -> float:
+        return self.g_apical / (1.0 + self.g_basal + self.g_apical)
+
+    def f(self, a):
+        return sigmoid(a)
+
+    def fprime(self, a, h=None):
+        h = sigmoid(a) if h is None else h
+        return self.k_basal * h * (1.0 - h)
+
+
+@dataclass
 class LIF(NeuronModel, Node):
     """Leaky integrate-and-fire with a current-based synapse (module docstring)."""
     model: ClassVar[str] = "lif"
@@ -178,6 +245,7 @@ class Burst(LIF):
     See neurolearn.reference.neurons.BurstNeuron and reference.burst."""
     model: ClassVar[str] = "burst"
     bursts: ClassVar[bool] = True
+    compartments: ClassVar[int] = 2
     noise: float = field(1.0, check=bounded_non_negative,
                          doc="std of a white current noise added to J every step: "
                              "Payeur's neurons fire spontaneously, so a silent neuron "

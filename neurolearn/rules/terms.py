@@ -15,7 +15,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..errors import SpecError
-from .schema import Node, bounded, field, list_of, one_of, optional, time_constant
+from .schema import (Node, bounded, field, identifier, list_of, one_of, optional,
+                     time_constant)
 
 # Signals a factor may name, by locality. The neuron (post) or the presynaptic
 # trace (pre) computes each; a backend lowers each name to its own mechanism.
@@ -24,6 +25,9 @@ PRE_SIGNALS = {
     "event_trace": "trace of presynaptic events, E~_j (burst neurons), time constant tau",
     "spike_trace": "STDP trace of presynaptic spikes: x <- exp(-dt/tau) x, +1 at a spike "
                    "(update = 'set': x <- 1 at a spike, nearest-neighbour); tau required",
+    "net_input": "phased specs: the presynaptic layer's net input a = W h_below + b (its "
+                 "state under equilibrium or predictive-coding dynamics); for the input "
+                 "layer its activity",
 }
 POST_SIGNALS = {
     "activity": "postsynaptic rate, or its spike trace with time constant tau",
@@ -35,6 +39,14 @@ POST_SIGNALS = {
     "pbar_event": "P_bar_i(t) * E_i(t): moving-average burst probability times event train",
     "event": "event train E_i(t) of a spiking burst neuron",
     "spike_trace": "STDP trace of postsynaptic spikes (as pre.spike_trace)",
+    "slope": "phased specs: f'(a), the slope of the layer's rate at its net input "
+             "(pyramidal: k_B sigmoid'(C), per unit of basal potential)",
+    "plateau": "phased specs: the plateau potential sigmoid(A) of a pyramidal layer's "
+               "apical potential A; read as a phase average, sigmoid of the phase's mean "
+               "A (Guerguiev et al. 2017); a layer without an apical dendrite (the "
+               "output) reads its activity",
+    "error": "phased specs, predictive-coding dynamics: the layer's error population "
+             "e = x - mu (value units x, prediction mu = W f(x_below) + b)",
 }
 SYN_SIGNALS = {"w": "the synaptic weight itself",
                "tag": "the synapse's eligibility tag (rule.tag): a synaptic state with its "
@@ -43,7 +55,10 @@ GLOBAL_SIGNALS = {
     "reward": "the task's reward r (spec.reward), during the plastic steps after its delay",
     "rpe": "reward prediction error r - r_bar, r_bar a running mean of past rewards "
            "(spec.reward.baseline_tau)",
+    "inv_nudge": "1 / nudge of the phase the factor names (the finite-difference scale "
+                 "of contrastive rules: equilibrium propagation, predictive coding)",
 }
+REWARD_SIGNALS = ("reward", "rpe")
 SIGNALS = {"pre": PRE_SIGNALS, "post": POST_SIGNALS, "syn": SYN_SIGNALS,
            "global": GLOBAL_SIGNALS}
 WHEN = ("step", "pre_spike", "post_spike")
@@ -64,6 +79,12 @@ class Factor(Node):
     read: str = field("after", check=one_of("after", "before"),
                       doc="spike traces: read after this step's own spike is added, or "
                           "just before it (the t - epsilon value of triplet STDP)")
+    phase: str | None = field(None, check=optional(identifier),
+                              doc="phased specs: read the value this signal had in the "
+                                  "named phase ([[phases]]) instead of the step's value")
+    phase_value: str = field("snapshot", check=one_of("snapshot", "average"),
+                             doc="with phase: 'snapshot', the value at the phase's last "
+                                 "step; 'average', the mean over the phase's window")
 
     def validate(self, path: str):
         known = SIGNALS[self.kind]
@@ -76,16 +97,29 @@ class Factor(Node):
                 self.signal not in TRACE_SIGNALS:
             raise SpecError(f"update and read apply to spike traces ({', '.join(TRACE_SIGNALS)}), "
                             f"not {self.kind}.{self.signal}", "update")
+        if self.phase is None and self.phase_value != "snapshot":
+            raise SpecError("phase_value applies to a factor that reads a phase: give "
+                            "phase = NAME", "phase_value")
+        if self.signal == "inv_nudge" and self.phase is None:
+            raise SpecError("global.inv_nudge is 1/nudge of a phase: give phase = NAME",
+                            "phase")
+        if self.phase is not None and (self.kind == "syn" or self.tau is not None):
+            raise SpecError(f"{self.kind}.{self.signal}"
+                            f"{' with tau' if self.tau is not None else ''} cannot read a "
+                            "phase (phase values are of neuron signals)", "phase")
 
     @property
     def key(self) -> tuple:
         """What makes two factors the same signal."""
-        return (self.kind, self.signal, self.tau, self.update, self.read)
+        return (self.kind, self.signal, self.tau, self.update, self.read, self.phase,
+                self.phase_value)
 
     def __str__(self):
         opts = [f"tau={self.tau:g}"] if self.tau is not None else []
         opts += ["nearest"] if self.update == "set" else []
         opts += ["before"] if self.read == "before" else []
+        if self.phase is not None:
+            opts += [self.phase + (" avg" if self.phase_value == "average" else "")]
         return f"{self.kind}.{self.signal}" + (f"[{','.join(opts)}]" if opts else "")
 
 

@@ -17,7 +17,7 @@ the default for ``run``). This module never imports lava.
 from __future__ import annotations
 
 from ..base import Backend
-from .lower import LAVA, lower  # noqa: F401
+from .lower import FIXED_PROFILE, LAVA, lower  # noqa: F401
 from .runner import LavaRunError, run_job  # noqa: F401
 
 BACKEND = Backend(
@@ -61,3 +61,21 @@ def processes(spec, *, precision="float", variant="stock", params=None, dataset=
     from .graph import processes as _processes
     return _processes(spec, precision=precision, variant=variant, params=params,
                       dataset=dataset, steps=steps, epochs=epochs, seed=seed)
+
+
+def infer(spec, params, *, precision="float", profile=None, dataset=None, variant=None,
+          time_limit=None, rest=None):
+    """Inference of trained parameters on Lava, learning off (see
+    :func:`.runtime.infer` and :mod:`neurolearn.backends.inference`)."""
+    from .runtime import infer as _infer
+    return _infer(spec, params, precision=precision, profile=profile, dataset=dataset,
+                  variant=variant, time_limit=time_limit, rest=rest)
+
+
+def emulate_infer(spec, params, *, precision="float", profile=None, dataset=None,
+                  variant=None, time_limit=None, rest=None):
+    """The same inference in NumPy (see :func:`.emulator.emulate_infer`)."""
+    from .emulator import emulate_infer as _emulate_infer
+    return _emulate_infer(spec, params, precision=precision, profile=profile,
+                          dataset=dataset, variant=variant, time_limit=time_limit,
+                          rest=rest)

@@ -25,8 +25,10 @@ from lava.proc.dense.models import PyDenseModelFloat
 from lava.proc.dense.process import Dense, LearningDense
 
 from .lower import GRADED_BITS
-from .procs.models import (PyFusedNetworkModel, PyPopulationModel, PyRecLearningDenseModel,
-                           PyRecLearningDenseModelFixed, PyStreamSourceModel)
+from .procs.models import (PyFusedNetworkModel, PyPopulationModel,
+                           PyPopulationModelFixed, PyRecLearningDenseModel,
+                           PyRecLearningDenseModelFixed, PyStreamSourceModel,
+                           PyStreamSourceModelFixed)
 from .procs.processes import FusedNetwork, Population, StreamSource
 
 
@@ -36,23 +38,25 @@ def learning_rule(lp) -> Loihi3FLearningRule:
 
 def build_stock(program, stream, rec=None, fault=None):
     """(source, {layer name: {population, dense, feedback}}, exception map)."""
-    src = StreamSource(stream=stream, rec=rec, fault=fault, name="source")
+    src = StreamSource(stream=stream, rec=rec, fault=fault, name="source",
+                       payload=program.source_payload)
     layers, pre = {}, src.s_out
-    spiking = program.spiking
     for lp in program.layers:
         rule = learning_rule(lp) if lp.plastic else None
         pop = Population(layer=lp, learning_rule=rule, rec=rec, fault=fault,
                          name=f"population_{lp.name}")
-        bits = 0 if spiking else GRADED_BITS
+        bits = GRADED_BITS if lp.graded_in else 0
         if lp.plastic:
             conn = LearningDense(
                 weights=lp.W0.copy(), learning_rule=rule, num_message_bits=bits,
-                graded_spike_cfg=(GradedSpikeCfg.USE_REGULAR_IMPULSE if spiking
-                                  else GradedSpikeCfg.OVERWRITE),
+                graded_spike_cfg=(GradedSpikeCfg.OVERWRITE if lp.graded_in
+                                  else GradedSpikeCfg.USE_REGULAR_IMPULSE),
                 rec=rec, layer=lp.index, fault=fault, name=f"dense_{lp.name}")
             pop.s_out_y1.connect(conn.s_in_y1)
             pop.s_out_y2.connect(conn.s_in_y2)
             pop.s_out_y3.connect(conn.s_in_y3)
+            if lp.bap:
+                pop.s_out_bap.connect(conn.s_in_bap)
         else:
             conn = Dense(weights=lp.W0.copy(), num_message_bits=bits, name=f"dense_{lp.name}")
         pre.connect(conn.s_in)
@@ -61,6 +65,10 @@ def build_stock(program, stream, rec=None, fault=None):
         src.c_out.connect(pop.c_in)
         layers[lp.name] = {"population": pop, "dense": conn}
         pre = pop.s_out
+    out = program.layers[-1]
+    for lp in program.layers:
+        if lp.reward_in:
+            layers[out.name]["population"].g_out.connect(layers[lp.name]["population"].g_in)
     for lp in program.layers:
         if lp.B is not None:
             src_lp = program.layers[lp.fb_src - 1]
@@ -74,7 +82,8 @@ def build_stock(program, stream, rec=None, fault=None):
     fixed = program.precision == "fixed"
     exceptions = {LearningDense: (PyRecLearningDenseModelFixed if fixed
                                   else PyRecLearningDenseModel),
-                  StreamSource: PyStreamSourceModel, Population: PyPopulationModel,
+                  StreamSource: PyStreamSourceModelFixed if fixed else PyStreamSourceModel,
+                  Population: PyPopulationModelFixed if fixed else PyPopulationModel,
                   Dense: PyDenseModelFloat}
     return src, layers, exceptions
 

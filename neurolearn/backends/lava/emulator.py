@@ -6,17 +6,21 @@ step t (``Loihi2SimCfg``, ``t_epoch = 1``):
 1. every Dense and LearningDense sends what it computed at t-1 (zeros at t = 1);
 2. each population (:class:`.population.LayerStep`, the code the Lava population
    ProcessModels run) steps on what it received, sending its forward payload, its
-   down signals and its post factors y1..y3;
+   down signals, its post factors y1..y3 and (rules with post_spike terms) its spikes
+   as back-propagating spikes; the output population of a reward task steps first and
+   its (r, rpe) reaches the hidden populations in the same step;
 3. each Dense computes its next output with its current weights: binary spikes
    ``W[:, s.astype(bool)].sum(axis=1)``, graded payloads ``W.dot(s)``; a
    LearningDense then takes in the presynaptic payload (graded: x1 = payload / 2
    where it is non-zero, Lava's OVERWRITE) and the post factors;
 4. learning (float, :class:`FloatEngine`): each x trace decays by exp(-1/tau) and
-   gains its impulse where the presynaptic neuron spiked; the y traces decay by
-   exp(-1/65535); every product of dw and dt is evaluated from the values of w and
-   t before the step's learning, in the order and association Lava's float
-   applier uses (``(m * 2.**e) * u * f1 * f2 ...``, products summed left to
-   right, then added to the variable). Fixed point (:class:`FixedEngine`): Lava's
+   gains its impulse where the presynaptic neuron spiked (OVERWRITE: x1 = payload/2
+   in the spike phase, no impulse); the y traces decay by exp(-1/65535); every
+   product of dw and dt is evaluated from the values of w and t before the step's
+   learning, in the order and association Lava's float applier uses
+   (``(m * 2.**e) * D * f1 * f2 ...``, D = u (1), x0 (the presynaptic spikes) or
+   y0 (the back-propagating spikes), a factor with a constant ``(f + (k))``;
+   products summed left to right, then added to the variable). Fixed point (:class:`FixedEngine`): Lava's
    bit-approximate engine from the integer primitives of
    :mod:`neurolearn.hardware.arith`.
 """
@@ -40,26 +44,40 @@ def dense_out(W, s, graded: bool):
 
 
 def _parse(expr: str):
-    """A generated rule string -> [(mantissa, exponent, [factor, ...])]."""
+    """A generated rule string -> [(mantissa, exponent, dependency, [(factor,
+    constant), ...])] (a factor ``(x1 - 1)`` is ("x1", -1))."""
     out = []
     for sign, prod in _signed_products(expr):
-        m, e, facs = sign, 0, []
-        for tok in (t.strip() for t in prod.split("*")):
+        m, e, dep, facs = sign, 0, None, []
+        for tok in (t.strip() for t in prod.split(" * ")):
             if tok.startswith("2^"):
                 e = int(tok[2:])
-            elif tok != "u0":
-                facs.append(tok)
-        out.append((m, e, facs))
+            elif tok.isdigit():
+                m *= int(tok)
+            elif tok in ("u0", "x0", "y0"):
+                dep = tok
+            elif tok.startswith("("):
+                name, op, k = tok.strip("()").split()
+                facs.append((name, -int(k) if op == "-" else int(k)))
+            else:
+                facs.append((tok, 0))
+        out.append((m, e, dep, facs))
     return out
 
 
 def _signed_products(expr: str):
-    parts, sign, cur = [], 1, ""
-    for tok in expr.split(" "):
-        if tok in ("+", "-"):
+    """[(sign, product text)] of a sum; + and - inside parentheses belong to a
+    factor such as ``(x2 - 1)``."""
+    parts, sign, cur, depth = [], 1, "", 0
+    toks = expr.split(" ")
+    if toks[0].startswith("-"):  # a leading minus sticks to the first token
+        sign, toks[0] = -1, toks[0][1:]
+    for tok in toks:
+        if tok in ("+", "-") and depth == 0:
             parts.append((sign, cur.strip()))
             sign, cur = (1 if tok == "+" else -1), ""
         else:
+            depth += tok.count("(") - tok.count(")")
             cur += " " + tok
     parts.append((sign, cur.strip()))
     return parts
@@ -74,6 +92,7 @@ class FloatEngine:
         self.x = np.zeros((2, lp.n_pre))
         self.y = np.zeros((3, lp.size))
         self.tx = np.zeros(lp.n_pre, dtype=int)
+        self.ty = np.zeros(lp.size, dtype=int)
         self.x_taus = np.array([rule["x1_tau"], rule["x2_tau"]])
         self.x_imp = np.array([rule["x1_impulse"], rule["x2_impulse"]])
         if lp.graded_in:  # LearningDense zeroes x1's impulse for graded payloads
@@ -83,11 +102,13 @@ class FloatEngine:
         self.dw = _parse(lp.dw)
         self.dt = _parse(lp.dt_rule) if lp.dt_rule else None
 
-    def receive(self, s, ys):
+    def receive(self, s, ys, bap=None):
         spiked = s.astype(bool)
-        if self.lp.graded_in:
+        if self.lp.graded_in:  # OVERWRITE: x1 = payload / 2
             self.x[0][spiked] = (s / 2)[spiked]
         self.tx[spiked] = 1
+        if bap is not None:
+            self.ty[bap.astype(bool)] = 1
         self.y[0], self.y[1], self.y[2] = ys
 
     def learn(self, W):
@@ -96,10 +117,12 @@ class FloatEngine:
         xh[:, ids] += self.x_imp[:, np.newaxis]
         yh = np.exp(-1 / self.y_taus[:, np.newaxis]) * self.y
         self.x = xh
-        self.tx[:] = 0
         args = {"x1": xh[0][np.newaxis, :], "x2": xh[1][np.newaxis, :],
                 "y1": yh[0][:, np.newaxis], "y2": yh[1][:, np.newaxis],
-                "y3": yh[2][:, np.newaxis], "w": W, "t": self.T}
+                "y3": yh[2][:, np.newaxis], "w": W, "t": self.T, "u0": 1,
+                "x0": (self.tx > 0)[np.newaxis, :], "y0": (self.ty > 0)[:, np.newaxis]}
+        self.tx[:] = 0
+        self.ty[:] = 0
         W_new = W + self._eval(self.dw, args)
         if self.dt is not None:
             self.T = self.T + self._eval(self.dt, args)
@@ -107,23 +130,26 @@ class FloatEngine:
 
     @staticmethod
     def _eval(products, args):
+        """Lava's float applier: ``(m) * 2. ** (e) * dep * f1 * ...``, products summed
+        left to right; a factor with a constant is ``(f + (k))``."""
         total = None
-        for m, e, facs in products:
+        for m, e, dep, facs in products:
             v = m * 2. ** e
-            v = v * 1  # u
-            for f in facs:
-                v = v * args[f]
+            v = v * args[dep]
+            for f, k in facs:
+                v = v * (args[f] + (k) if k else args[f])
             total = v if total is None else total + v
         return total
 
 
 class FixedEngine:
-    """Lava's bit-approximate (fixed_pt) LearningDense, t_epoch = 1, binary spikes,
-    from the integer primitives of neurolearn.hardware.arith, in Lava's order:
-    run_spk advances the trace randoms twice (around the post-trace receive);
-    run_lrn advances the weight-rounding random, decays x1 and the y traces
-    (stochastic rounding with one shared random each), adds the x1 impulse where the
-    presynaptic neuron spiked, then applies the products and rounds the accumulator."""
+    """Lava's bit-approximate (fixed_pt) LearningDense, t_epoch = 1, from the integer
+    primitives of neurolearn.hardware.arith, in Lava's order: run_spk writes x1 in
+    OVERWRITE mode (round(payload/2)) and advances the trace randoms twice (around
+    the post-trace receive); run_lrn advances the weight-rounding random, decays x1,
+    x2 and the y traces (stochastic rounding with one shared random each), adds the x
+    impulses where the presynaptic neuron spiked, then applies the products (each
+    dependency u0, x0 or y0 times its factors) and rounds the accumulator."""
 
     def __init__(self, lp):
         from ...hardware import arith
@@ -133,33 +159,44 @@ class FixedEngine:
         self.widths = widths_of(load_profile(FIXED_PROFILE))
         self.lp = lp
         rule = lp.rule()
-        self.tau, self.impulse = rule["x1_tau"], rule["x1_impulse"]
-        self.x1 = np.zeros(lp.n_pre, dtype=int)
+        self.tau = [rule["x1_tau"], rule["x2_tau"]]
+        self.impulse = [0 if lp.graded_in else rule["x1_impulse"], rule["x2_impulse"]]
+        self.x = np.zeros((2, lp.n_pre), dtype=int)
         self.xr, self.yr = arith.trace_randoms(lp.rng_seed)
         self.wr = arith.WeightRounding()
         self.spiked = np.zeros(lp.n_pre, dtype=bool)
+        self.bap = np.zeros(lp.size, dtype=bool)
         self.ys = None
+        self.dw = _parse(lp.dw)
 
-    def receive(self, s, ys):
+    def receive(self, s, ys, bap=None):
         self.spiked = s.astype(bool)
+        if self.lp.graded_in:  # OVERWRITE: x1 = round(payload / 2)
+            self.x[0][self.spiked] = np.round(s / 2).astype(np.uint8)[self.spiked]
+        self.bap = bap.astype(bool) if bap is not None else np.zeros(self.lp.size, bool)
         self.ys = ys
         for _ in range(2):
             self.xr.advance()
             self.yr.advance()
 
     def learn(self, W):
-        a, lp, w = self.arith, self.lp, self.widths
+        a, w = self.arith, self.widths
         self.wr.advance()
-        xh = a.trace_history(self.x1, self.tau, 1, self.spiked.astype(int), self.xr.decay,
-                             self.xr.impulse, self.impulse, widths=w)
-        self.x1 = xh[-1]
+        for i in range(2):
+            self.x[i] = a.trace_history(self.x[i], self.tau[i], 1, self.spiked.astype(int),
+                                        self.xr.decay, self.xr.impulse, self.impulse[i],
+                                        widths=w)[-1]
         yd = a.decay_trace(np.stack(self.ys).astype(int), Y_TAU, self.yr.decay)
-        prods = []
-        for p in lp.products:
-            factors = ([(self.x1[np.newaxis, :], w.factor_width("x1"))] if p.pre else []) + \
-                [(yd[p.slot - 1][:, np.newaxis], w.factor_width("y1"))] + \
-                ([(W, w.factor_width("w"))] if p.syn else [])
-            prods.append(a.product(1, factors, 1, p.exponent, widths=w, shape=W.shape))
+        # a neuron that sent a back-propagating spike gets its (zero) y impulses
+        # added, which saturates its y traces to [0, 127]
+        yd[:, self.bap] = a.add_impulse(yd[:, self.bap], self.yr.impulse, 0, 0, widths=w)
+        vals = {"x1": self.x[0][np.newaxis, :], "x2": self.x[1][np.newaxis, :],
+                "y1": yd[0][:, np.newaxis], "y2": yd[1][:, np.newaxis],
+                "y3": yd[2][:, np.newaxis], "w": W}
+        deps = {"u0": 1, "x0": self.spiked[np.newaxis, :], "y0": self.bap[:, np.newaxis]}
+        prods = [a.product(deps[dep], [(vals[f] + k, w.factor_width(f)) for f, k in facs],
+                           m, e, widths=w, shape=W.shape)
+                 for m, e, dep, facs in self.dw]
         return a.learn_weights(W, prods, self.wr.value, widths=w).astype(float)
 
 
@@ -174,21 +211,33 @@ class EmulatedNetwork:
         self.engines = [eng(lp) if lp.plastic else None for lp in program.layers]
         self.a_buf = [np.zeros(lp.size) for lp in program.layers]
         self.fb_buf = [np.zeros(lp.n_fb) for lp in program.layers]
+        # every population steps on what its Dense sent the step before, so within a
+        # step their order is free: the output first, its (r, rpe) reaching the
+        # hidden populations in the same step (a direct port in the runtime)
+        L = len(program.layers)
+        self.order = [L - 1] + list(range(L - 1)) if program.layers[-1].reward_out \
+            else list(range(L))
 
     def step(self, x, y, ctrl):
         """One step on input x (n_in,), target y, control ctrl; returns the forward
         payloads of layers 0..L."""
         lps = self.program.layers
-        fwd, down, ys = [x], [], []
-        for i, pop in enumerate(self.layers):
-            s, d, yy = pop.step(self.a_buf[i], self.fb_buf[i], y, ctrl)
-            fwd.append(s)
-            down.append(d)
-            ys.append(yy)
+        L = len(lps)
+        pay = self.program.source_payload
+        fwd, down, ys = [x * pay if pay != 1.0 else x] + [None] * L, [None] * L, [None] * L
+        glob = None
+        for i in self.order:
+            pop = self.layers[i]
+            s, d, yy = pop.step(self.a_buf[i], self.fb_buf[i], y, ctrl,
+                                glob if lps[i].reward_in else None)
+            if lps[i].reward_out:
+                glob = pop.glob_out()
+            fwd[i + 1], down[i], ys[i] = s, d, yy
         for i, lp in enumerate(lps):
             self.a_buf[i] = dense_out(self.W[i], fwd[i], lp.graded_in)
             if self.engines[i] is not None:
-                self.engines[i].receive(fwd[i], ys[i])
+                self.engines[i].receive(fwd[i], ys[i],
+                                        self.layers[i].spikes if lp.bap else None)
         for i, lp in enumerate(lps):
             if lp.B is not None:
                 self.fb_buf[i] = dense_out(lp.B, down[lp.fb_src - 1], True)
@@ -218,11 +267,11 @@ def run_stream(program, stream, record_steps=(), spike_steps=0) -> dict:
     t0 = time.perf_counter()
     for t in range(stream.steps):
         x, y, ctrl = cur.step()
-        fwd = net.step(x, y, ctrl)
+        net.step(x, y, ctrl)
         out = net.layers[-1]
         arrays["out"][t], arrays["err"][t] = out.readout, out.error
         if t < spike_steps:
-            arrays["spk_0"][t] = fwd[0]
+            arrays["spk_0"][t] = x
             for l in range(1, L + 1):
                 arrays[f"spk_{l}"][t] = net.layers[l - 1].spikes
         j = rec_at.get(t)
@@ -256,3 +305,20 @@ def emulate(spec, *, steps, precision="float", seed=None, record_every=1, varian
     at = _with_final(record_steps, steps)
     arrays = run_stream(program, stream, at, spike_steps=steps if program.spiking else 0)
     return trace_from(program, arrays, record_steps, at, "lava emulator", arrays["run_s"])
+
+
+def emulate_infer(spec, params, *, precision="float", profile=None, dataset=None,
+                  variant=None, time_limit=None, rest=None):
+    """What :func:`.runtime.infer` runs on Lava, in NumPy (the stock lowering's model
+    over the same test stream): an Inference with the same outputs."""
+    from ...data import load_dataset
+    from ..inference import grade, presentation
+    from .runtime import (engine_weights, inference_outputs, inference_program,
+                          inference_stream)
+    ds = dataset if dataset is not None else load_dataset(spec.data, spec.training.seed)
+    frozen, program = inference_program(spec, params, precision, profile, "stock")
+    w = presentation(frozen, ds, rest)
+    arrays = run_stream(program, inference_stream(program, frozen, ds, w), [w.steps - 1])
+    return grade("lava emulator", precision, frozen, ds, w,
+                 inference_outputs(program, frozen, arrays), seconds=arrays["run_s"],
+                 extra={"variant": "stock"}, weights=engine_weights(program))

@@ -3,45 +3,74 @@
 Two lowerings (``variant``):
 
 - ``stock``: per layer a population Process (neurons, learning signals, bias) that
-  sends its post factors as graded y1..y3 to a stock ``LearningDense`` carrying the
-  forward weights and a generated ``Loihi3FLearningRule``; a stock ``Dense`` per
-  fixed feedback matrix. Float or fixed point (Lava's fixed_pt learning engine).
-- ``fused``: one Lava process running the reference's Network under Lava's schedule
-  (:mod:`neurolearn.reference.simulator`), float only. It stands for the stock
-  lowering at a fraction of the cost; tests hold it to the stock runtime.
+  sends its post factors as graded y1..y3 (and its spikes as back-propagating action
+  potentials) to a stock ``LearningDense`` carrying the forward weights and a
+  generated ``Loihi3FLearningRule``; a stock ``Dense`` per fixed feedback matrix.
+  Float or fixed point (Lava's fixed_pt learning engine).
+- ``fused``: one Lava process running the reference's Network under the Program's
+  schedule (:mod:`neurolearn.reference.simulator`), float only. It stands for the
+  stock lowering at a fraction of the cost; tests hold it to the stock runtime.
 
-Lava's timing (:data:`LAVA`): every Dense delivers what it computed the step before
-(one step per forward and per feedback projection); the engine's pre trace x1 runs
-every step; in float the change of a batch is held in the synaptic tag ``t`` and
+**Products.** A term ``c * D * pre * post... [* syn]`` becomes one product of Lava's
+engine, ``D [* x] * y_k [* w|t]``, with the dependency D = ``u0`` (every step),
+``x0`` (a presynaptic spike, ``when = "pre_spike"``) or ``y0`` (a postsynaptic spike,
+``when = "post_spike"``); terms that share D, the pre trace and the syn factor share
+one product, and the population sends ``y_k = gain * sum_k c_k * share * prod(post
+factors)`` (share: eta / (n_teach n_batch) for step terms, eta / n_batch for
+spike-triggered ones, summed per event). Global factors (global.reward, .rpe) are
+post factors: the output population runs the reward task and sends (r, rpe) to the
+hidden populations in the same step.
+
+**Lava's timing** (:data:`LAVA`): every Dense delivers what it computed the step
+before (one step per forward and per feedback projection); the engine's pre traces
+run every step. Within a step the engine pairs a layer's spikes of that step with
+its input's spikes of that step (x0 and y0 of one learning epoch, t_epoch = 1), as
+the reference pairs ``spikes[l-1]`` with ``spikes[l]``, and reads x1 at x0 and y0
+after the step's impulse (``_extract_applier_evaluated_traces``): the reference's
+``read = "after"``, and a same-step pre/post pair counts both ways in both.
+
+**Batches** (float): the change of a batch is held in the synaptic tag ``t`` and
 added to the weights through momentum after the batch's last plastic step:
 
-    dt = u0*x1*y1 + u0*t*y2 + u0*x1*y1*y2        y1 = increment, y2 = (mu - 1) g
-    dw = u0*t*y3 + u0*x1*y1*y3                   y3 = g (1 at the batch's last plastic step)
+    dt = incs + u0*t*y_m + incs*y_m        y_m = (mu - 1) g
+    dw = u0*t*y_g + incs*y_g               y_g = g (1 at the batch's last plastic step)
 
-Lava's float engine evaluates dw and dt from the values of w and t before either is
-updated (``_apply_learning_rules`` extracts its arguments once), so at the batch's
-last plastic step w gains t + y1 x1 = mu v + A = v_new and t becomes mu v_new: t
-holds mu times the velocity between batches and adds the batch's change within one.
-With mu = 0 the y2 slot is free: dt takes ``- u0*t*y3 - u0*x1*y1*y3`` instead.
+(``incs``: the products above). Lava's float engine evaluates dw and dt from the
+values of w and t before either is updated (``_apply_learning_rules`` extracts its
+arguments once), so at the batch's last plastic step w gains t + incs = mu v + A =
+v_new and t becomes mu v_new. With mu = 0 dt takes ``- u0*t*y_g - incs*y_g`` instead.
+When the products leave no y slot for this (or the rule has its own tag), the
+Program's schedule is :data:`LAVA_STEP` (each plastic step's share applied at once),
+declared and measured; with momentum that is refused.
+
+**Eligibility tags** (``rule.tag``) live in ``t``: ``dt = tag products + u0*t*y_d``
+with ``y_d = exp(-dt/tau) - 1``; a weight term reading syn.tag reads the tag after
+this step's update, so its product P*t is lowered as ``P*t + sum_k P*tagprod_k``
+(old t plus the step's increment, one product each).
 
 How each factor reaches the engine (float):
 
 - a rate pre factor is the graded payload h: Lava sets x1 = h/2 (OVERWRITE) and
   keeps a stale x1 where h = 0; with x1 tau = 1/64 step the engine decays x1 by
-  exp(-64) before using it, so a stale value is gone (1.6e-28 of itself) and the
-  post factor carries the gain 2 / exp(-64);
-- a spiking pre factor is the unit-area trace of presynaptic events: Lava's
-  x1 <- exp(-dt/tau) x1 + s, times (1 - exp(-dt/tau)) / (dt max_rate);
-- the engine sees every post factor as y exp(-1/65535) (Loihi3F's y traces decay
-  once per epoch with tau 65535): the population sends y / exp(-1/65535).
+  exp(-64) before using it (a stale value is gone, 1.6e-28 of itself) and the post
+  factor carries the gain 2 / exp(-64);
+- a spiking pre factor is an engine trace: x <- exp(-dt/tau) x + s (impulse 1);
+  ``spike_trace`` reads it as is, ``activity``/``event_trace`` times
+  (1 - exp(-dt/tau)) / (dt max_rate) (the unit-area trace); a nearest-neighbour
+  trace (``update = "set"``) is x1 in OVERWRITE mode (x1 = payload/2 at a spike, the
+  spike's payload 1, then decayed: gain 2 / exp(-dt/tau)); read ``before`` at x0 is
+  ``(x - 1)``, at u0 the product minus ``x0 * y``;
+- post factors (traces included) are computed by the population and sent as y;
+  the engine sees every y as y exp(-1/65535) (Loihi3F's y traces decay once per
+  epoch with tau 65535): the population sends y / exp(-1/65535).
 
 In fixed point the engine has 8-bit weights and tags, 7-bit traces: updates apply
-every plastic step (:data:`LAVA_STEP`, ``apply = "step"``) and momentum is refused.
+every plastic step (:data:`LAVA_STEP`) and momentum is refused.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -52,6 +81,7 @@ from ...reference.simulator import teach_steps
 from ...reference.stream import steps_per_example
 from ...rules.neurons import Burst, BurstRate, NeuronModel
 from ..base import Approximation, Program
+from .rulestring import EXP_RANGE, MANTISSA_MAX
 from .rulestring import check as check_rule_string
 
 NAME = "lava"
@@ -60,6 +90,8 @@ VARIANTS = ("stock", "fused")
 LAVA = Schedule("lava", forward_delay=1, feedback_delay=1, apply="batch")
 LAVA_STEP = Schedule("lava (fixed point: per-step updates)", forward_delay=1,
                      feedback_delay=1, apply="step")
+LAVA_STEP_FLOAT = Schedule("lava (per-step updates: no y slot or tag for a batch)",
+                           forward_delay=1, feedback_delay=1, apply="step")
 
 Y_TAU = 65535                 # Loihi3FLearningRule's y taus: 2^16 - 1 steps
 EY = float(np.exp(-1 / Y_TAU))  # the factor the float engine puts on every y
@@ -68,8 +100,11 @@ UNUSED_TAU = 65535            # a trace with tau 0 reads NaN in Lava's float eng
 MAX_Y = 3
 GRADED_BITS = 24              # num_message_bits of graded Dense payloads
 FIXED_IMPULSE = 16.0          # x1 per pre spike in fixed point (7-bit trace)
-FIXED_EXPONENT = -7           # every fixed-point product's scale is 2^-7
+FIXED_EXPONENT = -7           # every fixed-point u0 product's scale is 2^-7
 FIXED_PROFILE = "loihi2"      # whose engine widths Lava's fixed_pt model has
+DEPENDENCY = {"step": "u0", "pre_spike": "x0", "post_spike": "y0"}
+SHARE = {"u0": "step", "x0": "event", "y0": "event"}
+Y_HEADROOM = 4.0              # fixed point: post factors may reach 4x their coefficient
 
 
 def _refuse(what, reason, alternative="numpy (the reference)"):
@@ -82,29 +117,85 @@ class PreTrace:
     """One presynaptic trace of a LearningDense (x1 or x2)."""
     name: str                 # "x1" or "x2"
     tau: float                # decay time constant in steps (Lava's x tau)
-    impulse: float            # added per presynaptic spike (0 for graded payloads)
-    gain: float               # engine trace -> the factor's value
+    impulse: float            # added per presynaptic spike (0 in OVERWRITE mode)
+    per_spike: float = 1.0    # engine value of a fresh spike's unit jump (gains divide by it)
+    overwrite: bool = False   # x1 set to payload/2 at a spike (rates; nearest-neighbour)
+
+
+@dataclass
+class Slot:
+    """What a population sends on y<index> each step.
+
+    ``terms``: ``gain * sum c * share * prod(signals)`` on plastic steps (``share``
+    "step" or "event"), or on every step (``share`` "tag": the tag's terms, scale 1);
+    ``apply``: g (1 at a batch's last plastic step); ``momentum``: (mu - 1) g;
+    ``decay``: ``value`` = exp(-dt/tau_tag) - 1 on every step. Every value is sent
+    times ``comp`` (1/exp(-1/65535) in float), fixed point as rint(y y_scale), +-127."""
+    index: int
+    kind: str
+    terms: list = field(default_factory=list)   # [(coeff, (signal names))]
+    share: str = "step"
+    gain: float = 1.0
+    value: float = 0.0
+    y_scale: float = 1.0
 
 
 @dataclass
 class Product:
-    """One product of the rule's increment, ``u0 [* x] * y<slot> [* w]``: the sum of
-    the terms that share a pre trace and a w factor. The population sends
-    ``y = gain * sum_k coeff_k * eta * step_scale * prod(post_k)`` on ``slot``."""
-    slot: int
-    pre: str | None           # "x1", "x2" or None
-    syn: bool
-    terms: list               # [(coeff, (post signal, ...))]
-    gain: float = 1.0
-    exponent: int | None = None   # fixed point: the product's scale is 2^exponent
-    y_scale: float = 1.0          # fixed point: y is sent as rint(y * y_scale), +-127
+    """One product of a rule string: ``[m * 2^e *] dep [* x] * y.. [* w|t] [* y..]``.
+    ``offset``: the pre trace is read as ``(x - offset)``; ``extra``: y slots after
+    the syn factor (the batch accumulation's g and (mu - 1) g)."""
+    dep: str = "u0"
+    pre: str | None = None
+    slots: tuple = ()
+    syn: str | None = None
+    offset: int = 0
+    extra: tuple = ()
+    mantissa: int = 1
+    exponent: int | None = None   # None: 2^0, no literal
+
+    @property
+    def slot(self) -> int:
+        return self.slots[0]
 
     def factors(self) -> list[str]:
-        return ([self.pre] if self.pre else []) + [f"y{self.slot}"] + (["w"] if self.syn else [])
+        pre = [] if self.pre is None else \
+            [self.pre if not self.offset else f"({self.pre} - {self.offset})"]
+        return pre + [f"y{k}" for k in self.slots] + ([self.syn] if self.syn else []) + \
+            [f"y{k}" for k in self.extra]
+
+    def signed(self) -> tuple[int, str]:
+        m = abs(self.mantissa)
+        scale = ([str(m)] if m != 1 else []) + \
+            ([f"2^{self.exponent}"] if self.exponent is not None else [])
+        return (-1 if self.mantissa < 0 else 1), " * ".join(scale + [self.dep] + self.factors())
 
     def string(self) -> str:
-        scale = [f"2^{self.exponent}"] if self.exponent is not None else []
-        return " * ".join(scale + ["u0"] + self.factors())
+        sign, text = self.signed()
+        return ("-" if sign < 0 else "") + text
+
+    def times(self, slot: int, sign: int = 1) -> "Product":
+        return replace(self, extra=self.extra + (slot,), mantissa=sign * self.mantissa)
+
+
+def rule_string(products) -> str:
+    out = ""
+    for p in products:
+        sign, text = p.signed()
+        out = (("-" if sign < 0 else "") + text) if not out else \
+            f"{out} {'-' if sign < 0 else '+'} {text}"
+    return out
+
+
+@dataclass
+class PostTrace:
+    """A post factor with its own trace, computed by the population as the
+    reference's Network._advance does (spiking) or _rate_trace (rate)."""
+    name: str
+    tau: float                # s
+    jump: str                 # "one" (spike_trace) or "area" ((1 - d) / (dt max_rate))
+    update: str               # "add" or "set"
+    read: str                 # "after" or "before"
 
 
 @dataclass
@@ -120,7 +211,7 @@ class LayerProgram:
     bias_learns: bool
     b0: np.ndarray
     eta: float
-    terms: list               # [(coeff, (post signals), syn)] of the whole rule
+    terms: list               # [(coeff, (post signals), syn, when)] of the weight rule
     post_needed: tuple        # post signals the rule reads (every layer computes them)
     spiking: bool
     dt: float
@@ -134,12 +225,19 @@ class LayerProgram:
     noise_seed: list
     burst_seed: list
     W0: np.ndarray | None = None          # initial weights as the engine holds them
-    products: list = field(default_factory=list)
+    products: list = field(default_factory=list)     # [Product] of dw (increments)
+    tag_products: list = field(default_factory=list)  # [Product] of the tag's dt
+    slots: list = field(default_factory=list)        # [Slot]
     pre_traces: list = field(default_factory=list)   # [PreTrace]
-    graded_in: bool = False   # presynaptic payloads are graded (rate nets)
+    post_traces: list = field(default_factory=list)  # [PostTrace]
+    graded_in: bool = False   # presynaptic payloads are graded (rates; OVERWRITE of x1)
+    in_payload: float = 1.0   # a presynaptic spike's payload (fixed-point OVERWRITE: 32)
+    out_payload: float = 1.0  # what this population's spike carries (the next in_payload)
+    bap: bool = False         # the rule has y0 products: the population sends its spikes
     dw: str | None = None
     dt_rule: str | None = None
     tags: bool = False        # the batch's change is held in the tag t
+    eligibility: bool = False  # t is the rule's own tag
     slot_mom: int | None = None   # y slot carrying (mu - 1) g
     slot_apply: int | None = None  # y slot carrying g
     y_comp: float = 1.0       # 1 / exp(-1/65535) in float, 1 in fixed point
@@ -147,6 +245,10 @@ class LayerProgram:
     fb_channels: tuple = ()       # what this layer receives down its pathway
     down_channels: tuple = ()     # what this layer sends down (union over receivers)
     B: np.ndarray | None = None   # feedback Dense weights (receiver x sender channels)
+    reward: object = None     # the output population runs this reward task (spec.reward)
+    reward_seed: int = 0
+    reward_in: bool = False   # receives (r, rpe) from the output population each step
+    reward_out: bool = False  # sends (r, rpe) to the hidden populations each step
     fixed: bool = False
     w_frac: int = 0               # fixed point: W_int = W 2^w_frac
     rng_seed: int = 0             # fixed point: seed of the engine's trace randoms
@@ -191,6 +293,11 @@ class LavaProgram(Program):
     stock_refusal: str | None = None             # fused: why stock cannot run it
 
     @property
+    def source_payload(self) -> float:
+        """What an input spike carries (layer 1's in_payload)."""
+        return self.layers[0].in_payload if self.layers else 1.0
+
+    @property
     def L(self) -> int:
         return len(self.spec.network.layers) - 1
 
@@ -214,7 +321,18 @@ class LavaProgram(Program):
 
 
 # -- refusals common to both lowerings -------------------------------------------------
+def _check_phases(spec):
+    """Phased specs (issue 15): the lowering has one plastic window per example
+    (simulation.teach's teacher and plasticity gate the post factors); what a phased
+    spec needs beyond it is refused by its first missing capability."""
+    from ...rules.phases import refuse_phases
+    refuse_phases(spec, NAME, "the Lava lowering runs every step as one feedforward "
+                  "pass of LIF or rate populations whose post factors simulation.teach "
+                  "gates, with fixed feedback Dense")
+
+
 def _check_network(spec):
+    _check_phases(spec)
     net, rule = spec.network, spec.rule
     L = len(net.layers) - 1
     for l in range(1, L):
@@ -238,141 +356,337 @@ def _check_network(spec):
 
 def _term_parts(term):
     pre = [f for f in term.factors if f.kind == "pre"]
-    post = tuple(f.signal for f in term.factors if f.kind == "post")
+    post = [f for f in term.factors if f.kind in ("post", "global")]
     syn = [f for f in term.factors if f.kind == "syn"]
     return pre, post, syn
 
 
-def _check_terms_for_stock(spec, fixed: bool):
-    """What Lava's learning engine cannot take: returns the terms as
-    [(term, pre factor or None, post signals, syn)]."""
-    rule, net = spec.rule, spec.network
-    name = f"rule {rule.display_name!r}"
-    out = []
-    for k, t in enumerate(rule.resolved_terms()):
-        pre, post, syn = _term_parts(t)
-        what = f"{name}, term {k} ({t})"
-        if t.when != "step":
-            _refuse(what, f"dependency {t.when!r} is not lowered: the stock lowering maps "
-                    "only 'step' terms (Lava's u0)", "lava --variant fused, or numpy")
-        if len(pre) > 1:
-            _refuse(what, "more than one pre factor; a product of Lava's engine takes one "
-                    "presynaptic trace", "lava --variant fused, or numpy")
-        if len(syn) > 1:
-            _refuse(what, "w appears twice; a Lava product takes each factor once",
+def _is_trace(fa) -> bool:
+    """A factor the reference gives its own trace (Network._find_trace_factors)."""
+    return fa.kind in ("pre", "post") and (
+        fa.signal in ("event_trace", "spike_trace") or
+        (fa.signal == "activity" and fa.tau is not None))
+
+
+def post_name(fa) -> str:
+    """The population's name of a post or global factor's value."""
+    if fa.kind == "post" and _is_trace(fa):
+        return f"post.{fa.signal}@{fa.tau}:{fa.update}:{fa.read}"
+    return fa.signal
+
+
+def _check_term_for_stock(spec, t, what, in_tag: bool):
+    """What Lava's learning engine cannot take, per term."""
+    net = spec.network
+    pre, post, syn = _term_parts(t)
+    alt = "lava --variant fused, or numpy"
+    if len(pre) > 1:
+        _refuse(what, "more than one pre factor; a product of Lava's engine takes one "
+                "presynaptic trace", alt)
+    if len(syn) > 1:
+        _refuse(what, "w appears twice; a Lava product takes each factor once"
+                if all(f.signal == "w" for f in syn) else
+                "two syn factors; a Lava product takes one synaptic variable", alt)
+    for f in post:
+        if f.kind == "post" and f.signal == "activity_sq_avg":
+            _refuse(what, "activity_sq_avg (BCM's threshold) is not computed by the "
+                    "stock populations", alt)
+    for f in pre:
+        if not net.spiking and f.tau is not None:
+            _refuse(what, f"pre factor {f} of a rate network has its own tau: Lava's "
+                    "trace of graded payloads (x1 += payload/2, decayed every step) "
+                    "starts at 0 and runs every step, while the factor starts at its "
+                    "first value and advances on plastic steps", alt)
+        if f.read == "before" and t.when == "post_spike":
+            _refuse(what, f"pre factor {f} is read before its own spike in a post_spike "
+                    "term: Lava's y0 product reads x after the step's presynaptic "
+                    "impulse, and one product cannot also depend on x0", alt)
+        if f.read == "before" and f.update == "set":
+            _refuse(what, f"pre factor {f} is a nearest-neighbour trace read before its "
+                    "own spike: Lava's OVERWRITE mode keeps no value from before the "
+                    "spike", alt)
+    if in_tag and any(f.signal == "tag" for f in syn):
+        _refuse(what, "a tag's terms may not read the tag", alt)
+
+
+def _check_pre_spike_sources(spec, terms):
+    """x0 is the presynaptic payload: for a burst layer its events, while the
+    reference gates pre_spike terms with the spike train."""
+    net = spec.network
+    if not any(t.when == "pre_spike" for t in terms):
+        return
+    for l in range(2, len(net.layers)):
+        if net.layers[l].plastic and isinstance(net.layers[l - 1].neuron, Burst):
+            _refuse(f"pre_spike terms into layer {net.layers[l].name!r} (its input "
+                    f"{net.layers[l - 1].name!r} is a burst layer)",
+                    "Lava's x0 is the presynaptic payload, which is a burst layer's "
+                    "event train, while the reference gates pre_spike terms with its "
+                    "spike train", "lava --variant fused, or numpy")
+
+
+# -- traces ------------------------------------------------------------------------------
+class _Traces:
+    """The engine's presynaptic traces of layer l's LearningDense: one per (tau,
+    update) of the pre factors, a nearest-neighbour one on x1 (OVERWRITE)."""
+
+    def __init__(self, spec, l: int, fixed: bool, factors):
+        self.spec, self.l, self.fixed = spec, l, fixed
+        self.by_key = {}
+        self.traces = []
+        keys = list(dict.fromkeys(self._key(f) for f in factors))
+        sets = [k for k in keys if k[1] == "set"]
+        if len(sets) > 1:
+            _refuse(f"rule {spec.rule.display_name!r}", "two nearest-neighbour pre "
+                    "traces; only x1 has Lava's OVERWRITE mode",
                     "lava --variant fused, or numpy")
-        for f in t.factors:
-            if f.kind == "post" and f.tau is not None:
-                _refuse(what, f"post factor {f} has its own tau; the stock populations "
-                        "send the factors unfiltered", "lava --variant fused, or numpy")
-            if f.kind == "post" and f.signal == "activity_sq_avg":
-                _refuse(what, "activity_sq_avg (BCM's threshold) is not computed by the "
-                        "stock populations", "lava --variant fused, or numpy")
-            if f.kind == "pre" and not net.spiking and f.tau is not None:
-                _refuse(what, f"pre factor {f} of a rate network has its own tau: Lava's "
-                        "trace of graded payloads (x1 += payload/2, decayed every step) "
-                        "starts at 0 and runs every step, while the factor starts at its "
-                        "first value and advances on plastic steps",
-                        "lava --variant fused, or numpy")
-        out.append((t, pre[0] if pre else None, post, bool(syn)))
-    return out
+        for key in sets + [k for k in keys if k[1] != "set"]:
+            self._add(key)
 
+    def _key(self, fac):
+        if not self.spec.network.spiking:
+            return ("h", "add")
+        tau = fac.tau if fac.tau is not None else \
+            self.spec.network.layers[max(self.l - 1, 1)].neuron.tau_syn
+        return (float(tau), fac.update)
 
-# -- the stock lowering of one layer ----------------------------------------------------
-def _pre_key(spec, l, fac):
-    """Identity of the engine trace a pre factor of layer l's projection needs."""
-    if fac is None:
-        return None
-    if not spec.network.spiking:
-        return "h"
-    tau = fac.tau if fac.tau is not None else spec.network.layers[max(l - 1, 1)].neuron.tau_syn
-    return float(tau)
-
-
-def _pre_trace(spec, name, key, fixed):
-    sim = spec.simulation
-    if key == "h":
-        d = float(np.exp(-1 / RATE_X1_TAU))
-        return PreTrace(name, RATE_X1_TAU, 0.0, 2.0 / d)
-    tau_steps = key / sim.dt
-    if fixed:  # Lava's fixed-point tau is an 8-bit integer
-        tau_steps = float(min(255, max(1, int(round(tau_steps)))))
-    d = float(np.exp(-1 / tau_steps))
-    return PreTrace(name, tau_steps, FIXED_IMPULSE if fixed else 1.0,
-                    (1.0 - d) / (sim.dt * sim.max_rate))
-
-
-def _stock_layer(spec, lp: LayerProgram, terms, fixed: bool, params: Params):
-    """Products, traces, y slots and rule strings of layer lp (plastic)."""
-    groups = {}  # (pre key, syn) -> [(coeff, post)]
-    for t, pre, post, syn in terms:
-        groups.setdefault((_pre_key(spec, lp.index, pre), syn), []).append((t.coeff, post))
-    keys = [k for k in groups if k[0] is not None]
-    trace_of = {}
-    for key in dict.fromkeys(k[0] for k in keys):
-        if len(trace_of) == 2:
+    def _add(self, key):
+        spec, sim = self.spec, self.spec.simulation
+        if len(self.traces) == 2:
             _refuse(f"rule {spec.rule.display_name!r}", "its pre factors need more than "
                     "two presynaptic traces; Lava's engine has x1 and x2",
                     "lava --variant fused, or numpy")
-        if fixed and trace_of:
-            _refuse(f"rule {spec.rule.display_name!r} in fixed point", "its pre factors "
-                    "need two presynaptic traces; the fixed-point lowering uses x1 only",
-                    "lava --precision float")
-        name = f"x{len(trace_of) + 1}"
-        trace_of[key] = name
-        lp.pre_traces.append(_pre_trace(spec, name, key, fixed))
-    gains = {t.name: t.gain for t in lp.pre_traces}
-    n_teach = lp.n_teach
-    lp.tags = not fixed and (n_teach * spec.training.batch_size > 1 or lp.momentum != 0.0)
-    extra = (1 + (lp.momentum != 0.0)) if lp.tags else 0
-    if len(groups) + extra > MAX_Y:
-        why = (f"{len(groups)} products (terms grouped by pre factor and w)" +
-               (f" plus {extra} y slot(s) for " + ("the tag's batch accumulation and "
-                "momentum" if extra == 2 else "the tag's batch accumulation")
-                if extra else ""))
-        _refuse(f"rule {spec.rule.display_name!r} with batch_size "
-                f"{spec.training.batch_size}, momentum {lp.momentum:g}",
-                f"it needs {why}, and Loihi3FLearningRule carries 3 post factors y1..y3",
-                "lava --variant fused (batches and momentum natively), or numpy")
-    for slot, ((key, syn), ts) in enumerate(groups.items(), start=1):
-        pre = trace_of.get(key)
-        gain = (gains[pre] if pre else 1.0) * lp.y_comp
-        lp.products.append(Product(slot, pre, syn, ts, gain))
-    if lp.tags:
-        nxt = len(groups) + 1
-        if lp.momentum != 0.0:
-            lp.slot_mom, nxt = nxt, nxt + 1
-        lp.slot_apply = nxt
-    if fixed:
-        _fixed_point(lp, params.W[lp.index - 1], spec.training.seed)
-    incs = [p.string() for p in lp.products]
-    if not lp.tags:
-        lp.dw = " + ".join(incs)
-    else:
-        a = f"y{lp.slot_apply}"
-        lp.dw = " + ".join([f"u0 * t * {a}"] + [f"{s} * {a}" for s in incs])
-        if lp.slot_mom is None:
-            lp.dt_rule = " - ".join([" + ".join(incs), f"u0 * t * {a}"] +
-                                    [f"{s} * {a}" for s in incs])
+        name = f"x{len(self.traces) + 1}"
+        if key[0] == "h":
+            d = float(np.exp(-1 / RATE_X1_TAU))
+            tr = PreTrace(name, RATE_X1_TAU, 0.0, d / 2.0, overwrite=True)
         else:
-            m = f"y{lp.slot_mom}"
-            lp.dt_rule = " + ".join(incs + [f"u0 * t * {m}"] + [f"{s} * {m}" for s in incs])
-    where = f"layer {lp.name!r}"
-    check_rule_string(lp.dw, where=where)
-    if lp.dt_rule:
-        check_rule_string(lp.dt_rule, where=where)
+            tau_steps = key[0] / sim.dt
+            if self.fixed:  # Lava's fixed-point tau is an 8-bit integer
+                tau_steps = float(min(255, max(1, int(round(tau_steps)))))
+            d = float(np.exp(-1 / tau_steps))
+            imp = FIXED_IMPULSE if self.fixed else 1.0
+            if key[1] == "set":  # payload/2 at a spike, decayed before it is read
+                tr = PreTrace(name, tau_steps, 0.0, d * (imp if self.fixed else 0.5),
+                              overwrite=True)
+            else:
+                tr = PreTrace(name, tau_steps, imp, imp)
+        self.by_key[key] = tr
+        self.traces.append(tr)
+
+    def of(self, fac) -> PreTrace:
+        return self.by_key[self._key(fac)]
+
+    def gain(self, fac) -> float:
+        """Factor value per unit of the engine trace (float), or per unit of the
+        float trace (fixed point, where y_scale divides by ``per_spike``)."""
+        if not self.spec.network.spiking:
+            return 1.0 / self.of(fac).per_spike
+        sim = self.spec.simulation
+        tau = self._key(fac)[0]
+        jump = 1.0 if fac.signal == "spike_trace" else \
+            (1.0 - np.exp(-sim.dt / tau)) / (sim.dt * sim.max_rate)
+        return jump if self.fixed else jump / self.of(fac).per_spike
+
+    @property
+    def overwrite(self) -> bool:
+        return any(t.overwrite for t in self.traces)
+
+
+# -- the stock lowering of one layer ----------------------------------------------------
+def _post_traces(spec) -> list:
+    out = {}
+    for f in spec.rule.all_factors():
+        if f.kind == "post" and _is_trace(f):
+            out[post_name(f)] = PostTrace(post_name(f), f.tau,
+                                          "one" if f.signal == "spike_trace" else "area",
+                                          f.update, f.read)
+    return list(out.values())
+
+
+def _literal(c: float):
+    """(m, e) with c == m 2^e exactly, |m| <= 7, e in Lava's range; or None."""
+    for e in range(EXP_RANGE[1], EXP_RANGE[0] - 1, -1):  # the smallest mantissa
+        m = c / 2.0 ** e
+        if m == int(m) and abs(m) <= MANTISSA_MAX:
+            return int(m), e
+    return None
+
+
+class _Slots:
+    def __init__(self):
+        self.list = []
+
+    def new(self, **kw) -> int:
+        self.list.append(Slot(len(self.list) + 1, **kw))
+        return len(self.list)
+
+
+def _group(traces, terms):
+    """{(dep, trace, read before, syn, gain): [(coeff, (post names))]}."""
+    groups = {}
+    for t in terms:
+        pre, post, syn = _term_parts(t)
+        fa = pre[0] if pre else None
+        key = (DEPENDENCY[t.when], traces.of(fa).name if fa else None,
+               bool(fa) and fa.read == "before", syn[0].signal if syn else None,
+               traces.gain(fa) if fa else 1.0)
+        groups.setdefault(key, []).append((t.coeff, tuple(post_name(f) for f in post)))
+    return groups
+
+
+def _products(groups, traces, slots, comp, share=None, literal=False):
+    """One product per group (and its own y slot, or a literal scale when the group
+    is one constant term of a tag); a pre trace read before its own spike is
+    ``(x - impulse)`` at x0 and the product minus ``impulse * x0 * y`` at u0."""
+    by_name = {t.name: t for t in traces.traces}
+    out = []
+    for (dep, tr, before, syn, gain), ts in groups.items():
+        lit = _literal(ts[0][0] * gain) if literal and len(ts) == 1 and not ts[0][1] \
+            else None
+        if lit is not None:
+            p = Product(dep, tr, (), syn, mantissa=lit[0],
+                        exponent=lit[1] if lit[1] else None)
+        else:
+            k = slots.new(kind="terms", terms=list(ts), share=share or SHARE[dep],
+                          gain=gain * comp)
+            p = Product(dep, tr, (k,), syn)
+        if before:
+            imp = int(by_name[tr].impulse)
+            if dep == "x0":
+                p = replace(p, offset=imp)
+            else:  # u0: x before = x after - impulse where the pre neuron spiked
+                out.append(p)
+                p = replace(p, dep="x0", pre=None, mantissa=-imp * p.mantissa)
+        out.append(p)
+    return out
+
+
+def _read_tag(P, tag_products, rule_name):
+    """A weight product reading the tag: P*t with t the tag after this step's update
+    (Lava's engine reads the old t): P*t + sum_k P * tag product k."""
+    out = [P]
+    for k in tag_products:
+        what = f"rule {rule_name!r}: a weight term reading syn.tag"
+        if P.dep != "u0":
+            _refuse(what + f" with dependency {P.dep}", "the tag's own products bring "
+                    "their dependencies into the product, which takes one",
+                    "lava --variant fused, or numpy")
+        if P.pre is not None and k.pre is not None:
+            _refuse(what + " and a pre factor", "the tag's products with a pre trace "
+                    "would need two traces in one product", "lava --variant fused, or numpy")
+        m = P.mantissa * k.mantissa
+        e = (P.exponent or 0) + (k.exponent or 0)
+        if abs(m) > MANTISSA_MAX or not EXP_RANGE[0] <= e <= EXP_RANGE[1]:
+            _refuse(what, f"the merged scale {m}*2^{e} is outside Lava's range",
+                    "lava --variant fused, or numpy")
+        out.append(Product(k.dep, P.pre if P.pre is not None else k.pre, P.slots + k.slots,
+                           k.syn, offset=P.offset if P.pre is not None else k.offset,
+                           mantissa=m, exponent=e if e or P.exponent is not None or
+                           k.exponent is not None else None))
+    return out
+
+
+def _increments(spec, lp: LayerProgram, fixed: bool):
+    """Products of the rule's increments (and of the tag's dt), their y slots, the
+    engine's pre traces and the population's post traces, for plastic layer lp."""
+    rule = spec.rule
+    tag = rule.resolved_tag()
+    wterms = rule.resolved_terms()
+    tterms = tag.terms if tag else []
+    pre_factors = [f for t in wterms + tterms for f in _term_parts(t)[0]]
+    traces = _Traces(spec, lp.index, fixed, pre_factors)
+    lp.pre_traces = traces.traces
+    lp.graded_in = traces.overwrite
+    lp.post_traces = _post_traces(spec)
+    slots = _Slots()
+    comp = lp.y_comp
+    incs = _products(_group(traces, wterms), traces, slots, comp)
+    if tag is not None:
+        lp.eligibility = True
+        tprods = _products(_group(traces, tterms), traces, slots, comp, share="tag",
+                           literal=not fixed)
+        kd = slots.new(kind="decay", value=float(np.exp(-spec.simulation.dt / tag.tau)) - 1.0,
+                       gain=comp)
+        lp.tag_products = tprods + [Product("u0", None, (kd,), "t")]
+        incs = [q for p in incs for q in (_read_tag(p, lp.tag_products, rule.display_name)
+                                          if p.syn == "tag" else [p])]
+    lp.products = [replace(p, syn="t") if p.syn == "tag" else p for p in incs]
+    lp.slots = slots.list
+    lp.bap = any(p.dep == "y0" for p in lp.products + lp.tag_products)
+
+
+def _slot_refusal(spec, n_slots, extra, mu):
+    why = (f"{n_slots} y slots for its products (terms grouped by dependency, pre trace "
+           "and syn factor" + (", the tag's own terms and its decay"
+                               if spec.rule.resolved_tag() is not None else "") + ")" +
+           (f" plus {extra} y slot(s) for " + (
+               "the tag's batch accumulation and momentum" if extra == 2 else
+               "the tag's batch accumulation") if extra else ""))
+    what = f"rule {spec.rule.display_name!r}" + (
+        f" with batch_size {spec.training.batch_size}, momentum {mu:g}" if extra else "")
+    _refuse(what, f"it needs {why}, and Loihi3FLearningRule carries 3 post factors y1..y3",
+            "lava --variant fused (batches and momentum natively), or numpy")
+
+
+def _accumulate(lp: LayerProgram):
+    """Wrap the increments for the batch's accumulation in t (module docstring)."""
+    incs = lp.products
+    nxt = len(lp.slots) + 1
+    if lp.momentum != 0.0:
+        lp.slot_mom, nxt = nxt, nxt + 1
+        lp.slots.append(Slot(lp.slot_mom, "momentum", gain=lp.y_comp))
+    lp.slot_apply = nxt
+    lp.slots.append(Slot(nxt, "apply", gain=lp.y_comp))
+    a = lp.slot_apply
+    g = Product("u0", None, (), "t", extra=(a,))
+    lp.dw = rule_string([g] + [p.times(a) for p in incs])
+    if lp.slot_mom is None:
+        dt = incs + [replace(g, mantissa=-1)] + [p.times(a, -1) for p in incs]
+    else:
+        m = lp.slot_mom
+        dt = incs + [Product("u0", None, (), "t", extra=(m,))] + [p.times(m) for p in incs]
+    lp.dt_rule = rule_string(dt)
+
+
+NON_NEGATIVE = ("activity", "event", "burst", "pbar_event")  # spiking post signals
+
+
+def _fold_signs(lp: LayerProgram) -> None:
+    """Fixed point with back-propagating spikes: Lava adds the (zero) y impulses of a
+    neuron that spiked with ``_add_impulse``, which clips its y traces to [0, 127]
+    (the float engine adds without clipping). So every y must be >= 0: a slot whose
+    terms all have one sign and non-negative signals sends its magnitude and its
+    product takes the sign; a signed slot is refused."""
+    traced = {tr.name for tr in lp.post_traces}
+    for p in lp.products:
+        slot = lp.slots[p.slot - 1]
+        signs = {np.sign(c) for c, sig in slot.terms}
+        if len(signs) > 1 or any(x not in NON_NEGATIVE and x not in traced
+                                 for _, sig in slot.terms for x in sig):
+            _refuse(f"layer {lp.name!r} in fixed point (post factor y{slot.index}: "
+                    + " + ".join(f"{c:g}*{'*'.join(sig) or '1'}" for c, sig in slot.terms)
+                    + ")", "with post_spike terms Lava's fixed-point engine clips the y "
+                    "traces of a neuron that spiked to [0, 127] (its back-propagating "
+                    "spike's impulses go through the saturating _add_impulse), so every "
+                    "post factor must have one sign, which this one has not",
+                    "lava --precision float")
+        if signs == {-1.0}:
+            slot.terms = [(-c, sig) for c, sig in slot.terms]
+            p.mantissa = -p.mantissa
 
 
 def _fixed_point(lp: LayerProgram, W, seed: int) -> None:
     """Grids of one layer in fixed point (Lava's bit-approximate learning engine).
 
     W_int = rint(W 2^f) with the largest f keeping |W_int| <= 255, then Lava's
-    even-grid truncation. A product ``2^e * u0 * x1 * y [* w]`` adds
+    even-grid truncation. A product ``2^e * D * [x] * y [* w]`` adds
     ``2^e prod(ints) >> s`` accumulator units, s = sum(widths) + 4 - 15, i.e.
     2^(e - s) weight LSBs per unit of prod(ints) (floored in the engine); with
-    x1 = impulse * (float trace) and y_int = rint(y y_scale), matching the float
-    update y x1 (2^f LSBs per unit) gives y_scale = 2^f / (2^(e - s) impulse); a w
-    product (w already in LSBs) drops 2^f and the impulse. y_int saturates at +-127.
+    x = per_spike * (float trace) and y_int = rint(y y_scale), matching the float
+    update y x (2^f LSBs per unit) gives y_scale = 2^f / (2^(e - s) per_spike); a w
+    product (w already in LSBs) drops 2^f and per_spike. y_int saturates at +-127:
+    u0 products keep e = -7; spike-triggered ones take the smallest e that keeps
+    their slot's coefficient times 4 (1 for a constant) within +-127.
     """
     from ...hardware import arith
     lp.fixed = True
@@ -381,14 +695,31 @@ def _fixed_point(lp: LayerProgram, W, seed: int) -> None:
     lp.rng_seed = seed + 1
     w = np.clip(np.rint(W * 2.0 ** lp.w_frac), -256, 255)
     lp.W0 = arith.truncate_weights(w).astype(float)
+    traces = {t.name: t for t in lp.pre_traces}
+    if lp.bap:
+        _fold_signs(lp)
+    used = {}
     for p in lp.products:
+        if len(p.slots) != 1 or p.extra or used.get(p.slot):
+            _refuse(f"layer {lp.name!r} in fixed point", "a y slot shared by two "
+                    "products (a pre trace read before its own spike in a step term) "
+                    "cannot carry one integer scale for both", "lava --precision float")
+        used[p.slot] = True
+        slot = lp.slots[p.slot - 1]
         widths = [arith.W_TRACE] * (1 + int(p.pre is not None)) + \
             ([arith.W_WEIGHTS_S] if p.syn else [])
         shift = max(0, sum(widths) + arith.W_S_MANT - arith.W_ACCUMULATOR_U)
-        p.exponent = FIXED_EXPONENT
-        lsb = 2.0 ** (FIXED_EXPONENT + arith.EXPONENT_OFFSET - shift - arith.W_WEIGHTS_U + 1)
-        p.y_scale = (2.0 ** (0 if p.syn else lp.w_frac)) / (
-            lsb * (FIXED_IMPULSE if p.pre else 1.0))
+        per_spike = traces[p.pre].per_spike if p.pre else 1.0
+        top = 2.0 ** (0 if p.syn else lp.w_frac) / (2.0 ** -shift * per_spike)
+        if p.dep == "u0":
+            e = FIXED_EXPONENT
+        else:
+            c0 = max(abs(c) for c, _ in slot.terms) * lp.eta * slot.gain
+            head = 1.0 if all(not sig for _, sig in slot.terms) else Y_HEADROOM
+            e = int(np.clip(np.ceil(np.log2(max(top * c0 * head / 127.0, 2.0 ** -30))),
+                            EXP_RANGE[0], EXP_RANGE[1]))
+        p.exponent = e
+        slot.y_scale = top / 2.0 ** e
 
 
 # -- feedback pathways -----------------------------------------------------------------
@@ -471,6 +802,35 @@ def _check_precision(spec, precision, variant, profile):
                     f"numpy --precision fixed --profile {prof.name}")
 
 
+def _schedule_without_stock(spec, fixed: bool) -> Schedule:
+    """The fused lowering's schedule when the stock one refuses the spec."""
+    if fixed:
+        return LAVA_STEP
+    return LAVA_STEP_FLOAT if spec.rule.resolved_tag() is not None else LAVA
+
+
+def _check_rule_for_stock(spec, fixed: bool):
+    rule = spec.rule
+    name = f"rule {rule.display_name!r}"
+    tag = rule.resolved_tag()
+    for k, t in enumerate(rule.resolved_terms()):
+        _check_term_for_stock(spec, t, f"{name}, term {k} ({t})", False)
+    for k, t in enumerate(tag.terms if tag else []):
+        _check_term_for_stock(spec, t, f"{name}, tag term {k} ({t})", True)
+    _check_pre_spike_sources(spec, rule.resolved_terms() + (tag.terms if tag else []))
+    if tag is not None and spec.training.momentum != 0.0:
+        _refuse(f"{name} with training.momentum = {spec.training.momentum:g}",
+                "the rule's eligibility tag occupies Lava's tag t, which the stock "
+                "lowering otherwise uses to hold a batch's change and its velocity",
+                "lava --variant fused, or momentum = 0")
+    if tag is not None and fixed:
+        _refuse(f"{name} (an eligibility tag) in fixed point",
+                "not lowered: the tag's decay and its merge into the weight products "
+                "need several y factors per product, which the fixed-point lowering's "
+                "one integer scale per y slot does not carry",
+                "lava --precision float (stock or fused), or numpy")
+
+
 def lower(spec, precision: str = "float", profile=None, variant=None,
           params: Params | None = None) -> LavaProgram:
     """The spec lowered to Lava (module docstring), or UnsupportedRule. ``params``:
@@ -481,21 +841,25 @@ def lower(spec, precision: str = "float", profile=None, variant=None,
     fixed = precision == "fixed"
     net, sim, tr = spec.network, spec.simulation, spec.training
     params = (params if params is not None else init_params(net, tr.seed)).copy()
-    schedule = LAVA_STEP if fixed else LAVA
-    prog = LavaProgram(NAME, precision, schedule, variant, spec=spec, params=params,
-                       seed=tr.seed, k=steps_per_example(sim), n_teach=teach_steps(sim))
+    prog = LavaProgram(NAME, precision, LAVA_STEP if fixed else LAVA, variant, spec=spec,
+                       params=params, seed=tr.seed, k=steps_per_example(sim),
+                       n_teach=teach_steps(sim))
     if variant == "fused":
         try:
-            lower(spec, precision, profile, "stock", params)
+            prog.schedule = lower(spec, precision, profile, "stock", params).schedule
         except UnsupportedRule as err:
             prog.stock_refusal = str(err)
+            prog.schedule = _schedule_without_stock(spec, fixed)
         return prog
-    terms = _check_terms_for_stock(spec, fixed)
+    _check_rule_for_stock(spec, fixed)
     from ...reference.signals import layer_etas
     L = len(net.layers) - 1
     etas = layer_etas(spec.rule, L)
     need = tuple(sorted(spec.rule.signals("post")))
-    rule_terms = [(t.coeff, post, syn) for t, _, post, syn in terms]
+    rule_terms = [(t.coeff, tuple(post_name(f) for f in _term_parts(t)[1]),
+                   bool(_term_parts(t)[2]) and _term_parts(t)[2][0].signal == "w", t.when)
+                  for t in spec.rule.resolved_terms()]
+    reads_global = bool(spec.rule.signals("global"))
     for l in range(1, L + 1):
         layer = net.layers[l]
         lp = LayerProgram(
@@ -505,14 +869,57 @@ def lower(spec, precision: str = "float", profile=None, variant=None,
             eta=etas[l - 1], terms=rule_terms, post_needed=need, spiking=net.spiking,
             dt=sim.dt, max_rate=sim.max_rate, loss=tr.loss, n_out=net.sizes[-1],
             n_teach=prog.n_teach, momentum=tr.momentum, lr_decay=tr.lr_decay,
-            apply=schedule.apply, noise_seed=[tr.seed, 5, l], burst_seed=[tr.seed, 4, l],
-            W0=params.W[l - 1].copy(), graded_in=not net.spiking,
-            y_comp=1.0 if fixed else 1.0 / EY)
+            apply=prog.schedule.apply, noise_seed=[tr.seed, 5, l],
+            burst_seed=[tr.seed, 4, l], W0=params.W[l - 1].copy(),
+            graded_in=not net.spiking, y_comp=1.0 if fixed else 1.0 / EY)
         if layer.plastic:
-            _stock_layer(spec, lp, terms, fixed, params)
-        elif fixed:
-            _fixed_point(lp, params.W[l - 1], tr.seed)
+            _increments(spec, lp, fixed)
+        if l == L and spec.reward is not None and (reads_global or tr.loss == "reward"):
+            lp.reward, lp.reward_seed = spec.reward, tr.seed
+        lp.reward_in = l < L and reads_global and layer.plastic
         prog.layers.append(lp)
+    prog.layers[-1].reward_out = any(lp.reward_in for lp in prog.layers)
+    for lp in prog.layers:  # fixed point: x1 = round(payload / 2) = the impulse
+        if fixed and lp.graded_in:
+            lp.in_payload = 2 * FIXED_IMPULSE
+        if lp.index > 1:
+            prog.layers[lp.index - 2].out_payload = lp.in_payload
+    plastic = [lp for lp in prog.layers if lp.plastic]
+    eligibility = spec.rule.resolved_tag() is not None
+    if not fixed and plastic:
+        n_slots = max(len(lp.slots) for lp in plastic)
+        mu = tr.momentum
+        if eligibility:
+            prog.schedule = LAVA_STEP_FLOAT if prog.n_teach * tr.batch_size > 1 else LAVA
+        elif prog.n_teach * tr.batch_size > 1 or mu != 0.0:
+            extra = 1 + (mu != 0.0)
+            if n_slots + extra <= MAX_Y:
+                for lp in plastic:
+                    lp.tags = True
+            elif mu != 0.0:
+                _slot_refusal(spec, n_slots, extra, mu)
+            else:
+                prog.schedule = LAVA_STEP_FLOAT
+        if n_slots > MAX_Y:
+            _slot_refusal(spec, n_slots, 0, mu)
+    for lp in prog.layers:
+        lp.apply = prog.schedule.apply
+        if lp.plastic:
+            if lp.tags:
+                _accumulate(lp)
+            else:
+                lp.dw = rule_string(lp.products)
+                if lp.tag_products:
+                    lp.dt_rule = rule_string(lp.tag_products)
+            if fixed:
+                _fixed_point(lp, params.W[lp.index - 1], tr.seed)
+                lp.dw = rule_string(lp.products)
+            where = f"layer {lp.name!r}"
+            check_rule_string(lp.dw, where=where)
+            if lp.dt_rule:
+                check_rule_string(lp.dt_rule, where=where)
+        elif fixed:
+            _fixed_point(lp, params.W[lp.index - 1], tr.seed)
     _feedback(spec, prog.layers, params)
     if fixed:
         prog.approximations = [

@@ -26,7 +26,7 @@ from ...reference.simulator import evaluate, population_factors
 from ...result import RunResult, Trace
 from .lower import lower
 from .runner import run_job
-from .stream import training_stream
+from .stream import Cursor, Stream, training_stream
 
 NAME = "lava"
 DEFAULT_TIMEOUT = 600.0
@@ -162,3 +162,111 @@ def run(spec, *, precision="float", epochs=None, quiet=None, dataset=None, varia
                "approximations": [str(a) for a in program.approximations],
                "population": [k_in, k_out]},
         state=final)
+
+
+# -- inference with trained weights (neurolearn.backends.inference) ----------------------
+def inference_program(spec, params, precision="float", profile=None, variant=None):
+    """(frozen spec, LavaProgram) of a trained network with learning off: every
+    projection a stock Dense holding the trained W (fixed point: on Lava's 8-bit weight
+    grid, W_int = rint(W 2^f), even), the trained b each population's bias, no
+    learning engine and no feedback Dense."""
+    from ...errors import UnsupportedRule
+    from ..inference import frozen_params, frozen_spec
+    if precision == "fixed" and not spec.network.spiking:
+        raise UnsupportedRule(
+            NAME, f"fixed-point inference of rate network {spec.name!r}",
+            "its layers send graded activations (tanh, sigmoid, ...) that a fixed-point "
+            "Dense takes as integers, and neurolearn has no integer rate code for them",
+            "lava --precision float, or numpy --precision fixed (weights on the "
+            "profile's grid)")
+    frozen = frozen_spec(spec)
+    return frozen, lower(frozen, precision, profile, variant or "stock",
+                         params=frozen_params(frozen, params))
+
+
+@dataclasses.dataclass
+class InferenceStream(Stream):
+    """The test set as a Lava stream (neurolearn.backends.inference): in order, each
+    example ``rest`` steps without input then k steps shown; no teacher (``n_teach =
+    0`` turns every step's teach flag off)."""
+    rest: int = 0
+
+    def cursor(self):
+        return InferenceCursor(self)
+
+
+class InferenceCursor(Cursor):
+    """A Cursor that puts ``rest`` input-free steps before each example (the encoder
+    does not advance during them) and starts each example's regular code at phase 0
+    (neurolearn.backends.inference.encode_example)."""
+
+    def __init__(self, stream):
+        super().__init__(stream)
+        self.u = 0
+
+    def step(self):
+        s = self.s
+        e, i = divmod(self.u, s.k + s.rest)
+        self.u += 1
+        if i < s.rest:
+            return np.zeros(s.n_in), s.y[s.order[e]], np.array([0.0, 0.0, 1.0, 0.0])
+        if i == s.rest and self.enc is not None:
+            self.enc.phase[:] = 0.0
+        return super().step()
+
+
+def inference_stream(program, frozen, dataset, window):
+    """The test stream of ``window`` (a neurolearn.backends.inference.Window)."""
+    from ..inference import presented_inputs
+    x, y = presented_inputs(dataset, window)
+    n = window.n
+    return InferenceStream(x, y, np.arange(n), np.ones(n, dtype=int), window.k, 0, window.steps,
+                      frozen.simulation, frozen.training.seed, frozen.network.spiking,
+                      False, rest=window.rest)
+
+
+def inference_outputs(program, frozen, arrays):
+    """Per-step outputs the readout reads: the readout (rate) or the output's events,
+    recovered exactly from its recorded unit-area trace (spiking)."""
+    from ..inference import events_from_trace
+    out = np.asarray(arrays["out"])
+    if not program.spiking:
+        return out
+    sim = frozen.simulation
+    return events_from_trace(out, frozen.network.layers[-1].neuron.tau_syn, sim.dt,
+                             sim.max_rate)
+
+
+def infer(spec, params, *, precision="float", profile=None, dataset=None, variant=None,
+          time_limit=None, rest=None):
+    """Inference of a trained network (``params``: W, b, B) on Lava, learning off:
+    the test set presented as :mod:`neurolearn.backends.inference` says (``rest``:
+    seconds without input before each example), read from the output population's
+    records. Returns an Inference; ``extra`` names the variant, the processes and
+    the run's seconds."""
+    from ..inference import grade, presentation
+    ds = dataset if dataset is not None else load_dataset(spec.data, spec.training.seed)
+    frozen, program = inference_program(spec, params, precision, profile, variant)
+    w = presentation(frozen, ds, rest)
+    stream = inference_stream(program, frozen, ds, w)
+    t0 = time.perf_counter()
+    info = run_job({"program": program, "stream": stream, "record_steps": [w.steps - 1],
+                    "spike_steps": 0},
+                   time_limit if time_limit is not None else max(DEFAULT_TIMEOUT,
+                                                                 0.05 * w.steps))
+    wall = time.perf_counter() - t0
+    extra = {"variant": program.variant, "processes": info["processes"],
+             "build_s": info["build_s"], "run_s": info["run_s"], "wall_s": wall,
+             "ms_per_step": 1000 * info["run_s"] / w.steps,
+             "schedule": f"{program.schedule.forward_delay}-step delay per forward "
+                         "projection, learning off"}
+    if precision == "fixed":
+        extra["weight_frac_bits"] = {lp.name: lp.w_frac for lp in program.layers}
+    return grade(NAME, precision, frozen, ds, w,
+                 inference_outputs(program, frozen, info["arrays"]), seconds=wall,
+                 extra=extra, weights=engine_weights(program))
+
+
+def engine_weights(program):
+    """W of every layer as the engine's Dense holds it, in float units."""
+    return [program.float_weights(lp.index, lp.W0) for lp in program.layers]

@@ -11,7 +11,9 @@ input, the target and four control values:
 - ``apply``: 1 on the last plastic step of a whole batch (its change is applied);
 - ``n_batch``: the number of examples of the step's batch (eta's share per plastic
   step is 1 / (n_teach * n_batch));
-- ``epoch_end``: 1 on the last step of a pass when eta decays after every pass.
+- ``epoch_end``: 1 on the last step of a pass when eta decays after every pass;
+- ``example_start``: 1 on an example's first step (a reward task forgets the
+  previous example's decision, Network.begin_example).
 
 The stream is built from the data set and a few integers, never stored as a whole:
 a :class:`Cursor` produces step t from its own encoder state.
@@ -26,7 +28,7 @@ import numpy as np
 from ...reference.simulator import Encoder, batches_of, tile_data
 from ...reference.stream import example_order
 
-CTRL = ("teach", "apply", "n_batch", "epoch_end")
+CTRL = ("teach", "apply", "n_batch", "epoch_end", "example_start")
 
 
 @dataclass
@@ -91,7 +93,7 @@ class Cursor:
         self.last = last
 
     def step(self):
-        """(x, y, ctrl) of the next step: x (n_in,), y (n_out,), ctrl (4,)."""
+        """(x, y, ctrl) of the next step: x (n_in,), y (n_out,), ctrl (5,)."""
         s, t = self.s, self.t
         self.t += 1
         e, i = divmod(t, s.k)
@@ -102,5 +104,6 @@ class Cursor:
         teach = i >= s.k - s.n_teach
         apply = s.apply_batches and i == s.k - 1 and self.last[e]
         epoch_end = bool(s.epoch_examples) and i == s.k - 1 and (e + 1) % s.epoch_examples == 0
-        ctrl = np.array([float(teach), float(apply), float(self.size[e]), float(epoch_end)])
+        ctrl = np.array([float(teach), float(apply), float(self.size[e]), float(epoch_end),
+                         float(i == 0)])
         return x[0], s.y[idx], ctrl

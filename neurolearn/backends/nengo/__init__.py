@@ -46,3 +46,21 @@ def emulate(spec, *, steps, precision="float", seed=None, record_every=1, varian
     return _emulate(spec, steps=steps, precision=precision, seed=seed,
                     record_every=record_every, variant=variant, dataset=dataset,
                     time_limit=time_limit)
+
+
+def infer(spec, params, *, precision="float", profile=None, dataset=None, variant=None,
+          time_limit=None, rest=None):
+    """Inference of trained parameters on nengo.Simulator, learning off (see
+    :func:`.runtime.infer` and :mod:`neurolearn.backends.inference`)."""
+    from .runtime import infer as _infer
+    return _infer(spec, params, precision=precision, profile=profile, dataset=dataset,
+                  variant=variant, time_limit=time_limit, rest=rest)
+
+
+def emulate_infer(spec, params, *, precision="float", profile=None, dataset=None,
+                  variant=None, time_limit=None, rest=None):
+    """The same inference in NumPy (see :func:`.emulator.emulate_infer`)."""
+    from .emulator import emulate_infer as _emulate_infer
+    return _emulate_infer(spec, params, precision=precision, profile=profile,
+                          dataset=dataset, variant=variant, time_limit=time_limit,
+                          rest=rest)

@@ -70,3 +70,24 @@ def emulate(spec, *, steps, precision="float", seed=None, record_every=1, varian
                   network=NengoNetwork)
     tr.backend = "nengo emulator"
     return tr
+
+
+def emulate_infer(spec, params, *, precision="float", profile=None, dataset=None,
+                  variant=None, time_limit=None, rest=None):
+    """What :func:`.runtime.infer` runs on nengo, in NumPy: the reference network
+    (nengo's LIF for spiking layers) under nengo's schedule over the same test
+    stream, learning off. An Inference with the same outputs to rounding."""
+    import time
+
+    from ...data import load_dataset
+    from ..inference import frozen_params, frozen_spec, grade, step_network, presentation
+    frozen = frozen_spec(spec)
+    program = lower(frozen, precision, profile, variant)
+    ds = dataset if dataset is not None else load_dataset(spec.data, spec.training.seed)
+    w = presentation(frozen, ds, rest)
+    net = NengoNetwork(frozen, params=frozen_params(frozen, params),
+                       schedule=program.schedule)
+    t0 = time.perf_counter()
+    out = step_network(net, frozen, ds, w)
+    return grade("nengo emulator", precision, frozen, ds, w, out,
+                 seconds=time.perf_counter() - t0)

@@ -167,6 +167,9 @@ def _renamed(terms, filtered):
 
 def lower(spec, precision: str = "float", profile=None, variant=None) -> NengoProgram:
     """The nengo Program of ``spec``, or UnsupportedRule naming the reason."""
+    from ...rules.phases import refuse_phases
+    refuse_phases(spec, NAME, "the nengo model runs Connections learning every step "
+                  "in simulation.teach's window, with fixed feedback transforms")
     rule = spec.rule.display_name
     if precision != "float":
         _refuse(f"precision {precision!r}", "nengo.Simulator computes in float64 only",
@@ -184,6 +187,18 @@ def lower(spec, precision: str = "float", profile=None, variant=None) -> NengoPr
             _refuse(f"term '{t}' of rule {rule!r}",
                     f"'when = {t.when}' gates a term by spikes, and the nengo learning "
                     "operator evaluates every term on every plastic step", "numpy")
+    if spec.rule.resolved_tag() is not None:
+        _refuse(f"rule {rule!r} (syn.tag)", "an eligibility tag is a second state per "
+                "synapse with its own rule, and a nengo learning operator updates only "
+                "the connection's weights")
+    if spec.reward is not None or spec.training.loss == "reward":
+        _refuse("a reward task (spec.reward, training.loss = 'reward')",
+                "the nengo model has no action selection: its output error is the "
+                "teacher's on every unit", "numpy, lava or brian2")
+    for sig in sorted(spec.rule.signals("global")):
+        _refuse(f"rule {rule!r} (global signal {sig!r})",
+                "a global factor comes from the reward task's action selection, which "
+                "the nengo model does not build")
     post = spec.rule.signals("post")
     for sig in sorted(post & {"burst", "pbar_event", "event"}):
         _refuse(f"rule {rule!r} (post signal {sig!r})",

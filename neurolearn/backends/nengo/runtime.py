@@ -212,3 +212,93 @@ def run(spec, *, precision="float", epochs=None, quiet=None, dataset=None, varia
                "schedule": program.schedule.describe(),
                "approximations": [str(a) for a in program.approximations]},
         state=p)
+
+
+# -- inference with trained weights (neurolearn.backends.inference) ----------------------
+class InferenceStream(ExampleStream):
+    """The test set in its order (no shuffling), each example ``rest`` steps without
+    input then k steps shown, spiking inputs encoded per example as the reference's
+    evaluation encodes them (neurolearn.backends.inference.encode_example); no
+    teacher, no learning flags."""
+
+    def __init__(self, x, y, program, seed, rest=0):
+        super().__init__(x, y, program, len(x), seed)
+        self.order = np.arange(len(x))
+        self.rest = rest
+        self.n_steps = len(x) * (program.k + rest)
+
+    def make_step(self, shape_in, shape_out, dt, rng, state):
+        from ...reference.simulator import Encoder
+        from ..inference import encode_example
+        prog = self.program
+        k, rest = prog.k, self.rest
+        n_in, n_out = self.x.shape[1], self.y.shape[1]
+        sim = prog.spec.simulation
+        enc = Encoder(sim, n_in, self.stream_seed) if prog.spiking else None
+        spike = 1.0 / (sim.dt * sim.max_rate)  # a unit-area filter reads activity units
+        out = np.zeros(shape_out)
+        out[n_in + n_out + 1] = 1.0  # n_batch (nothing learns)
+        cur = {"e": -1, "xs": None}
+
+        def step_inference(t):
+            e, i = divmod(int(round(t / dt)) - 1, k + rest)
+            if e != cur["e"]:
+                cur["e"] = e
+                idx = self.order[e]
+                out[n_in:n_in + n_out] = self.y[idx]
+                cur["xs"] = np.broadcast_to(self.x[idx], (k, n_in)) if enc is None else \
+                    encode_example(enc, self.x[idx], k) * spike
+            out[:n_in] = 0.0 if i < rest else cur["xs"][i - rest]
+            return out
+
+        return step_inference
+
+
+def inference_program(spec, precision="float", profile=None, variant=None):
+    """(frozen spec, NengoProgram): the trained network with learning off (every
+    projection a plain Connection with the trained W, b the Ensembles' fixed bias)."""
+    from ..inference import frozen_spec
+    frozen = frozen_spec(spec)
+    return frozen, lower(frozen, precision, profile, variant)
+
+
+def infer(spec, params, *, precision="float", profile=None, dataset=None, variant=None,
+          time_limit=None, rest=None):
+    """Inference of a trained network (``params``: W, b, B) on nengo.Simulator,
+    learning off, the test set presented as :mod:`neurolearn.backends.inference`
+    says (``rest``: seconds without input before each example); rate outputs are the
+    output Ensemble's rates (softmax of its input for cross-entropy), spiking ones
+    its spikes. Returns an Inference."""
+    from ..inference import frozen_params, grade, presented_inputs, presentation
+    frozen, program = inference_program(spec, precision, profile, variant)
+    ds = _dataset(spec, dataset)
+    w = presentation(frozen, ds, rest)
+    x, y = presented_inputs(ds, w)
+    seed = frozen.training.seed
+    net = LearningNetwork(program, frozen_params(frozen, params),
+                          InferenceStream(x, y, program, seed, w.rest), seed=seed)
+    L = program.L
+    ce = frozen.training.loss == "cross_entropy" and not program.spiking
+    with net:
+        probe = nengo.Probe(net.populations[L].neurons, "input" if ce else "output")
+    t0 = time.perf_counter()
+    with _simulator(net, program) as sim:
+        build_s = time.perf_counter() - t0
+        t1 = time.perf_counter()
+        sim.run_steps(w.steps)
+        run_s = time.perf_counter() - t1
+        raw = np.array(sim.data[probe])
+    lm = program.layers[L]
+    if program.spiking:
+        outputs = (raw > 0).astype(float)
+    elif ce:
+        from ...reference.signals import softmax
+        outputs = softmax((raw - lm.offset) / lm.gain)
+    else:
+        outputs = raw
+    return grade(NAME, precision, frozen, ds, w, outputs, seconds=build_s + run_s,
+                 extra={"build_s": build_s, "run_s": run_s,
+                        "ms_per_step": 1e3 * run_s / w.steps,
+                        "schedule": f"{program.schedule.forward_delay}-step delay per "
+                                    "forward projection, learning off",
+                        "approximations": [str(a) for a in program.approximations]})

@@ -15,10 +15,17 @@ from __future__ import annotations
 from ..base import Backend
 from .lower import SCHEDULE, VARIANTS, lower  # noqa: F401
 
+# compare's task tier (3 epochs): each example is 28 steps under the pipeline hold, at
+# about 0.35 s per example in 'sim' on 2 cores at load 6 (one epoch of fa_digits,
+# 1,437 examples: 502 s), so 3 epochs of the first 200 training examples take about
+# 3.5 minutes at that load; with 80 neither the engine nor the reference
+# learned enough to compare (20 % and 26 %). The reference is trained on the same 200
+TASK_EXAMPLES = 200
+
 BACKEND = Backend(
     name="nengo-loihi", package=__name__, extra="nengo", requires="nengo_loihi",
     variants=VARIANTS, emulator=False, plumbing_tier="statistical", schedule=SCHEDULE,
-    precisions=("float",),
+    precisions=("float",), task_examples=TASK_EXAMPLES,
     summary="nengo-loihi's emulator: FA and rate burstprop as PES compositions (post "
             "factors on the host, PES on chip)")
 

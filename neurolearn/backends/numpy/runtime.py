@@ -12,6 +12,9 @@ def run(spec, *, precision: str = "float", epochs=None, quiet=None, profile=None
         from ...reference.quantized import train_quantized
         return train_quantized(spec, profile=profile, epochs=epochs, quiet=quiet,
                                dataset=dataset)
+    if mode_of(spec) == "phased":
+        from ...reference.phased import train_phased
+        return train_phased(spec, dataset=dataset, epochs=epochs, quiet=quiet)
     if mode_of(spec) == "batched":
         from ...reference.trainer import train
         return train(spec, dataset=dataset, epochs=epochs, quiet=quiet)
@@ -21,7 +24,13 @@ def run(spec, *, precision: str = "float", epochs=None, quiet=None, profile=None
 
 def simulate(spec, *, steps, precision="float", seed=None, record_every=1, variant=None,
              dataset=None, time_limit=None, schedule=None):
-    """The time-stepped run on the textbook schedule (or ``schedule``)."""
+    """The time-stepped run on the textbook schedule (or ``schedule``); a phased
+    spec runs in the phased reference."""
+    if mode_of(spec) == "phased":
+        lower(spec, precision, None, variant)
+        from ...reference.phased import simulate_phased
+        return simulate_phased(spec, steps=steps, seed=seed, record_every=record_every,
+                               dataset=dataset)
     from ...reference.schedule import TEXTBOOK
     from ...reference.simulator import simulate as textbook
     return textbook(spec, steps=steps, precision=precision, seed=seed,

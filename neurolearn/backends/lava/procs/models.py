@@ -84,7 +84,8 @@ class PyStreamSourceModel(PyLoihiProcessModel):
             _fault(p, self.time_step, "source")
             t = self.time_step - 1
             x, y, ctrl = self.cursor.step()
-            self.s_out.send(x)
+            pay = p.get("payload", 1.0)
+            self.s_out.send(x * pay if pay != 1.0 else x)
             self.y_out.send(y)
             self.c_out.send(ctrl)
             self.step[0] = self.time_step
@@ -116,6 +117,8 @@ class PyPopulationModel(LearningNeuronModelFloat):
     e_bar: np.ndarray = LavaPyType(np.ndarray, float)
     b_bar: np.ndarray = LavaPyType(np.ndarray, float)
     apical: np.ndarray = LavaPyType(np.ndarray, float)
+    g_in: PyInPort = LavaPyType(PyInPort.VEC_DENSE, float)
+    g_out: PyOutPort = LavaPyType(PyOutPort.VEC_DENSE, float)
 
     def __init__(self, proc_params):
         super().__init__(proc_params)
@@ -132,9 +135,14 @@ class PyPopulationModel(LearningNeuronModelFloat):
             fb = self.fb_in.recv()
             y = self.t_in.recv()
             ctrl = self.c_in.recv()
-            s, d, ys = self.pop.step(a, fb[:lp.n_fb], y, ctrl)
+            glob = self.g_in.recv() if lp.reward_in else None
+            s, d, ys = self.pop.step(a, fb[:lp.n_fb], y, ctrl, glob)
+            if lp.reward_out:
+                self.g_out.send(self.pop.glob_out())
             self.s_out.send(s)
             self.d_out.send(d if lp.n_down else np.zeros(1))
+            if lp.bap:
+                self.s_out_bap.send(self.pop.spikes.astype(bool))
             self.s_out_y1.send(ys[0])
             self.s_out_y2.send(ys[1])
             self.s_out_y3.send(ys[2])
@@ -159,6 +167,17 @@ class PyPopulationModel(LearningNeuronModelFloat):
         j = rec.at.get(t)
         if j is not None:
             rec[f"b_{lp.index}"][j] = self.pop.b
+
+
+class PyStreamSourceModelFixed(PyStreamSourceModel):
+    """The source of a fixed-point run: integer spike payloads (a fixed-point
+    LearningDense shifts its integer dendritic sum)."""
+    s_out: PyOutPort = LavaPyType(PyOutPort.VEC_DENSE, np.int32, precision=24)
+
+
+class PyPopulationModelFixed(PyPopulationModel):
+    """A population of a fixed-point run: integer spike payloads."""
+    s_out: PyOutPort = LavaPyType(PyOutPort.VEC_DENSE, np.int32, precision=24)
 
 
 class _RecLearningDense:
@@ -228,6 +247,8 @@ class PyFusedNetworkModel(PyLoihiProcessModel):
             x, y, ctrl = self.cursor.step()
             net = self.net
             net.begin_batch(int(ctrl[2]))  # sets eta's share per plastic step
+            if ctrl[4]:
+                net.begin_example()
             readout, err, spikes = net.step(x[None, :], y[None, :], teach=bool(ctrl[0]))
             if ctrl[1] and net.schedule.apply == "batch":
                 net.apply()

@@ -26,8 +26,8 @@ class StreamSource(AbstractProcess):
     """Sends the input x(t) (rates or spikes), the target y(t) and the control
     values (teach, apply, n_batch, epoch_end) of each step."""
 
-    def __init__(self, *, stream, rec=None, fault=None, **kwargs):
-        super().__init__(stream=stream, rec=rec, fault=fault, **kwargs)
+    def __init__(self, *, stream, rec=None, fault=None, payload=1.0, **kwargs):
+        super().__init__(stream=stream, rec=rec, fault=fault, payload=payload, **kwargs)
         self.s_out = OutPort(shape=(stream.n_in,))
         self.y_out = OutPort(shape=(stream.n_out,))
         self.c_out = OutPort(shape=(len(CTRL),))
@@ -38,7 +38,10 @@ class Population(LearningNeuronProcess, AbstractProcess):
     """One layer's neurons (a plastic neuron Process: it sends its post factors on
     Lava's s_out_y1..s_out_y3 to its LearningDense). Ports: ``a_in`` from its
     LearningDense, ``fb_in`` from its feedback Dense, ``t_in`` targets, ``c_in``
-    control; ``s_out`` forward payload, ``d_out`` signals down the feedback pathway."""
+    control; ``s_out`` forward payload, ``d_out`` signals down the feedback pathway;
+    Lava's ``s_out_bap`` carries its spikes to the LearningDense (y0) when the rule
+    has post_spike terms; ``g_out``/``g_in`` carry a reward task's (r, rpe) from the
+    output population to the hidden ones within the step."""
 
     def __init__(self, *, layer, learning_rule=None, rec=None, fault=None, **kwargs):
         n = layer.size
@@ -50,6 +53,10 @@ class Population(LearningNeuronProcess, AbstractProcess):
         self.c_in = InPort(shape=(len(CTRL),))
         self.s_out = OutPort(shape=(n,))
         self.d_out = OutPort(shape=(max(layer.n_down, 1),))
+        # a reward task's (r, rpe) of the step, from the output population to the
+        # hidden ones (connected and used only where the Program says so)
+        self.g_in = InPort(shape=(2,))
+        self.g_out = OutPort(shape=(2,))
         state = LayerStep(layer).state()
         for name in STATE_VARS:
             init = state.get(name)

@@ -1,0 +1,124 @@
+"""The two-choice reward task of examples/specs/rstdp_two_choice.toml, with learning
+curves, on the reference, on Brian2 (the backend) and on NEST (:mod:`.nest_task`).
+
+A curve point is taken every ``every`` training examples: the test accuracy that the
+reference's evaluation gives for the weights learned so far (the same grading on
+every simulator), and the fraction of the window's choices that were rewarded.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+
+from ..data import load_dataset
+from ..reference.simulator import Encoder, Network, evaluate, present
+from ..reference.stream import example_order
+
+SPEC = "examples/specs/rstdp_two_choice.toml"
+
+
+@dataclass
+class Curve:
+    simulator: str
+    seed: int
+    examples: list = field(default_factory=list)     # examples seen at each point
+    accuracy: list = field(default_factory=list)     # test accuracy (reference evaluation)
+    rewarded: list = field(default_factory=list)     # rewarded fraction since the last point
+    seconds: float = 0.0
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def final(self) -> float:
+        return self.accuracy[-1]
+
+
+def with_seed(spec, seed: int):
+    return spec.with_(training=replace(spec.training, seed=seed))
+
+
+def _points(n: int, epochs: int, every: int) -> list[int]:
+    return sorted(set(list(range(every, epochs * n + 1, every)) + [epochs * n]))
+
+
+def _evaluate(spec, ds, params, seed) -> float:
+    return float(evaluate(spec, params, ds.x_test, ds.y_test, seed=seed)[1])
+
+
+def reference_curve(spec, seed: int = 0, every: int = 54, epochs: int | None = None,
+                    limit: int | None = None) -> Curve:
+    """The reference's time-stepped run of the task (batch size 1), a point every
+    ``every`` examples (and after the ``limit``-th, where it stops)."""
+    spec = with_seed(spec, seed)
+    if spec.training.batch_size != 1:
+        raise ValueError("the task curves assume batch_size = 1")
+    epochs = spec.training.epochs if epochs is None else epochs
+    ds = load_dataset(spec.data, seed)
+    n = len(ds.x_train)
+    net = Network(spec, seed=seed)
+    order = example_order(n, epochs * n, seed)
+    enc = Encoder(spec.simulation, ds.x_train.shape[1], seed)
+    curve = Curve("reference", seed)
+    curve.examples.append(0)
+    curve.accuracy.append(_evaluate(spec, ds, net.params, seed))
+    curve.rewarded.append(float("nan"))
+    t0 = time.perf_counter()
+    got, shown = 0.0, 0
+    points = set(_points(n, epochs, every))
+    for e, idx in enumerate(order, start=1):
+        net.begin_batch(1)
+        present(net, ds.x_train[idx:idx + 1], ds.y_train[idx:idx + 1], net.k, enc,
+                end_batch=True)
+        got += float(net.reward_state.decision[1][0, 0] == spec.reward.correct)
+        shown += 1
+        if e in points or e == limit:
+            curve.examples.append(e)
+            curve.accuracy.append(_evaluate(spec, ds, net.params, seed))
+            curve.rewarded.append(got / shown)
+            got, shown = 0.0, 0
+        if e == limit:
+            break
+    curve.seconds = time.perf_counter() - t0
+    return curve
+
+
+def brian2_curve(spec, seed: int = 0, every: int = 54, epochs: int | None = None,
+                 variant: str = "numpy") -> Curve:
+    """The Brian2 backend's run of the task (its runtime: equations, on_pre/on_post
+    pathways and code generated from the rule IR), a point every ``every`` examples."""
+    from ..backends.brian2.lower import lower
+    from ..backends.brian2.runtime import Session
+    from ..backends.brian2.task import Plan
+    spec = with_seed(spec, seed)
+    epochs = spec.training.epochs if epochs is None else epochs
+    ds = load_dataset(spec.data, seed)
+    n = len(ds.x_train)
+    program = lower(spec, variant=variant)
+    plan = Plan(spec, ds, epochs * n, seed, program.k, program.n_teach)
+    sess = Session(program, plan, variant)
+    curve = Curve(f"brian2 ({variant})", seed)
+    curve.examples.append(0)
+    curve.accuracy.append(_evaluate(spec, ds, program.params, seed))
+    curve.rewarded.append(float("nan"))
+    t0 = time.perf_counter()
+    done = 0
+    for e in _points(n, epochs, every):
+        sess.run_steps((e - done) * program.k)
+        rewards = sess.task.rewards[done:e]
+        done = e
+        curve.examples.append(e)
+        curve.accuracy.append(_evaluate(spec, ds, sess.params(), seed))
+        curve.rewarded.append(float(np.mean(np.asarray(rewards) == spec.reward.correct)))
+    curve.seconds = time.perf_counter() - t0
+    return curve
+
+
+def summary(curves: list) -> dict:
+    """Final accuracies per simulator: {simulator: [(seed, accuracy), ...]}."""
+    out = {}
+    for c in curves:
+        out.setdefault(c.simulator, []).append((c.seed, c.final))
+    return out
+
