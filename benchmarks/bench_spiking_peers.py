@@ -164,6 +164,7 @@ def main(argv=None):
             raise SystemExit(f"--peers: unknown peer {p!r} (known: {', '.join(PEERS)})")
     steps = {"small": args.steps_small, "large": args.steps_large}
     t_start = time.time()
+    load_start = os.getloadavg()  # a shared machine: the load beside the figures
     compile_runs = {}
     for p in peers:  # fill Brian2's Cython cache outside the timed repeats
         if "cython" in p:
@@ -186,7 +187,8 @@ def main(argv=None):
         "sizes": {s: list(SIZES[s]) for s in sizes}, "steps": steps, "dt": DT,
         "repeats": args.repeats, "first_build_s": compile_runs,
         "summary": summarise(runs, peers), "runs": runs,
-        "wall_s": time.time() - t_start}
+        "wall_s": time.time() - t_start,
+        "load_average_1_5_15min": {"start": load_start, "end": os.getloadavg()}}
     path = Path(args.json)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")

@@ -28,7 +28,13 @@ def bench(name, args, quick_args):
 
 
 BENCHES = [
-    bench("bench_fa_fashion_mnist.py", ["--epochs", "1"], ["--epochs", "1"]),
+    bench("bench_fa_fashion_mnist.py", ["--epochs", "1", "--repeats", "5"],
+          ["--epochs", "1", "--repeats", "1"]),
+    bench("bench_xor_seeds.py", ["--epochs", "600"],
+          ["--epochs", "3", "--single-epochs", "2", "--json",
+           str(RESULTS / "xor_seeds_quick.json")]),
+    bench("bench_scaling.py", [], ["--sizes", "10k,100k", "--engines", "batched,reference",
+                                   "--json", str(RESULTS / "scaling_quick.json")]),
     bench("bench_lava.py", ["--steps", "3000", "--warmup", "200", "--repeats", "3",
                             "--full", "--json", str(RESULTS / "lava.json")],
           ["--steps", "300", "--warmup", "50", "--repeats", "1", "--json",
@@ -57,17 +63,74 @@ def run(quick: bool) -> list:
     return done
 
 
+def _num(x) -> str:
+    """A fitted figure, or '-' where too few points gave none."""
+    return "-" if x is None else f"{x:.2f}"
+
+
+def _load(d) -> str:
+    """The 1-minute load average at start and end, where the run recorded it."""
+    la = d.get("load_average_1_5_15min")
+    return "" if not la else f"; load {la['start'][0]:.1f} -> {la['end'][0]:.1f}"
+
+
+def _fa_goals(d) -> str:
+    """Issue 16's two bars for the float32 epoch, as the run judged them."""
+    t = d.get("targets")
+    if not t:
+        return ""
+    return (f"; goals: <= {t['float32 s/epoch at most']:.0f} s "
+            f"{'met' if t['float32 met'] else 'not met'}, >= "
+            f"{t['pytorch float32 / ours float32 at least']:.0f}x "
+            f"{'met' if t['ratio met'] else 'not met'}")
+
+
 def _rows():
     rows = []
     f = RESULTS / "fa_fashion_mnist.json"
     if f.exists():
         d = json.loads(f.read_text())
-        ours = d["neurolearn_numpy"]["seconds_per_epoch"]
+        spe, rat = d["seconds_per_epoch"], d["peer_over_ours"]
         for dt in ("float64", "float32"):
-            peer = d["pytorch"][dt]["seconds_per_epoch"]
-            rows.append(("batched FA, Fashion-MNIST 784-1000-10, batch 32 (s/epoch)",
-                         f"numpy float64 {ours:.1f}", f"PyTorch {dt} {peer:.1f}",
-                         f"{peer / ours:.2f}x faster", d["command"]))
+            o, p, r = spe[f"ours {dt}"], spe[f"pytorch {dt}"], rat[dt]
+            rows.append((f"batched FA, Fashion-MNIST 784-1000-10, batch 32, {dt} (s/epoch, "
+                         f"median [min, max] of {d['repeats']}, {d['threads']} threads{_load(d)})",
+                         f"{o['median']:.2f} [{o['min']:.2f}, {o['max']:.2f}]",
+                         f"PyTorch {p['median']:.2f} [{p['min']:.2f}, {p['max']:.2f}]",
+                         f"{r['median']:.1f}x faster [{r['min']:.1f}, {r['max']:.1f}]"
+                         + (_fa_goals(d) if dt == "float32" else ""), d["command"]))
+    f = RESULTS / "xor_seeds.json"
+    if f.exists():
+        d = json.loads(f.read_text())
+        single = d.get("single_seed", {})
+        per_seed = d.get("cpu_s_per_seed_600_epochs", d["cpu_s_per_seed"] * 600 / d["epochs"])
+        how = ("" if d["epochs"] == 600 else
+               f"; extrapolated from {d['epochs']} epochs ({d['cpu_s_per_seed']:.1f} s)")
+        rows.append((f"spiking burstprop XOR, {len(d['seeds'])} seeds x 600 epochs "
+                     f"in one vectorised run, one core (CPU s per seed{_load(d)})",
+                     f"{per_seed:.1f} ({d['us_per_seed_step_cpu']:.0f} us per "
+                     f"seed-step; wall/CPU {d['wall_s'] / d['cpu_s']:.1f}{how})",
+                     f"one seed alone {single.get('cpu_s_per_seed_600_epochs', 0):.0f} "
+                     f"({single.get('us_per_step_cpu', 0):.0f} us per step)",
+                     f"goal < {d['goal_s_per_seed']:.0f} s: "
+                     f"{'met' if d['goal_met_cpu'] else 'not met'}"
+                     + ("" if d["epochs"] == 600 else " (extrapolated)"), d["command"]))
+    f = RESULTS / "scaling.json"
+    if f.exists():
+        d = json.loads(f.read_text())
+        for eng, r in d["summary"].items():
+            if not r["points"]:
+                continue
+            unit = "s/epoch" if eng == "batched" else "ms/step"
+            pts = ", ".join(f"{s_ / 1e3:.0f}k {c:.3g}" for s_, c in r["points"])
+            fit = r["fit_with_constant"]
+            peak = max(r["peak_mb"].values()) if r["peak_mb"] else float("nan")
+            rows.append((f"cost against size, {eng} ({unit}; synapses: cost{_load(d)})", pts,
+                         f"peak memory up to {peak:.0f} MB",
+                         f"slope 10k-1M {_num(r['slope_10k_1M'])}, top decade "
+                         f"{_num(r['slope_top_decade'])}" + (
+                             f", c0 + c1 S^k: k = {fit['k']:.2f}" if fit else ""),
+                         d["command"].strip()))
     f = RESULTS / "lava.json"
     if f.exists():
         d = json.loads(f.read_text())
@@ -78,7 +141,11 @@ def _rows():
                          f"{d['repeats']})", f"{r['median']:.2f} ({r['min']:.2f}-{r['max']:.2f})",
                          f"numpy time-stepped {base:.2f}",
                          f"{r['ratio_to_reference']:.2f}x the peer's time", d["command"]))
-    f = RESULTS / "spiking_peers.json"
+    # the run after the row/column-sparse spike terms (commits f68c273, a97ac5b) where
+    # there is one; spiking_peers.json was measured on the dense code before them
+    f = RESULTS / "spiking_peers_after_sparse.json"
+    if not f.exists():
+        f = RESULTS / "spiking_peers.json"
     if f.exists():
         d = json.loads(f.read_text())
         for size, peers in d["summary"].items():
@@ -91,7 +158,8 @@ def _rows():
                     continue
                 r = row["ratio_reference_to_peer"]
                 rows.append((f"spiking LIF {net}, pair STDP, simulated s per wall s "
-                             f"(median of {d['repeats']})", f"reference {ref['median']:.3f}",
+                             f"(median of {d['repeats']}{_load(d)})",
+                             f"reference {ref['median']:.3f}",
                              f"{label} {row['median']:.3f}",
                              f"{r['median']:.2f}x the peer's speed [{r['min']:.2f}, "
                              f"{r['max']:.2f}]", d["command"].strip()))
@@ -103,18 +171,49 @@ def _rows():
     return rows
 
 
+def _notes() -> list:
+    """What the speed table leaves out: points that failed or timed out, engines not run,
+    figures extrapolated from a shorter run."""
+    notes = []
+    f = RESULTS / "scaling.json"
+    if f.exists():
+        d = json.loads(f.read_text())
+        for eng, r in d["summary"].items():
+            for size, errs in r.get("errors", {}).items():
+                notes.append(f"- cost against size, {eng} at {size}: {errs[0]}")
+        left = [e for e in ("batched", "reference", "lava", "nengo") if e not in d["summary"]]
+        ran = {s for v in d["sizes"].values() for s in (v if isinstance(v, dict) else [])}
+        ran = ran or set(d["sizes"])
+        skipped = [s for s in ("10k", "30k", "100k", "300k", "1M", "3M") if s not in ran]
+        if skipped:
+            notes.append(f"- cost against size: sizes {', '.join(skipped)} not run "
+                         f"(`{d['command'].strip()}`)")
+        if left:
+            notes.append(f"- cost against size: not run for {', '.join(left)} "
+                         f"(`{d['command'].strip()}`)")
+    f = RESULTS / "xor_seeds.json"
+    if f.exists() and json.loads(f.read_text()).get("note"):
+        notes.append(f"- spiking burstprop XOR: {json.loads(f.read_text())['note']}")
+    return notes
+
+
 def write_page(done) -> Path:
     lines = ["# Benchmarks", "",
              "Generated by `python benchmarks/run_all.py` on "
              f"{time.strftime('%Y-%m-%d')} ({platform.machine()}, "
              f"{__import__('os').cpu_count()} cores, Python {platform.python_version()}). "
              "Each speed figure is measured side by side with its peer in the same run; "
-             "ratios, not absolute times, are the result (the machine is shared).", "",
+             "ratios, not absolute times, are the result. The machine is shared with other "
+             "jobs: their load inflates the times and widens the spreads (rows give the "
+             "1-minute load average at start and end where the run recorded it).", "",
              "## Speed", "", "| benchmark | neurolearn | peer | ratio | command |",
              "|---|---|---|---|---|"]
     for row in _rows():
         lines.append("| " + " | ".join(f"`{c}`" if i == 4 else str(c)
                                        for i, c in enumerate(row)) + " |")
+    notes = _notes()
+    if notes:
+        lines += ["", "Left out or extrapolated:", *notes]
     failed = [f"- {n}: {s}" for n, s, _ in done if s != "ok"]
     if failed:
         lines += ["", "Not run this time:", *failed]

@@ -163,8 +163,10 @@ def test_burstprop_xor_output_event_rates_move_towards_the_classes(specs_dir):
 
 
 # The issue's bar: all four patterns on 5 of 5 seeds (benchmarks/README.md, "spiking
-# burstprop XOR": about 210 s per seed).
+# burstprop XOR"). The five seeds run as copies of one vectorised run (run_seeds:
+# each bit-identical to its own run_time_stepped; tests/test_simulator_copies.py).
 @pytest.mark.slow
-@pytest.mark.parametrize("seed", [0, 1, 2, 3, 4])
-def test_burstprop_learns_xor_five_seeds(specs_dir, seed):
-    _check_xor(run_time_stepped(_xor(specs_dir, seed), quiet=True))
+def test_burstprop_learns_xor_five_seeds(specs_dir):
+    from neurolearn.reference.simulator import run_seeds
+    for result in run_seeds(_xor(specs_dir, 0), [0, 1, 2, 3, 4], quiet=True):
+        _check_xor(result)

@@ -28,8 +28,12 @@ def register(sub):
     p.add_argument("--epochs", type=checked_int(_epochs_or_zero), default=None,
                    help="overrides training.epochs; 0 with --init-from: evaluate only")
     p.add_argument("--save", metavar="DIR", default=None,
-                   help="write a checkpoint to DIR every epoch (batched trainer; the final "
-                        "weights of a time-stepped run)")
+                   help="write a resumable checkpoint to DIR every epoch (time-stepped "
+                        "runs also within an epoch, see --save-every)")
+    p.add_argument("--save-every", metavar="STEPS", dest="save_every", default=None,
+                   type=checked_int(_positive_steps),
+                   help="time-stepped runs: also checkpoint within an epoch, at the first "
+                        "batch end after every STEPS steps (default 50000)")
     p.add_argument("--resume", metavar="DIR", default=None,
                    help="continue the checkpoint in DIR to the spec's epochs (saving there)")
     p.add_argument("--init-from", metavar="DIR", default=None, dest="init_from",
@@ -104,6 +108,10 @@ def _epochs_or_zero(v):
     return None if v == 0 else field_check(Training, "epochs")(v)
 
 
+def _positive_steps(v):
+    return None if v >= 1 else f"must be a positive number of steps, got {v}"
+
+
 def profile_file(name):
     """The profile's path when --profile names a file (an input not to overwrite)."""
     from pathlib import Path
@@ -133,6 +141,11 @@ def main(args) -> int:
         check_output(args.json, option="--json", inputs=(args.spec, profile_file(args.profile)))
     if args.variant:
         options["variant"] = args.variant
+    if args.save_every is not None:
+        if not (args.save or args.resume):
+            raise SpecError("applies to checkpoints: give --save DIR or --resume DIR",
+                            "--save-every")
+        options["save_every"] = args.save_every
     if args.rest is not None:
         if not (args.init_from and args.epochs == 0 and args.backend != "numpy"):
             raise SpecError("applies to inference on an engine: --init-from DIR --epochs 0 "

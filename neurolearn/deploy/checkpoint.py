@@ -3,11 +3,13 @@
 Format ``neurolearn.checkpoint`` version 1 (docs/deploy.md has the full description):
 
     DIR/manifest.json        what the arrays are and everything that is not an array
-    DIR/state-EEEEEE.npz     the arrays of epoch EEEEEE (numpy .npz, no pickles)
+    DIR/state-EEEEEE.npz     the arrays of epoch EEEEEE (numpy .npz, no pickles);
+                             state-EEEEEE-PPPPPPPPP.npz within an epoch, P examples in
 
 ``manifest.json`` keys: ``format``, ``version``, ``kind`` (``batched``,
-``quantized``: resumable trainer states; ``weights``: a trained network only, e.g.
-the end of a time-stepped run or a NIR import), ``resumable``, ``spec`` (the spec
+``quantized``: resumable trainer states; ``time_stepped``: a resumable state of the
+time-stepped simulator, with ``position``, ``network`` and ``encoder``; ``weights``: a
+trained network only, e.g. a NIR import), ``resumable``, ``spec`` (the spec
 as plain data, ``neurolearn.rules.schema.to_dict``), ``precision``, ``profile``
 (the profile as plain data for fixed precision, else null), ``data`` (``n_in``,
 ``n_out`` of the data set), ``epoch``, ``epochs`` (the target), ``state_file``,
@@ -41,7 +43,7 @@ from ..errors import SpecError
 FORMAT = "neurolearn.checkpoint"
 VERSION = 1
 MANIFEST = "manifest.json"
-KINDS = ("batched", "quantized", "weights")
+KINDS = ("batched", "quantized", "time_stepped", "weights")
 
 
 @dataclass
@@ -101,7 +103,10 @@ def write(path, manifest: dict, arrays: dict) -> Path:
     """Write one checkpoint atomically (module docstring); returns the manifest path."""
     d = Path(path)
     d.mkdir(parents=True, exist_ok=True)
-    name = f"state-{int(manifest['epoch']):06d}.npz"
+    # a checkpoint within an epoch (time-stepped runs) carries its position, so that
+    # no two checkpoints of a run share a file name
+    pos = int(manifest.get("position") or 0)
+    name = f"state-{int(manifest['epoch']):06d}" + (f"-{pos:09d}" if pos else "") + ".npz"
     tmp = d / f".{name}.{os.getpid()}.tmp"
     with open(tmp, "wb") as fh:
         np.savez(fh, **arrays)

@@ -2,9 +2,9 @@
 
 ``neurolearn.run(..., save=DIR, resume=DIR, init_from=DIR)`` comes here. What is
 covered now: checkpoints every epoch for the batched trainer (float and the
-quantized ``--precision fixed`` trainer); the final trained weights of a
-time-stepped run (kind ``weights``, not resumable: the simulator's state protocol
-comes with its rewrite); evaluation of a trained network (``epochs=0``) on the
+quantized ``--precision fixed`` trainer) and for the time-stepped simulator (kind
+``time_stepped``: every epoch, and within an epoch at the first batch end after
+every ``save_every`` steps); evaluation of a trained network (``epochs=0``) on the
 numpy reference in float, or quantised to a fixed-point profile's weight grid with
 the accuracy lost reported; on Lava and nengo, inference with learning off
 (:mod:`.engines`). Training on Lava or nengo from trained weights is not wired.
@@ -15,7 +15,7 @@ from __future__ import annotations
 from ..errors import SpecError, UnsupportedRule
 from ..result import RunResult
 from . import checkpoint
-from .trained import TrainedNetwork, _mode, weights_manifest
+from .trained import TrainedNetwork, _mode
 from .trained import load as load_trained
 
 # what each engine lacks before it can save, resume or train on from a trained
@@ -74,6 +74,60 @@ def _same_network(spec, trained: TrainedNetwork, source: str):
                         f"network.layers{diff[0]}", source=source)
 
 
+# a time-stepped run's checkpoint within an epoch: at the first batch end after this
+# many steps (the spiking digits spec's epoch is 67,350 steps, about a minute)
+SAVE_EVERY_STEPS = 50_000
+
+
+class TimeSteppedSaver:
+    """``on_checkpoint`` callback of the time-stepped simulator (kind ``time_stepped``):
+    the Network's state_dict arrays, the input encoder's phase (``enc.phase``) and,
+    in the manifest, ``position`` (examples done in the epoch after ``epoch``),
+    ``network`` and ``encoder`` (their JSON state: generators, eta, r_bar, ...)."""
+
+    def __init__(self, path, spec, data_shape=None):
+        from ..rules.schema import to_dict
+        self.path = path
+        self.base = {"kind": "time_stepped", "resumable": True, "spec": to_dict(spec),
+                     "precision": "float", "profile": None,
+                     "data": None if data_shape is None else {"n_in": data_shape[0],
+                                                              "n_out": data_shape[1]}}
+
+    def __call__(self, state: dict):
+        from ..version import __version__
+        net, enc = state["network"], state["encoder"]
+        arrays = dict(net["arrays"])
+        if enc is not None:
+            arrays.update({f"enc.{k}": v for k, v in enc["arrays"].items()})
+        manifest = {**self.base, "epoch": state["epoch"], "epochs": state["epochs"],
+                    "position": state["position"], "network": net["meta"],
+                    "encoder": None if enc is None else enc["meta"],
+                    "history": state["history"], "seconds": state["seconds"],
+                    "neurolearn": __version__}
+        checkpoint.write(self.path, manifest, arrays)
+
+    @staticmethod
+    def state_of(ck) -> dict:
+        """The simulator's resume state held in checkpoint ``ck``."""
+        m = ck.manifest
+        net = {k: v for k, v in ck.arrays.items() if not k.startswith("enc.")}
+        enc = None if m.get("encoder") is None else {
+            "arrays": {k[4:]: v for k, v in ck.arrays.items() if k.startswith("enc.")},
+            "meta": m["encoder"]}
+        return {"epoch": ck.epoch, "position": int(m.get("position", 0)),
+                "network": {"arrays": net, "meta": m["network"]}, "encoder": enc,
+                "history": m["history"], "seconds": m.get("seconds", 0.0)}
+
+
+def _check_save_every(save_every):
+    if save_every is None:
+        return SAVE_EVERY_STEPS
+    if isinstance(save_every, bool) or not isinstance(save_every, int) or save_every < 1:
+        raise SpecError(f"must be a positive number of steps, got {save_every!r}",
+                        "--save-every")
+    return save_every
+
+
 class Saver:
     """``on_epoch`` callback of the batched trainer: one checkpoint per epoch."""
 
@@ -129,25 +183,29 @@ def _train(spec, *, precision, epochs, quiet, profile, dataset, resume=None, sav
 
 def run(spec, backend="numpy", *, epochs=None, precision="float", quiet=None,
         save=None, resume=None, init_from=None, profile=None, dataset=None,
-        **backend_options) -> RunResult:
+        save_every=None, **backend_options) -> RunResult:
     """See :func:`neurolearn.run`. ``spec`` is a Spec (seed and epochs overrides already
-    applied by the caller) or None with ``resume``/``init_from``."""
+    applied by the caller) or None with ``resume``/``init_from``. ``save_every``:
+    steps between a time-stepped run's checkpoints within an epoch."""
     _check_epochs(epochs, init_from, resume)
+    every = _check_save_every(save_every)
     if resume is not None:
         return _resume(spec, backend, resume=resume, save=save, epochs=epochs,
-                       precision=precision, quiet=quiet, dataset=dataset)
+                       precision=precision, quiet=quiet, dataset=dataset, every=every)
     if init_from is not None:
         return _from_trained(spec, backend, init_from=init_from, save=save, epochs=epochs,
                              precision=precision, quiet=quiet, profile=profile,
-                             dataset=dataset, variant=backend_options.get("variant"),
+                             dataset=dataset, every=every,
+                             variant=backend_options.get("variant"),
                              rest=backend_options.get("rest"))
     _refuse_backend(backend, "saving checkpoints (--save)")
     d = checkpoint.prepare_dir(save)
     return _fresh(spec, d, epochs=epochs, precision=precision, quiet=quiet,
-                  profile=profile, dataset=dataset)
+                  profile=profile, dataset=dataset, every=every)
 
 
-def _fresh(spec, d, *, epochs, precision, quiet, profile, dataset, params=None):
+def _fresh(spec, d, *, epochs, precision, quiet, profile, dataset, params=None,
+           every=SAVE_EVERY_STEPS):
     ds = _dataset(spec, dataset)
     shape = (ds.n_in, ds.n_out)
     if _mode(spec) == "time_stepped":
@@ -156,12 +214,9 @@ def _fresh(spec, d, *, epochs, precision, quiet, profile, dataset, params=None):
                                   f"precision {precision!r}", "it simulates float64 only")
         from ..reference.simulator import run_time_stepped
         result = run_time_stepped(spec, dataset=ds, epochs=epochs, quiet=quiet,
-                                  params=params)
-        m = weights_manifest(spec, epoch=result.epochs, history=result.history,
-                             data_shape=shape,
-                             note="final weights of a time-stepped run (not resumable: "
-                                  "the simulator's state protocol is not wired yet)")
-        checkpoint.write(d, m, checkpoint.params_arrays(result.state.params))
+                                  params=params,
+                                  on_checkpoint=TimeSteppedSaver(d, spec, data_shape=shape),
+                                  checkpoint_steps=every)
         result.extra["checkpoint"] = str(d)
         return result
     kind = "quantized" if precision == "fixed" else "batched"
@@ -174,7 +229,8 @@ def _fresh(spec, d, *, epochs, precision, quiet, profile, dataset, params=None):
     return result
 
 
-def _resume(spec, backend, *, resume, save, epochs, precision, quiet, dataset):
+def _resume(spec, backend, *, resume, save, epochs, precision, quiet, dataset,
+            every=SAVE_EVERY_STEPS):
     from ..rules.schema import to_dict
     _refuse_backend(backend, "resuming a checkpoint (--resume)")
     ck = checkpoint.read(resume)
@@ -201,14 +257,25 @@ def _resume(spec, backend, *, resume, save, epochs, precision, quiet, dataset):
     if target != saved.training.epochs:
         saved = saved.with_(training=type(saved.training)(
             **{**vars(saved.training), "epochs": target}))
+    d = checkpoint.prepare_dir(save, overwrite=True) if save else ck.path
+    data = m.get("data") or None
+    if m["kind"] == "time_stepped":
+        from ..reference.simulator import run_time_stepped
+        saver = TimeSteppedSaver(d, saved, data_shape=None if not data else
+                                 (data["n_in"], data["n_out"]))
+        result = run_time_stepped(saved, dataset=dataset, epochs=target, quiet=quiet,
+                                  resume=TimeSteppedSaver.state_of(ck), on_checkpoint=saver,
+                                  checkpoint_steps=every)
+        result.extra["checkpoint"] = str(d)
+        result.extra["resumed_from_epoch"] = ck.epoch
+        result.extra["resumed_from_position"] = int(m.get("position", 0))
+        return result
     state = {"epoch": ck.epoch, "trainer": {"arrays": ck.arrays, "meta": m["trainer"]},
              "history": m["history"], "seconds": m.get("seconds", 0.0)}
-    d = checkpoint.prepare_dir(save, overwrite=True) if save else ck.path
     profile = None
     if m.get("profile"):
         from ..hardware.profile import parse_profile
         profile = parse_profile(m["profile"], f"{src}: profile")
-    data = m.get("data") or None
     saver = Saver(d, saved, kind=m["kind"], precision=m.get("precision", "float"),
                   profile=m.get("profile"),
                   data_shape=None if not data else (data["n_in"], data["n_out"]))
@@ -220,7 +287,7 @@ def _resume(spec, backend, *, resume, save, epochs, precision, quiet, dataset):
 
 
 def _from_trained(spec, backend, *, init_from, save, epochs, precision, quiet, profile,
-                  dataset, variant=None, rest=None):
+                  dataset, every=SAVE_EVERY_STEPS, variant=None, rest=None):
     trained = load_trained(init_from)
     src = str(trained.path / checkpoint.MANIFEST)
     spec = trained.spec if spec is None else spec
@@ -244,7 +311,7 @@ def _from_trained(spec, backend, *, init_from, save, epochs, precision, quiet, p
         d = checkpoint.prepare_dir(save)
         return _fresh(spec, d, epochs=epochs, precision=precision, quiet=quiet,
                       profile=profile, dataset=dataset,
-                      params=trained.params.copy())
+                      params=trained.params.copy(), every=every)
     if _mode(spec) == "time_stepped":
         from ..reference.simulator import run_time_stepped
         return run_time_stepped(spec, dataset=dataset, epochs=epochs, quiet=quiet,

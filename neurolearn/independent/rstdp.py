@@ -190,7 +190,7 @@ def reference_run(protocol: DopaProtocol, params: DopaSTDP, dt: float = 0.001,
     for t in range(protocol.steps):
         _, _, spikes = net.step(x[t:t + 1], y)
         post[t] = spikes[-1][0]
-        out["c"][t] = net.tags[0][idx, idx]
+        out["c"][t] = net.tags[0][0][idx, idx]  # tags stacked over copies (one here)
         out["w"][t] = net.params.W[0][idx, idx]
     for k in range(n):
         got = np.flatnonzero(post[:, k])

@@ -22,39 +22,60 @@ from __future__ import annotations
 
 import numpy as np
 
-from .neurons import n_steps
+from .neurons import n_steps, state_shape
 
 
 class BurstDetector:
-    """Streaming event/burst detection and the moving averages B_bar, E_bar, P_bar."""
+    """Streaming event/burst detection and the moving averages B_bar, E_bar, P_bar.
+
+    State: ``last``, the step of each neuron's previous spike (its age is t - last),
+    ``counted`` (the current event already has its burst), E_bar, B_bar."""
+
+    NEVER = -(np.iinfo(np.int64).max // 4)  # "no spike yet": every age > w
 
     def __init__(self, n: int, dt: float, burst_window: float, tau_avg: float,
-                 p_baseline: float, n_par: int = 1):
+                 p_baseline: float, n_par=1):
+        shape = state_shape(n_par, n)
         self.dt = dt
         self.w = max(1, n_steps(burst_window, dt))
-        self.age = np.full((n_par, n), np.iinfo(np.int64).max // 2, dtype=np.int64)
-        self.counted = np.zeros((n_par, n), dtype=bool)  # current event already a burst
+        self.last = np.full(shape, self.NEVER, dtype=np.int64)
+        self.t = 0  # steps consumed
+        self.counted = np.zeros(shape, dtype=bool)  # current event already a burst
         self.decay = np.exp(-dt / tau_avg)
-        self.E_bar = np.full((n_par, n), 1.0 / tau_avg)
-        self.B_bar = np.full((n_par, n), p_baseline / tau_avg)
+        self._a = (1.0 - self.decay) / dt
+        self.E_bar = np.full(shape, 1.0 / tau_avg)
+        self.B_bar = np.full(shape, p_baseline / tau_avg)
+        self._decay, self._aa = np.full(shape, self.decay), np.full(shape, self._a)
 
     @property
     def p_bar(self) -> np.ndarray:
         return self.B_bar / self.E_bar
 
+    def detect(self, spk) -> tuple[np.ndarray, np.ndarray]:
+        """:meth:`step` on a boolean spike train; returns (E, B) as booleans."""
+        t = self.t = self.t + 1
+        counted = self.counted
+        event = self.last < t - self.w  # age t - last > w
+        event &= spk
+        burst = spk ^ event  # a spike that is not an event ...
+        np.greater(burst, counted, burst)  # ... and whose event has no burst yet
+        np.greater(counted, event, counted)  # a new event starts uncounted
+        counted |= burst
+        self.last[spk] = t
+        return event, burst
+
+    def averages(self, E, B):
+        """E_bar, B_bar <- d * them + (1 - d) / dt * (E, B) (floats)."""
+        for avg, x in ((self.E_bar, E), (self.B_bar, B)):
+            avg *= self._decay
+            avg += self._aa * x
+
     def step(self, spikes) -> tuple[np.ndarray, np.ndarray]:
         """Consume one step of the spike train; returns (E, B) as 0/1 floats and
         updates the moving averages (read ``p_bar`` first for the pre-step value)."""
-        spk = np.asarray(spikes) > 0
-        self.age += 1
-        event = spk & (self.age > self.w)
-        burst = spk & ~event & ~self.counted
-        self.counted = np.where(event, False, self.counted | burst)
-        self.age[spk] = 0
+        event, burst = self.detect(np.asarray(spikes).astype(bool))  # 0/1 spikes
         E, B = event.astype(float), burst.astype(float)
-        a = (1.0 - self.decay) / self.dt
-        self.E_bar = self.decay * self.E_bar + a * E
-        self.B_bar = self.decay * self.B_bar + a * B
+        self.averages(E, B)
         return E, B
 
 

@@ -26,6 +26,7 @@ back from the spike train by :class:`neurolearn.reference.burst.BurstDetector`.
 from __future__ import annotations
 
 import numpy as np
+from numpy.core.umath import clip as _clip  # np.clip without its wrapper
 
 
 def n_steps(t: float, dt: float) -> int:
@@ -53,27 +54,68 @@ def lif_rate_discrete(J, neuron, dt):
     return out
 
 
-class LIF:
-    """Leaky integrate-and-fire somata, ``n`` neurons times ``n_par`` copies."""
+def draws(rng, shape, kind: str = "random") -> np.ndarray:
+    """``rng.random(shape)`` (or ``standard_normal``); ``rng`` may be a list of
+    generators, one per leading index (independent copies), each drawing its own
+    slice as it would alone."""
+    if not isinstance(rng, (list, tuple)):
+        return getattr(rng, kind)(shape)
+    if len(rng) == 1:  # the same numbers, in the same order
+        return getattr(rng[0], kind)(shape)
+    out = np.empty(shape)
+    for g, r in enumerate(rng):
+        getattr(r, kind)(out=out[g])
+    return out
 
-    def __init__(self, neuron, n: int, dt: float, n_par: int = 1, n_ref: int | None = None):
+
+def state_shape(n_par, n: int) -> tuple:
+    """(n_par, n), or (*n_par, n) for a tuple of leading axes (independent copies)."""
+    return (n_par, n) if isinstance(n_par, (int, np.integer)) else (*n_par, n)
+
+
+class LIF:
+    """Leaky integrate-and-fire somata, ``n`` neurons times ``n_par`` copies (an int,
+    or a tuple of leading axes).
+
+    State: ``v`` and ``release``, the step from which a neuron is free again (it is
+    clamped while ``release > t``, t counting this object's steps), so no countdown
+    runs over every neuron each step."""
+
+    def __init__(self, neuron, n: int, dt: float, n_par=1, n_ref: int | None = None):
         self.neuron = neuron
         self.decay = np.exp(-dt / neuron.tau_rc)
         self.threshold = neuron.threshold
         self.n_ref = n_steps(neuron.tau_ref, dt) if n_ref is None else n_ref
-        self.v = np.zeros((n_par, n))
-        self.ref = np.zeros((n_par, n), dtype=np.int64)  # clamped steps left
+        self.v = np.zeros(state_shape(n_par, n))
+        self.release = np.zeros(state_shape(n_par, n), dtype=np.int64)
+        self.t = 0  # steps taken
+        # constants as arrays of the state's shape (no scalar conversion per step)
+        self._decay = np.full(self.v.shape, self.decay)
+        self._threshold = np.full(self.v.shape, float(self.threshold))
+
+    @property
+    def ref(self) -> np.ndarray:
+        """Clamped steps left after this step."""
+        return np.maximum(self.release - self.t, 0)
+
+    def spike(self, J) -> np.ndarray:
+        """Advance one step under current J; returns the spikes as booleans."""
+        # v <- J + (v - J) decay where free, else 0; the state is updated in place
+        v = self.v
+        np.subtract(v, J, v)
+        v *= self._decay
+        v += J
+        t = self.t
+        v[self.release > t] = 0.0
+        spiked = v >= self._threshold
+        v[spiked] = 0.0
+        self.release[spiked] = t + 1 + self.n_ref
+        self.t = t + 1
+        return spiked
 
     def step(self, J) -> np.ndarray:
         """Advance one step under current J; returns spikes as 0/1 floats."""
-        free = self.ref == 0
-        v = np.where(free, J + (self.v - J) * self.decay, 0.0)
-        np.maximum(self.ref - 1, 0, out=self.ref)
-        spiked = v >= self.threshold
-        v[spiked] = 0.0
-        self.ref[spiked] = self.n_ref
-        self.v = v
-        return spiked.astype(float)
+        return self.spike(J).astype(float)
 
 
 class BurstNeuron:
@@ -92,50 +134,84 @@ class BurstNeuron:
     Burst decisions, ``mode``:
     - ``"random"``: burst when a uniform draw is below p; ``rng.random((n_par, n))`` is
       drawn once per :meth:`schedule_bursts` call, used or not, so the generator's
-      stream depends only on the number of steps.
+      stream depends only on the number of steps (``rng`` may also be a callable
+      that returns this step's draws).
     - ``"regular"``: deterministic sigma-delta: each event adds p to a per-neuron
       accumulator and bursts when it reaches 1 (then 1 is taken off), so the burst
       fraction over any run of events tracks their mean p to within one burst.
+
+    State: the soma, ``acc`` (regular mode) and ``due``, the step at which a scheduled
+    burst spike falls (-1: none; at most one is pending, since the soma stays clamped
+    past it).
     """
 
     MODES = ("random", "regular")
 
-    def __init__(self, neuron, n: int, dt: float, n_par: int = 1, mode: str = "random"):
+    def __init__(self, neuron, n: int, dt: float, n_par=1, mode: str = "random"):
         if mode not in self.MODES:
             raise ValueError(f"burst mode must be one of {self.MODES}, got {mode!r}")
         self.mode = mode
-        self.acc = np.zeros((n_par, n))
+        self.acc = np.zeros(state_shape(n_par, n))
         self.neuron = neuron
         self.w = max(1, n_steps(neuron.burst_window, dt))
         self.d_b = int(np.clip(n_steps(neuron.tau_ref, dt), 1, self.w))
         self.soma = LIF(neuron, n, dt, n_par,
                         n_ref=max(n_steps(neuron.tau_ref, dt), self.d_b + self.w))
         self.offset = np.log(neuron.p_baseline / (1.0 - neuron.p_baseline))
-        self.pending = np.zeros((n_par, n), dtype=np.int64)  # steps to a burst spike, 0 none
+        self.due = np.full(state_shape(n_par, n), -1, dtype=np.int64)
+        # -(beta u + offset) = (-beta) u + (-offset) exactly (negation is exact)
+        self._nbeta = np.full(self.acc.shape, -float(neuron.beta))
+        self._noffset = np.full(self.acc.shape, -self.offset)
+        self._one = np.ones(self.acc.shape)
+
+    @property
+    def pending(self) -> np.ndarray:
+        """Steps to the pending burst spike after this step (0: none)."""
+        return np.where(self.due >= self.soma.t, self.due - self.soma.t + 1, 0)
 
     def burst_probability(self, u):
-        z = np.clip(self.neuron.beta * np.asarray(u, dtype=float) + self.offset, -500, 500)
-        return 1.0 / (1.0 + np.exp(-z))
+        u = np.asarray(u, dtype=float)
+        if u.shape == self._nbeta.shape:
+            z = self._nbeta * u
+            z += self._noffset
+        else:
+            z = -self.neuron.beta * u
+            z -= self.offset
+        _clip(z, -500.0, 500.0, z)  # -clip(beta u + offset, -500, 500)
+        np.exp(z, z)
+        z += self._one if z.shape == self._one.shape else 1.0
+        return np.divide(1.0, z, z)
+
+    def spike(self, J) -> tuple[np.ndarray, np.ndarray]:
+        """Advance the soma; returns (spike train, somatic events) as booleans."""
+        t = self.soma.t
+        events = self.soma.spike(J)
+        return events | (self.due == t), events
 
     def step(self, J) -> tuple[np.ndarray, np.ndarray]:
         """Advance the soma; returns (spike train, somatic events) as 0/1 floats.
 
         The spike train holds this step's events and the burst spikes that fall due.
         """
-        events = self.soma.step(J)
-        due = self.pending == 1
-        np.maximum(self.pending - 1, 0, out=self.pending)
-        spikes = np.maximum(events, due.astype(float))
-        return spikes, events
+        spikes, events = self.spike(J)
+        return spikes.astype(float), events.astype(float)
 
     def schedule_bursts(self, events, p, rng) -> np.ndarray:
-        """Decide which of this step's events become bursts; returns the 0/1 decisions."""
-        ev = events > 0
+        """Decide which of this step's events become bursts; returns the 0/1 decisions.
+        ``events``: this step's events (0/1 floats or booleans)."""
+        ev = events if events.dtype == bool else events.astype(bool)
         if self.mode == "random":
-            burst = ev & (rng.random(events.shape) < p)
+            u = rng() if callable(rng) else draws(rng, events.shape)
+            burst = ev & (u < p)
+            out = burst.astype(float)
         else:
-            self.acc += np.where(ev, p, 0.0)
-            burst = ev & (self.acc >= 1.0)
-            self.acc[burst] -= 1.0
-        self.pending[burst] = self.d_b
-        return burst.astype(float)
+            acc = self.acc
+            acc += p * (events if events.dtype != bool else ev.astype(float))  # + 0
+            # where no event: acc as it was
+            burst = acc >= self._one if acc.shape == self._one.shape else acc >= 1.0
+            burst &= ev
+            out = burst.astype(float)
+            acc -= out
+        # the burst spike falls d_b steps after this step's event (the soma has stepped)
+        self.due[burst] = self.soma.t - 1 + self.d_b
+        return out

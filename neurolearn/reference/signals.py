@@ -34,6 +34,12 @@ __all__ = ["softmax", "sigmoid", "layer_etas", "output_readout", "output_error",
            "apical_drive", "loss_value", "select_action", "reward_of", "reward_error"]
 
 
+def _T(a):
+    """Matrix transpose of the last two axes: the same view as ``.T`` for a matrix,
+    and per network for a stack of them (the simulator's independent copies)."""
+    return a.swapaxes(-1, -2)
+
+
 def softmax(a):
     z = a - a.max(axis=-1, keepdims=True)
     ez = np.exp(z)
@@ -103,7 +109,7 @@ def feedback_source(net, l: int) -> int:
 def feedback_matrix(net, params, l: int):
     """M_l with g_l = delta_src M_l^T: W_{l+1}^T (transport) or B_l."""
     if net.feedback_of(l).kind == "transport":
-        return params.W[l].T
+        return _T(params.W[l])
     return params.B[l]
 
 
@@ -112,7 +118,7 @@ def feedback_signal(net, params, l: int, delta_src):
     (the drive of :func:`feedback_source`)."""
     if net.feedback_of(l).kind == "transport":
         return delta_src @ params.W[l]
-    return delta_src @ params.B[l].T
+    return delta_src @ _T(params.B[l])
 
 
 def error_drives(net, params, fp, err, loss: str, transport_only: bool = False,
@@ -163,8 +169,8 @@ def burst_prob_devs(net, params, e, y, delayed=None):
             pair = delayed(l, pair)
         M = feedback_matrix(net, params, l)
         neuron = net.layers[l].neuron
-        p_bar[l] = burst_hidden_prob(neuron, pair[0] @ M.T, e[l])
-        p[l] = burst_hidden_prob(neuron, pair[1] @ M.T, e[l])
+        p_bar[l] = burst_hidden_prob(neuron, pair[0] @ _T(M), e[l])
+        p[l] = burst_hidden_prob(neuron, pair[1] @ _T(M), e[l])
     return [(p[l] - p_bar[l]) * e[l] for l in range(1, L + 1)]
 
 

@@ -17,6 +17,15 @@ signals of :mod:`neurolearn.reference.signals` (each formula written once there)
 4. SGD with optional momentum: v = mu v + dW; W += v. After every epoch eta is
    multiplied by ``training.lr_decay`` (1 by default).
 
+``training.dtype = "float32"`` runs the same arithmetic in single precision, with
+the weight update fused into one GEMM per term: v = mu v + (c P)^T Q with BLAS's
+beta = mu (or W += (c P)^T Q with beta = 1 without momentum), then W += v, so a
+minibatch makes two passes over each weight matrix instead of four. That rounds
+differently from the float64 sequence (dW rounded, then mu v, then the sum); the
+float32 run stays within the bound tests/test_trainer_float32.py states. float64
+(the default) is the ground truth and unchanged. No temporary the size of a weight
+matrix is made per minibatch in either.
+
 The time-stepped simulator runs the same updates (reference/simulator.py): with one
 step per example they agree update for update.
 
@@ -91,6 +100,7 @@ class BatchedTrainer:
             p.B = {k: v.astype(self.dtype) for k, v in p.B.items()}
         self.terms = spec.rule.resolved_terms()
         self._buf = {}  # per layer: workspace of W's shape (no per-batch temporaries)
+        self._gemm = _fused_gemm(self.dtype, self.terms)
         self.post_needed = spec.rule.signals("post")
         self.eta = layer_etas(spec.rule, self.L)
         self.momentum = spec.training.momentum
@@ -162,7 +172,7 @@ class BatchedTrainer:
     def compute_updates(self, x, y):
         """dW, db per layer (learning rate included) and dB per learned feedback."""
         _, h_list, y_hat, _, pre, post = self.signals(x, y)
-        dW, db, dB = [], [], {}
+        dW, db = [], []
         for l in range(1, self.L + 1):
             layer = self.net.layers[l]
             if not layer.plastic:
@@ -176,12 +186,28 @@ class BatchedTrainer:
                                        out=out, work=work)
             dW.append(w_upd)
             db.append(b_upd)
+        dB = self._feedback_updates(pre, post)
+        return dW, db, dB, y_hat
+
+    def _feedback_updates(self, pre, post) -> dict:
+        """dB_l = eta_{l+1} (mirror^T - decay B_l) of each learned feedback matrix, in
+        workspaces (no temporary of W's or B's size per minibatch)."""
+        dB = {}
         for l, B in self.params.B.items():
             fb = self.net.feedback_of(l)
             if fb.kind == "learned":
-                mirror = error_free_part(self.terms, pre[l], post[l], self.params.W[l])
-                dB[l] = self.eta[l] * (mirror.T - fb.decay * B)
-        return dW, db, dB, y_hat
+                if ("B", l) not in self._buf:
+                    W = self.params.W[l]
+                    self._buf[("B", l)] = (np.empty_like(W), np.empty_like(W),
+                                           np.empty_like(B))
+                out, work, d = self._buf[("B", l)]
+                mirror = error_free_part(self.terms, pre[l], post[l], self.params.W[l],
+                                         out=out, work=work)
+                np.multiply(B, fb.decay, out=d)
+                np.subtract(mirror.T, d, out=d)
+                d *= self.eta[l]
+                dB[l] = d
+        return dB
 
     def apply(self, dW, db, dB):
         p = self.params
@@ -221,9 +247,58 @@ class BatchedTrainer:
         return self._buf[i]
 
     def step(self, x, y):
-        dW, db, dB, _ = self.compute_updates(x, y)
-        self.apply(dW, db, dB)
+        if self._gemm is not None:
+            self._fused_step(x, y)
+        else:
+            dW, db, dB, _ = self.compute_updates(x, y)
+            self.apply(dW, db, dB)
         self.updates += 1
+
+    def _fused_step(self, x, y):
+        """float32: each term's product lands in the velocity (or the weights) through
+        the GEMM's beta (module docstring); biases and learned feedback as in
+        :meth:`apply`."""
+        _, _, _, _, pre, post = self.signals(x, y)
+        p, mu = self.params, self.momentum
+        if mu and self._vel is None:
+            self._vel = ([np.zeros_like(w) for w in p.W], [np.zeros_like(v) for v in p.b],
+                         {k: np.zeros_like(v) for k, v in p.B.items()})
+        gemm, n = self._gemm, len(x)
+        dB = self._feedback_updates(pre, post)  # from the weights before this update
+        for l in range(1, self.L + 1):
+            layer = self.net.layers[l]
+            if not layer.plastic:
+                continue
+            W, target = p.W[l - 1], (self._vel[0][l - 1] if mu else p.W[l - 1])
+            beta = mu if mu else 1.0
+            db = None
+            for term in self.terms:
+                P = _side(term, ("post", "global"), post[l - 1], n, W.shape[0])
+                Q = _side(term, ("pre",), pre[l - 1], n, W.shape[1])
+                c = term.coeff * self.eta[l - 1] / n
+                # target = beta target + (c P)^T Q, in place: no temporary of W's size
+                gemm(1.0, np.ascontiguousarray(P * c, dtype=np.float32),
+                     np.ascontiguousarray(Q, dtype=np.float32), beta, target, trans_a=True)
+                beta = 1.0
+                if layer.bias:
+                    tb = c * P.sum(axis=0)
+                    db = tb if db is None else db + tb
+            if mu:
+                W += target
+            if db is not None:
+                if mu:
+                    vb = self._vel[1][l - 1]
+                    vb *= mu
+                    vb += db
+                    db = vb
+                p.b[l - 1] += db
+        for k, d in dB.items():
+            if mu:
+                v = self._vel[2][k]
+                v *= mu
+                v += d
+                d = v
+            p.B[k] += d
 
     # -- state (checkpoints) -----------------------------------------------------------
     def state_dict(self) -> dict:
@@ -292,6 +367,27 @@ class BatchedTrainer:
             g = bp[l - 1].T @ h_list[l - 1] / len(x)
             out.append(angle_deg(dW[l - 1], g) if dW[l - 1] is not None else float("nan"))
         return out
+
+
+def _side(term, kinds, signals, n, width):
+    """The product of a term's factors of these kinds, (n, width) (ones if none)."""
+    out = None
+    for f in term.factors:
+        if f.kind in kinds:
+            out = signals[f.signal] if out is None else out * signals[f.signal]
+    if out is None:
+        return np.ones((n, width), dtype=next(iter(signals.values())).dtype)
+    return out if out.shape[-1] == width else np.broadcast_to(out, (n, width))
+
+
+def _fused_gemm(dtype, terms):
+    """BLAS sgemm for the fused float32 update (neurolearn.reference.blas), or None:
+    float64 keeps its exact sequence, terms with synaptic factors (w, tag) multiply
+    after the product, and without numpy's OpenBLAS the plain sequence runs."""
+    if dtype != np.float32 or any(f.kind == "syn" for t in terms for f in t.factors):
+        return None
+    from .blas import sgemm
+    return sgemm
 
 
 def train(spec, dataset=None, epochs: int | None = None, quiet: bool | None = None,

@@ -36,8 +36,11 @@ from .schema import (Node, bounded, bounded_non_negative, bounded_positive, fiel
 
 
 def sigmoid(a):
-    """Logistic function, split by sign so large |a| neither overflows nor loses digits."""
-    a = np.asarray(a, dtype=float)
+    """Logistic function, split by sign so large |a| neither overflows nor loses digits
+    (in the input's floating type: float32 stays float32)."""
+    a = np.asarray(a)
+    if a.dtype.kind != "f":
+        a = a.astype(float)
     out = np.empty_like(a)
     pos = a >= 0
     out[pos] = 1.0 / (1.0 + np.exp(-a[pos]))
