@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ...reference.signals import reward_error, reward_of, select_action
+from ...reference.reward import RewardState
 from ...reference.simulator import Encoder, batches_of, tile_data
 from ...reference.stream import example_order
 
@@ -50,53 +50,28 @@ class Plan:
 
 
 class Task:
-    """The output side of a step, as the reference forms it (its ``_reward_step``):
-    without ``spec.reward`` the teacher's error on plastic steps and none while
-    settling; with a reward task, an action selected at the first plastic step from
-    the readout averaged over the settling steps (``default_rng([seed, 6])``), the
-    reward, its prediction error against a running mean, and for loss ``reward`` the
-    selected action's error (BrainProp)."""
+    """The output side of a step, as the reference forms it: without ``spec.reward``
+    the teacher's error on plastic steps and none while settling; with a reward task,
+    the reference's own :class:`~neurolearn.reference.reward.RewardState` (the
+    decision from the settling readout, the reward, its prediction error against a
+    running mean, and for loss ``reward`` the selected action's error). ``rewards``
+    keeps the reward of every decision, in order."""
 
     def __init__(self, spec, seed: int, n_teach: int):
-        self.reward = spec.reward
-        self.loss = spec.training.loss
-        self.dt = spec.simulation.dt
-        self.n_teach = n_teach
-        self.rng = np.random.default_rng([seed, 6])
-        self.r_bar = 0.0
-        self.rewards = []   # the reward of every decision, in order
-        self.begin_example()
+        self.state = RewardState(spec.reward, seed, n_teach, spec.simulation.dt,
+                                 spec.training.loss) if spec.reward is not None else None
+        self.rewards = []
 
     def begin_example(self):
-        self.decision = None
-        self.settle_sum = None
-        self.settle_n = 0
+        if self.state is not None:
+            self.state.begin_example()
 
     def __call__(self, readout, y, err, teach: bool):
         """(global factors, the error the output is taught with) of this step."""
-        no_teacher = np.zeros_like(err)
-        if self.reward is None:
-            return {}, (err if teach else no_teacher)
-        if not teach:
-            self.settle_sum = readout.copy() if self.settle_sum is None else \
-                self.settle_sum + readout
-            self.settle_n += 1
-            zero = np.zeros((len(readout), 1))
-            return {"reward": zero, "rpe": zero}, no_teacher
-        if self.decision is None:
-            seen = readout if not self.settle_n else self.settle_sum / self.settle_n
-            action = select_action(seen, self.reward, self.rng)
-            r = reward_of(action, y, self.reward)
-            rpe = r - self.r_bar
-            keep = np.exp(-self.n_teach * self.dt / self.reward.baseline_tau)
-            self.r_bar = keep * self.r_bar + (1.0 - keep) * float(np.mean(r))
-            self.decision = [action, r[:, None], rpe[:, None], 0]
-            self.rewards.append(float(r[0]))
-        action, r, rpe, since = self.decision
-        self.decision[3] += 1
-        on = since * self.dt >= self.reward.delay - 1e-12
-        glob = {"reward": r if on else np.zeros_like(r),
-                "rpe": rpe if on else np.zeros_like(rpe)}
-        if self.loss == "reward":
-            return glob, reward_error(readout, action, r[:, 0]) if on else no_teacher
-        return glob, err
+        if self.state is None:
+            return {}, (err if teach else np.zeros_like(err))
+        fresh = self.state.decision is None
+        out = self.state.step(readout, y, err, teach)
+        if fresh and self.state.decision is not None:
+            self.rewards.append(float(self.state.decision[1][0, 0]))
+        return out
