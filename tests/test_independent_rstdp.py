@@ -124,20 +124,12 @@ def test_nest_learns_the_task_with_stdp_dopamine_synapses(task_spec):
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(reason="issue 14: Lava's stock lowering of tags and reward is in progress "
-                          "(on this core it takes syn.tag for another factor); remove this "
-                          "mark when it lands", strict=False)
-def test_lava_learns_the_task_once_it_lowers_tags_and_reward(task_spec):
-    """A hook for the Lava lowering of tags, spike-triggered terms and reward (issue 14):
-    skips with Lava's refusal until it lowers the spec, then must learn like the
-    reference (one pass: >= 0.9)."""
+def test_lava_learns_the_task_with_tags_and_reward(task_spec):
+    """Lava's stock lowering (x0/y0 products, the tag in Lava's t, the reward as a
+    third factor from the output population) learns the task like the reference (one
+    pass: >= 0.9)."""
     if not backends.is_installed("lava"):
         pytest.skip("lava not installed: pip install 'neurolearn[lava]'")
-    from neurolearn.errors import UnsupportedRule
     lava = backends.get("lava")
-    try:
-        lava.lower(task_spec, variant="stock")
-    except UnsupportedRule as err:
-        pytest.skip(f"Lava does not lower the task yet: {err}")
     res = lava.run(task_spec, epochs=1, quiet=True, variant="stock")
     assert res.test_accuracy >= 0.9
