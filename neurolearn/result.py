@@ -14,6 +14,20 @@ def is_clock(key: str) -> bool:
     return key.endswith(("_s", "ms_per_step")) or key.startswith("seconds")
 
 
+def new_history() -> dict:
+    """An empty per-epoch history of a time-stepped run (RunResult.history)."""
+    return {"epoch": [], "test_loss": [], "test_accuracy": [], "train_loss": [],
+            "train_accuracy": [], "seconds": []}
+
+
+def add_history_row(hist: dict, epoch, test, train, seconds) -> None:
+    """Append one evaluation: ``test`` and ``train`` are (loss, accuracy, ...)."""
+    for key, v in (("epoch", epoch), ("test_loss", test[0]), ("test_accuracy", test[1]),
+                   ("train_loss", train[0]), ("train_accuracy", train[1]),
+                   ("seconds", seconds)):
+        hist[key].append(v)
+
+
 @dataclass
 class RunResult:
     backend: str

@@ -86,7 +86,7 @@ import numpy as np
 from ..data import load_dataset
 from ..errors import SpecError, UnsupportedRule
 from ..progress import Progress
-from ..result import RunResult, Trace
+from ..result import RunResult, Trace, add_history_row, new_history
 from ..rules.neurons import Burst
 from .burst import BurstDetector
 from .neurons import LIF, BurstNeuron
@@ -1299,11 +1299,6 @@ def run_seeds(spec, seeds, dataset=None, epochs: int | None = None,
     return _train(spec, list(seeds), dataset=dataset, epochs=epochs, quiet=quiet)
 
 
-def _new_history():
-    return {"epoch": [], "test_loss": [], "test_accuracy": [], "train_loss": [],
-            "train_accuracy": [], "seconds": []}
-
-
 def _train(spec, seeds, dataset=None, epochs=None, quiet=None, params=None, resume=None,
            on_checkpoint=None, checkpoint_steps=None) -> list:
     t = spec.training
@@ -1315,7 +1310,7 @@ def _train(spec, seeds, dataset=None, epochs=None, quiet=None, params=None, resu
     orders = np.stack([example_order(n, epochs * n, s) for s in net.seeds])
     enc = CopyEncoder(sim, spec.network.sizes[0], net.seeds) if net.spiking else None
     xtr, ytr = tile_data(ds.x_train, k_in), tile_data(ds.y_train, k_out)
-    hists = [_new_history() for _ in range(G)]
+    hists = [new_history() for _ in range(G)]
     same = ds.x_test.shape == ds.x_train.shape and np.array_equal(ds.x_test, ds.x_train)
     ev = dict(k_in=k_in, k_out=k_out, seeds=net.seeds, classification=ds.classification)
 
@@ -1326,11 +1321,8 @@ def _train(spec, seeds, dataset=None, epochs=None, quiet=None, params=None, resu
         else:
             m = min(n, 512)
             tr = evaluate_copies(spec, net.copy_params, ds.x_train[:m], ds.y_train[:m], **ev)
-        for h, (te_loss, te_acc, _), (tr_loss, tr_acc, _) in zip(hists, te, tr):
-            for key, v in (("epoch", ep), ("test_loss", te_loss), ("test_accuracy", te_acc),
-                           ("train_loss", tr_loss), ("train_accuracy", tr_acc),
-                           ("seconds", seconds)):
-                h[key].append(v)
+        for h, te_g, tr_g in zip(hists, te, tr):
+            add_history_row(h, ep, te_g, tr_g, seconds)
         return [r[2] for r in te]
 
     def state(done, position, seconds):

@@ -28,7 +28,7 @@ from ...progress import Progress
 from ...reference.params import Params
 from ...reference.signals import layer_etas, output_drive, output_error, output_readout
 from ...reference.simulator import evaluate, population_factors
-from ...result import RunResult, Trace
+from ...result import RunResult, Trace, add_history_row, new_history
 from .lower import PHASES, TARGETS, lower
 from .task import Plan, Task
 
@@ -320,8 +320,7 @@ def run(spec, *, precision="float", epochs=None, quiet=None, dataset=None, varia
     epochs = t.epochs if epochs is None else epochs
     n = len(ds.x_train)
     plan = Plan(spec, ds, epochs * n, t.seed, program.k, program.n_teach, k_in, k_out)
-    hist = {"epoch": [], "test_loss": [], "test_accuracy": [], "train_loss": [],
-            "train_accuracy": [], "seconds": []}
+    hist = new_history()
     ev = dict(k_in=k_in, k_out=k_out, seed=t.seed, classification=ds.classification)
     m = min(n, 512)
     same = ds.x_test.shape == ds.x_train.shape and np.array_equal(ds.x_test, ds.x_train)
@@ -329,10 +328,7 @@ def run(spec, *, precision="float", epochs=None, quiet=None, dataset=None, varia
     def record(ep, params, seconds):
         te = evaluate(spec, params, ds.x_test, ds.y_test, **ev)
         tr = te if same else evaluate(spec, params, ds.x_train[:m], ds.y_train[:m], **ev)
-        for key, v in (("epoch", ep), ("test_loss", te[0]), ("test_accuracy", te[1]),
-                       ("train_loss", tr[0]), ("train_accuracy", tr[1]),
-                       ("seconds", seconds)):
-            hist[key].append(v)
+        add_history_row(hist, ep, te, tr, seconds)
         return te
 
     t_start = time.perf_counter()

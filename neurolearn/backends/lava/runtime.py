@@ -23,7 +23,7 @@ import numpy as np
 from ...data import load_dataset
 from ...reference.params import Params
 from ...reference.simulator import evaluate, population_factors
-from ...result import RunResult, Trace
+from ...result import RunResult, Trace, add_history_row, new_history
 from .lower import lower
 from .runner import run_job
 from .stream import Cursor, Stream, training_stream
@@ -136,18 +136,14 @@ def run(spec, *, precision="float", epochs=None, quiet=None, dataset=None, varia
                    time_limit if time_limit is not None else max(DEFAULT_TIMEOUT,
                                                                  0.05 * steps))
     wall = time.perf_counter() - t0
-    hist = {"epoch": [], "test_loss": [], "test_accuracy": [], "train_loss": [],
-            "train_accuracy": [], "seconds": []}
+    hist = new_history()
     ev = dict(k_in=k_in, k_out=k_out, seed=t.seed, classification=ds.classification)
     m = min(n, 512)
     for e in range(epochs + 1):
         params = program.params if e == 0 else params_at(program, info["arrays"], e - 1)
-        te_loss, te_acc, _ = evaluate(spec, params, ds.x_test, ds.y_test, **ev)
-        tr_loss, tr_acc, _ = evaluate(spec, params, ds.x_train[:m], ds.y_train[:m], **ev)
-        for key, v in (("epoch", e), ("test_loss", te_loss), ("test_accuracy", te_acc),
-                       ("train_loss", tr_loss), ("train_accuracy", tr_acc),
-                       ("seconds", info["run_s"] * e / max(epochs, 1))):
-            hist[key].append(v)
+        add_history_row(hist, e, evaluate(spec, params, ds.x_test, ds.y_test, **ev),
+                        evaluate(spec, params, ds.x_train[:m], ds.y_train[:m], **ev),
+                        info["run_s"] * e / max(epochs, 1))
     final = params_at(program, info["arrays"], epochs - 1)
     return RunResult(
         backend=NAME, rule=spec.rule.display_name, dataset=ds.name, seed=t.seed,

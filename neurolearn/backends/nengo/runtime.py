@@ -14,7 +14,7 @@ from ...reference.params import Params, init_params
 from ...reference.simulator import evaluate as evaluate_stepped
 from ...reference.simulator import population_factors, tile_data
 from ...reference.trainer import BatchedTrainer
-from ...result import RunResult, Trace
+from ...result import RunResult, Trace, add_history_row, new_history
 from .frontend import ExampleStream, LearningNetwork
 from .lower import NAME, lower
 
@@ -170,8 +170,7 @@ def run(spec, *, precision="float", epochs=None, quiet=None, dataset=None, varia
     sim = _simulator(net, program)
     build_s = time.perf_counter() - t0
     per_epoch = n * program.k
-    hist = {"epoch": [], "test_loss": [], "test_accuracy": [], "train_loss": [],
-            "train_accuracy": [], "seconds": []}
+    hist = new_history()
     same = ds.x_test.shape == ds.x_train.shape and np.array_equal(ds.x_test, ds.x_train)
     ev = dict(k_in=k_in, k_out=k_out, classification=ds.classification)
 
@@ -179,10 +178,7 @@ def run(spec, *, precision="float", epochs=None, quiet=None, dataset=None, varia
         te = evaluate(spec, p, ds.x_test, ds.y_test, **ev)
         m = min(n, 512)
         tr = te if same else evaluate(spec, p, ds.x_train[:m], ds.y_train[:m], **ev)
-        for key, v in (("epoch", ep), ("test_loss", te[0]), ("test_accuracy", te[1]),
-                       ("train_loss", tr[0]), ("train_accuracy", tr[1]),
-                       ("seconds", seconds)):
-            hist[key].append(v)
+        add_history_row(hist, ep, te, tr, seconds)
         return te
 
     record(0, params, 0.0)

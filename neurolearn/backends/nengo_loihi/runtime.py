@@ -21,7 +21,7 @@ from ...reference.signals import (burst_prob_devs, error_drives, output_error,
                                   output_readout)
 from ...reference.simulator import population_factors
 from ...reference.trainer import BatchedTrainer
-from ...result import RunResult, Trace
+from ...result import RunResult, Trace, add_history_row, new_history
 from ..nengo.frontend import ExampleStream
 from .lower import (DECODE_TAU, ERROR_RANGE, LEARN_EPOCH, NAME, OUT_TAU, RELAY_GAIN,
                     balanced_scales, lower)
@@ -418,18 +418,14 @@ def run(spec, *, precision="float", epochs=None, quiet=None, dataset=None, varia
     epochs = t.epochs if epochs is None else epochs
     n = len(ds.x_train)
     params = init_params(spec.network, t.seed)
-    hist = {"epoch": [], "test_loss": [], "test_accuracy": [], "train_loss": [],
-            "train_accuracy": [], "seconds": []}
+    hist = new_history()
 
     def record(ep, p, seconds):
         tr = BatchedTrainer(spec, p)
         te = tr.evaluate(ds.x_test, ds.y_test, ds.classification)
         m = min(n, 512)
         trn = tr.evaluate(ds.x_train[:m], ds.y_train[:m], ds.classification)
-        for key, v in (("epoch", ep), ("test_loss", te[0]), ("test_accuracy", te[1]),
-                       ("train_loss", trn[0]), ("train_accuracy", trn[1]),
-                       ("seconds", seconds)):
-            hist[key].append(v)
+        add_history_row(hist, ep, te, trn, seconds)
         return te
 
     record(0, params, 0.0)
