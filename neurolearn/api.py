@@ -86,6 +86,29 @@ def run(spec=None, backend: str = "numpy", *, seed: int | None = None,
         return mod.run(spec, precision=precision, epochs=epochs, quiet=quiet, **options)
 
 
+def run_seeds(spec, backend: str = "numpy", seeds=(0,), *, epochs: int | None = None,
+              precision: str = "float", quiet: bool | None = None, **options) -> list:
+    """``run(spec, backend, seed=s, ...)`` for each of ``seeds``, one RunResult each,
+    bit-identical to those runs; a backend with a ``run_seeds`` hook (numpy: one
+    vectorised time-stepped run) runs them together."""
+    from .rules.limits import check_memory
+    source, seeds = _source_of(spec), list(seeds)
+    spec = as_spec(spec)
+    for s in seeds:
+        _override(spec, seed=s)  # each seed checked like --seed
+    hook = getattr(backends.get(backend), "run_seeds", None)
+    deploys = {"save", "resume", "init_from"} & {k for k, v in options.items() if v is not None}
+    if hook is None or len(seeds) < 2 or deploys or (epochs is not None and epochs <= 0):
+        with sourced(source):
+            return [run(spec, backend, seed=s, epochs=epochs, precision=precision,
+                        quiet=quiet, **options) for s in seeds]
+    spec = _override(spec, seed=seeds[0], epochs=epochs)
+    with sourced(source):
+        check_memory(spec, copies=len(seeds))
+        return hook(spec, seeds, precision=precision, epochs=epochs, quiet=quiet,
+                    **options)
+
+
 def load(path):
     """A trained network (a checkpoint directory: :class:`neurolearn.deploy.TrainedNetwork`)
     or a spec (a .toml/.json file: :class:`neurolearn.rules.Spec`)."""

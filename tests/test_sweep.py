@@ -20,6 +20,8 @@ from neurolearn.sweep import aggregate, grid
 from neurolearn.sweep.store import Store
 from neurolearn.sweep.task import weights_digest
 
+from conftest import SPECS
+
 # spiking FA on 20 digits, 2 epochs of 30 ms examples: ~1 s numpy, ~2 s Lava per task
 TINY = '''
 name = "fa_lif_tiny"
@@ -227,3 +229,68 @@ def test_failing_task_is_recorded_and_the_others_finish(tmp_path):
     retry = subprocess.run(cmd + ["--resume", "--retry-failed"], capture_output=True,
                            text=True, timeout=300)
     assert "(1 run now, 1 already done)" in retry.stdout
+
+
+def test_batches_group_seeds_of_one_setting_on_vectorised_backends_only(tmp_path):
+    from neurolearn.sweep.engine import batches
+    spec = neurolearn_load(tiny_spec_file(tmp_path))
+    tasks = grid.expand(spec, [("rule.eta", [0.002, 0.02])], ["numpy", "nengo"],
+                        [0, 1, 2], "float", {})
+    got = [[(t.backend, t.setting, t.seed) for t in b] for b in batches(tasks, 2)]
+    eta = lambda v: (("rule.eta", v),)  # noqa: E731
+    assert got == [[("numpy", eta(0.002), 0), ("numpy", eta(0.002), 1)],
+                   [("numpy", eta(0.002), 2)],
+                   [("nengo", eta(0.002), 0)], [("nengo", eta(0.002), 1)],
+                   [("nengo", eta(0.002), 2)],
+                   [("numpy", eta(0.02), 0), ("numpy", eta(0.02), 1)],
+                   [("numpy", eta(0.02), 2)],
+                   [("nengo", eta(0.02), 0)], [("nengo", eta(0.02), 1)],
+                   [("nengo", eta(0.02), 2)]]
+    assert [len(b) for b in batches(tasks, 1)] == [1] * 12
+    with pytest.raises(Exception, match="--seeds-per-task: must be at least 1"):
+        batches(tasks, 0)
+
+
+def neurolearn_load(path):
+    import neurolearn
+    return neurolearn.load(path)
+
+
+@needs_dask
+def test_seeds_per_task_reports_equal_direct_runs_bit_for_bit(tmp_path):
+    """Three seeds as one vectorised numpy task: each report is its own direct run."""
+    import neurolearn
+    spec_path, out = tiny_spec_file(tmp_path), tmp_path / "sweep"
+    proc = subprocess.run(
+        [sys.executable, "-m", "neurolearn", "sweep", str(spec_path), "--seeds", "0-2",
+         "--seeds-per-task", "3", "--workers", "1", "--out", str(out), "--save-weights",
+         "--quiet", "--no-plots"], capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "tasks  3: 3 ok (3 run now, 0 already done)" in proc.stdout
+    store = Store(out)
+    reports = sorted(map(store.load, store.existing()), key=lambda r: r["seed"])
+    assert [r["batch"]["seeds"] for r in reports] == [[0, 1, 2]] * 3
+    assert len({r["worker"]["pid"] for r in reports}) == 1
+    for r in reports:
+        direct = neurolearn.run(spec_path, "numpy", seed=r["seed"], quiet=True)
+        for a, b in zip(store.load_weights(r["key"]), direct.weights):
+            assert a.dtype == b.dtype and np.array_equal(a, b), r["seed"]
+        assert r["weights_sha256"] == weights_digest(direct.weights)
+        swept = _comparable(r["result"])
+        assert swept["extra"].pop("copies") == 3  # the one field that says how it ran
+        assert swept == _comparable(direct.to_json_dict())
+    assert len({r["weights_sha256"] for r in reports}) == 3
+
+
+def test_api_run_seeds_equals_runs_on_a_backend_without_the_hook_and_in_batched_mode():
+    import neurolearn
+    spec = neurolearn.load(SPECS / "fa_digits.toml")
+    spec = spec.with_(training=dataclasses.replace(spec.training, epochs=1),
+                      data=dataclasses.replace(spec.data, n_train=100, n_test=50))
+    together = neurolearn.run_seeds(spec, "numpy", [0, 1], quiet=True)
+    for seed, got in zip([0, 1], together):
+        alone = neurolearn.run(spec, "numpy", seed=seed, quiet=True)
+        assert got.test_accuracy == alone.test_accuracy
+        assert all(np.array_equal(a, b) for a, b in zip(got.weights, alone.weights))
+    with pytest.raises(SpecError, match="--seed"):
+        neurolearn.run_seeds(spec, "numpy", [0, -1], quiet=True)

@@ -140,11 +140,12 @@ def machine_memory() -> tuple[int | None, int | None]:
     return total, avail if avail is not None else total
 
 
-def memory_estimate(spec, steps: int = 0) -> int:
+def memory_estimate(spec, steps: int = 0, copies: int = 1) -> int:
     """A lower bound of the bytes a run of ``spec`` allocates (float64 everywhere):
     each projection's W, its update and its feedback matrix (3 matrices), the data
     set, one forward pass over the larger split (activations of every layer), and,
-    for ``steps`` recorded time steps, the output and spike records."""
+    for ``steps`` recorded time steps, the output and spike records. ``copies``
+    networks trained together (one per seed) share the data set only."""
     sizes = spec.network.sizes
     synapses = sum(a * b for a, b in zip(sizes[:-1], sizes[1:]))
     n_train, n_test = _DATASET_EXAMPLES.get(spec.data.dataset, (0, 0))
@@ -154,12 +155,12 @@ def memory_estimate(spec, steps: int = 0) -> int:
     forward = max(n_train, n_test, 1) * sum(sizes[1:]) * 2  # a and h per layer
     batch = min(spec.training.batch_size, max(n_train, 1)) * sum(sizes) * 4
     records = steps * sizes[-1] * 2
-    return 8 * (3 * synapses + data + forward + batch + records)
+    return 8 * (copies * (3 * synapses + forward + batch + records) + data)
 
 
-def check_memory(spec, steps: int = 0, source: str | None = None) -> None:
+def check_memory(spec, steps: int = 0, source: str | None = None, copies: int = 1) -> None:
     """Refuse a run whose memory lower bound exceeds what this machine has free."""
-    need = memory_estimate(spec, steps)
+    need = memory_estimate(spec, steps, copies)
     total, avail = machine_memory()
     if avail is None or need <= avail:
         return

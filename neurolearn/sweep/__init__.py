@@ -42,17 +42,18 @@ class SweepResult:
 def sweep(spec, out, *, sets=(), seeds=None, backends=("numpy",), precision="float",
           options=None, workers: int = 2, scheduler: str | None = None,
           resume: bool = False, retry_failed: bool = False, save_weights: bool = False,
-          plots: bool = True, quiet=None) -> SweepResult:
+          plots: bool = True, quiet=None, seeds_per_task: int = 1) -> SweepResult:
     """Run every task of the sweep not yet in ``out`` and aggregate all of them.
 
     ``sets``: [(path, [values...])] (see grid.parse_sets); ``seeds``: a list, or None
-    for the spec's own training.seed.
+    for the spec's own training.seed. ``seeds_per_task``: seeds of one setting that
+    run as one vectorised task where the backend can (numpy; engine.batches).
     """
     from .. import backends as registry
     from ..api import as_spec
     from ..rules.schema import to_dict
     from . import aggregate
-    from .engine import connect, run_tasks
+    from .engine import batches, connect, run_tasks
 
     t0 = time.perf_counter()
     spec = as_spec(spec)
@@ -67,6 +68,7 @@ def sweep(spec, out, *, sets=(), seeds=None, backends=("numpy",), precision="flo
     if workers < 1:
         raise NeurolearnError(f"--workers: must be at least 1, got {workers}")
     tasks = expand(spec, list(sets), backends, seeds, precision, options)
+    batches(tasks[:1], seeds_per_task)  # a bad --seeds-per-task fails before anything runs
     store = Store(out)
     existing = set(store.existing())
     if existing and not resume:
@@ -83,9 +85,11 @@ def sweep(spec, out, *, sets=(), seeds=None, backends=("numpy",), precision="flo
             "sets": [[p, v] for p, v in sets], "backends": backends, "seeds": seeds,
             "precision": precision, "options": dict(options or {}),
             "scheduler": scheduler, "workers": None if scheduler else workers,
+            "seeds_per_task": seeds_per_task,
             "tasks": [t.key for t in tasks]})
         if todo:
-            run_tasks(client, todo, store, save_weights=save_weights, quiet=quiet)
+            run_tasks(client, todo, store, save_weights=save_weights, quiet=quiet,
+                      seeds_per_task=seeds_per_task)
     reports = {t.key: r for t in tasks if (r := store.load(t.key)) is not None}
     summary = aggregate.summarize(tasks, reports)
     files = {"summary_json": write_json_atomic(store.root / "summary.json", summary),

@@ -19,7 +19,7 @@ from contextlib import contextmanager
 
 from ..errors import NeurolearnError
 from ..progress import Progress
-from .task import REPORT_FORMAT, REPORT_VERSION, execute
+from .task import REPORT_FORMAT, REPORT_VERSION, execute_batch
 
 EXTRA = "sweep"
 
@@ -123,23 +123,47 @@ def _clock(seconds: float) -> str:
         f"{s // 60}:{s % 60:02d}"
 
 
-def run_tasks(client, tasks, store, *, save_weights=False, quiet=None) -> dict:
-    """Submit every task, write each report as it completes; counts per status."""
+def batches(tasks, seeds_per_task: int = 1) -> list[list]:
+    """Tasks grouped for submission: up to ``seeds_per_task`` tasks that differ only in
+    their seed, on a backend with a vectorised ``run_seeds`` (numpy), go as one Dask
+    task; every other task goes alone."""
+    import json
+
+    from .. import backends
+    if seeds_per_task < 1:
+        raise NeurolearnError(f"--seeds-per-task: must be at least 1, got {seeds_per_task}")
+    groups: dict[str, list] = {}
+    for t in tasks:
+        vectorised = hasattr(backends.package(t.backend), "run_seeds")
+        same = json.dumps([t.spec, t.setting, t.backend, t.precision, t.options],
+                          sort_keys=True) if vectorised and seeds_per_task > 1 else t.key
+        groups.setdefault(same, []).append(t)
+    return [group[i:i + seeds_per_task] for group in groups.values()
+            for i in range(0, len(group), seeds_per_task)]
+
+
+def run_tasks(client, tasks, store, *, save_weights=False, quiet=None,
+              seeds_per_task: int = 1) -> dict:
+    """Submit every task (grouped by :func:`batches`), write each report as its
+    batch completes; counts per status."""
     distributed = require_dask()
     run_id = uuid.uuid4().hex[:8]  # Dask keys stay unique across resumed runs
-    futures = {client.submit(execute, t.payload(save_weights), key=f"neurolearn-{t.key}-{run_id}",
-                             pure=False, retries=0): t for t in tasks}
+    futures = {client.submit(execute_batch, [t.payload(save_weights) for t in batch],
+                             key=f"neurolearn-{batch[0].key}-{len(batch)}-{run_id}",
+                             pure=False, retries=0): batch
+               for batch in batches(tasks, seeds_per_task)}
     with SweepProgress(len(tasks), quiet) as bar:
         for fut in distributed.as_completed(list(futures)):
-            task = futures.pop(fut)
+            batch = futures.pop(fut)
             if fut.status == "finished":
-                report = fut.result()
+                reports = fut.result()
             else:
                 exc = fut.exception()
                 lost = isinstance(exc, distributed.KilledWorker)
-                report = _unfinished_report(task, "lost" if lost else "failed",
-                                            f"{type(exc).__name__}: {exc}")
+                reports = [_unfinished_report(t, "lost" if lost else "failed",
+                                              f"{type(exc).__name__}: {exc}") for t in batch]
             fut.release()
-            store.write(report)
-            bar.task_done(report["status"])
+            for report in reports:
+                store.write(report)
+                bar.task_done(report["status"])
     return dict(bar.counts)

@@ -67,37 +67,60 @@ def worker_identity() -> dict:
     return who
 
 
+def _report(payload: dict) -> dict:
+    from ..version import __version__
+    return {"format": REPORT_FORMAT, "version": REPORT_VERSION,
+            "key": payload["key"], "setting": payload["setting"],
+            "backend": payload["backend"], "seed": payload["seed"],
+            "precision": payload["precision"], "options": payload["options"],
+            "spec": payload["spec"], "status": "ok", "error": None, "traceback": None,
+            "result": None, "margin": None, "weights_sha256": None,
+            "worker": worker_identity(), "started": _now(),
+            "neurolearn_version": __version__}
+
+
 def execute(payload: dict) -> dict:
     """Run one task; never raises for a failing run (the report carries the error)."""
-    from ..version import __version__
-    report = {"format": REPORT_FORMAT, "version": REPORT_VERSION,
-              "key": payload["key"], "setting": payload["setting"],
-              "backend": payload["backend"], "seed": payload["seed"],
-              "precision": payload["precision"], "options": payload["options"],
-              "spec": payload["spec"], "status": "ok", "error": None, "traceback": None,
-              "result": None, "margin": None, "weights_sha256": None,
-              "worker": worker_identity(), "started": _now(),
-              "neurolearn_version": __version__}
+    return execute_batch([payload])[0]
+
+
+def execute_batch(payloads: list) -> list:
+    """Run tasks that differ only in their seed as one ``neurolearn.run_seeds`` call
+    (one vectorised run where the backend has one; each result bit-identical to its
+    own ``run``): one report per task. A failure fails every task of the batch, each
+    report carrying the error; nothing raises."""
+    reports = [_report(p) for p in payloads]
+    first = payloads[0]
     t0 = time.perf_counter()
     try:
-        from ..api import run
+        from ..api import run_seeds
         from ..rules import Spec
         from ..rules.schema import from_dict
-        spec = from_dict(Spec, payload["spec"])
-        result = run(spec, payload["backend"], seed=payload["seed"],
-                     precision=payload["precision"], quiet=True, **payload["options"])
-        report["result"] = result.to_json_dict()
-        report["weights_sha256"] = weights_digest(result.weights)
-        report["margin"] = margin(spec.with_(training=type(spec.training)(
-            **{**vars(spec.training), "seed": payload["seed"]})), result)
-        if payload.get("save_weights"):
-            report["_weights"] = [np.asarray(w) for w in result.weights]
+        spec = from_dict(Spec, first["spec"])
+        seeds = [p["seed"] for p in payloads]
+        results = run_seeds(spec, first["backend"], seeds, precision=first["precision"],
+                            quiet=True, **first["options"])
+        for report, payload, result in zip(reports, payloads, results):
+            report["result"] = result.to_json_dict()
+            report["weights_sha256"] = weights_digest(result.weights)
+            report["margin"] = margin(spec.with_(training=type(spec.training)(
+                **{**vars(spec.training), "seed": payload["seed"]})), result)
+            if payload.get("save_weights"):
+                report["_weights"] = [np.asarray(w) for w in result.weights]
     except Exception as err:  # noqa: BLE001 - recorded, the sweep goes on
         from ..errors import NeurolearnError
-        report["status"] = "failed"
-        report["error"] = (str(err) if isinstance(err, NeurolearnError)
-                           else f"{type(err).__name__}: {err}")
-        report["traceback"] = traceback.format_exc()
-    report["wall_seconds"] = time.perf_counter() - t0
-    report["finished"] = _now()
-    return report
+        error = (str(err) if isinstance(err, NeurolearnError)
+                 else f"{type(err).__name__}: {err}")
+        for report in reports:
+            report.update(status="failed", error=error, traceback=traceback.format_exc(),
+                          result=None, margin=None, weights_sha256=None)
+            report.pop("_weights", None)
+    wall = time.perf_counter() - t0
+    for report in reports:
+        # a batch's wall time is shared out; the batch is named for the record
+        report["wall_seconds"] = wall / len(reports)
+        report["finished"] = _now()
+        if len(reports) > 1:
+            report["batch"] = {"seeds": [p["seed"] for p in payloads],
+                               "wall_seconds": wall}
+    return reports

@@ -22,6 +22,21 @@ def run(spec, *, precision: str = "float", epochs=None, quiet=None, profile=None
     return run_time_stepped(spec, dataset=dataset, epochs=epochs, quiet=quiet)
 
 
+def run_seeds(spec, seeds, *, precision: str = "float", epochs=None, quiet=None,
+              profile=None, dataset=None, variant=None, time_limit=None) -> list:
+    """``run`` of ``spec`` once per seed: a time-stepped float spec trains every seed
+    as one vectorised run (one copy per seed, each bit-identical to its own run, about
+    3x less CPU per seed on the spiking XOR); anything else runs seed by seed."""
+    from dataclasses import replace
+    lower(spec, precision, profile, variant)
+    if precision == "float" and mode_of(spec) == "time_stepped":
+        from ...reference.simulator import run_seeds as vectorised
+        return vectorised(spec, list(seeds), dataset=dataset, epochs=epochs, quiet=quiet)
+    return [run(spec.with_(training=replace(spec.training, seed=s)), precision=precision,
+                epochs=epochs, quiet=quiet, profile=profile, dataset=dataset,
+                variant=variant, time_limit=time_limit) for s in seeds]
+
+
 def simulate(spec, *, steps, precision="float", seed=None, record_every=1, variant=None,
              dataset=None, time_limit=None, schedule=None):
     """The time-stepped run on the textbook schedule (or ``schedule``); a phased
