@@ -1,14 +1,15 @@
 """Regenerate the learning curves of docs/rstdp_task.md: reward-modulated STDP on the
 two-choice task (examples/specs/rstdp_two_choice.toml) on the reference, on the Brian2
-backend and on NEST's stdp_dopamine_synapse, and the builtin rstdp for contrast.
+and Lava backends and on NEST's stdp_dopamine_synapse, and the builtin rstdp for
+contrast.
 
     .venv/bin/python scripts/rstdp_task_figures.py [--seeds 0,1,2,3,4]
-        [--brian2-seeds 0] [--nest-seeds 0,1,2,3,4]
+        [--brian2-seeds 0] [--nest-seeds 0,1,2,3,4] [--lava-seeds 0,1,2,3,4]
 
 Writes docs/img/rstdp_two_choice.png and the part of docs/rstdp_task.md between its
-"generated" markers. Needs the extras brian2, nest and plot. Seed 0 is the one the
+"generated" markers. Needs the extras brian2, nest, lava and plot. Seed 0 is the one the
 spec was tuned on. Measured on 2 shared cores: about 1 minute per seed on the
-reference, 2 minutes per seed on NEST; the default run (5 reference seeds, 1 Brian2
+reference, 2 minutes per seed on NEST, under 1 minute per seed on Lava (fused); the default run (5 reference seeds, 1 Brian2
 seed, 5 NEST seeds, the contrast) takes well over half an hour, most of it Brian2
 (its network operations run in Python every step). An empty list (--brian2-seeds '')
 skips a simulator.
@@ -68,6 +69,7 @@ def main():
     ap.add_argument("--seeds", default="0,1,2,3,4")
     ap.add_argument("--brian2-seeds", default="0")
     ap.add_argument("--nest-seeds", default="0,1,2,3,4")
+    ap.add_argument("--lava-seeds", default="0,1,2,3,4")
     args = ap.parse_args()
     spec = load(ROOT / "examples" / "specs" / "rstdp_two_choice.toml")
     t0 = time.perf_counter()
@@ -89,6 +91,8 @@ def main():
         runs.append(("brian2", rstdp_task.brian2_curve(spec, seed)))
     for seed in _seeds(args.nest_seeds):
         runs.append(("nest", nest_curve(spec, seed)))
+    for seed in _seeds(args.lava_seeds):
+        runs.append(("lava (fused)", rstdp_task.lava_curve(spec, seed)))
     for label, c in runs:
         print(f"{label} seed {c.seed}: {c.accuracy[0]:.3f} -> {c.final:.3f} "
               f"({c.seconds:.0f} s)", flush=True)
@@ -96,9 +100,9 @@ def main():
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-    colors = {"reference": "k", "brian2": "C0", "nest": "C2",
+    colors = {"reference": "k", "brian2": "C0", "nest": "C2", "lava (fused)": "C1",
               "builtin rstdp (reference)": "C3"}
-    styles = {"reference": "-", "brian2": "o", "nest": "--",
+    styles = {"reference": "-", "brian2": "o", "nest": "--", "lava (fused)": "-.",
               "builtin rstdp (reference)": ":"}
     fig, (ax, ax2) = plt.subplots(1, 2, figsize=(10, 3.8), sharex=True)
     seen = set()
@@ -107,7 +111,8 @@ def main():
                   mfc="none", ms=4, lw=1.2)
         seen.add(label)
         ax.plot(c.examples, np.asarray(c.accuracy) * 100, styles[label], **kw)
-        ax2.plot(c.examples[1:], np.asarray(c.rewarded[1:]) * 100, styles[label], **kw)
+        if not np.all(np.isnan(c.rewarded[1:])):  # Lava does not report its choices
+            ax2.plot(c.examples[1:], np.asarray(c.rewarded[1:]) * 100, styles[label], **kw)
     for a in (ax, ax2):
         a.axhline(50, color="0.7", lw=0.5)
         for e in range(1, spec.training.epochs + 1):
@@ -140,7 +145,8 @@ def main():
              f"Generated on {time.strftime('%Y-%m-%d')} ({platform.machine()}, Python "
              f"{platform.python_version()}) by `python scripts/rstdp_task_figures.py "
              f"--seeds {shlex.quote(args.seeds)} --brian2-seeds "
-             f"{shlex.quote(args.brian2_seeds)} --nest-seeds {shlex.quote(args.nest_seeds)}`; test accuracy is the reference's evaluation of each "
+             f"{shlex.quote(args.brian2_seeds)} --nest-seeds {shlex.quote(args.nest_seeds)} "
+             f"--lava-seeds {shlex.quote(args.lava_seeds)}`; test accuracy is the reference's evaluation of each "
              "simulator's learned weights (89 test images).", "",
              "### Contrast", ""] + contrast + [
              "", "### Learning curves", "",

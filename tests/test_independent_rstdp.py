@@ -133,3 +133,17 @@ def test_lava_learns_the_task_with_tags_and_reward(task_spec):
     lava = backends.get("lava")
     res = lava.run(task_spec, epochs=1, quiet=True, variant="stock")
     assert res.test_accuracy >= 0.9
+
+
+@pytest.mark.slow
+def test_lava_curve_ends_at_the_lava_run_and_learns(task_spec):
+    """The learning curve of docs/rstdp_task.md on Lava (fused): its last point is the
+    accuracy that ``neurolearn run --backend lava`` gives after the same pass (the same
+    stream, the same weights), and it learns (>= 0.9 after one pass)."""
+    if not backends.is_installed("lava"):
+        pytest.skip("lava not installed: pip install 'neurolearn[lava]'")
+    from neurolearn.independent.rstdp_task import lava_curve
+    curve = lava_curve(task_spec, 0, epochs=1)
+    res = backends.get("lava").run(task_spec, epochs=1, quiet=True, variant="fused")
+    assert curve.examples[-1] == 271 and curve.final == res.test_accuracy
+    assert curve.final >= 0.9 and curve.accuracy[0] < 0.6

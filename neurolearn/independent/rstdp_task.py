@@ -1,5 +1,6 @@
 """The two-choice reward task of examples/specs/rstdp_two_choice.toml, with learning
-curves, on the reference, on Brian2 (the backend) and on NEST (:mod:`.nest_task`).
+curves, on the reference, on the Brian2 and Lava backends and on NEST
+(:mod:`.nest_task`).
 
 A curve point is taken every ``every`` training examples: the test accuracy that the
 reference's evaluation gives for the weights learned so far (the same grading on
@@ -112,6 +113,46 @@ def brian2_curve(spec, seed: int = 0, every: int = 54, epochs: int | None = None
         curve.accuracy.append(_evaluate(spec, ds, sess.params(), seed))
         curve.rewarded.append(float(np.mean(np.asarray(rewards) == spec.reward.correct)))
     curve.seconds = time.perf_counter() - t0
+    return curve
+
+
+def lava_curve(spec, seed: int = 0, every: int = 54, epochs: int | None = None,
+               variant: str = "fused") -> Curve:
+    """The Lava backend's run of the task (the tag as Lava's synaptic ``t``, the
+    spike-timed terms as x0/y0 products, the reward as the third factor): one Lava
+    run on the training stream of ``neurolearn run``, weights recorded every ``every``
+    examples and graded by the reference's evaluation. Lava does not report its
+    choices, so ``rewarded`` is NaN."""
+    from ..backends.lava.lower import lower
+    from ..backends.lava.runner import run_job
+    from ..backends.lava.runtime import params_at
+    from ..backends.lava.stream import training_stream
+    from ..reference.simulator import population_factors
+    spec = with_seed(spec, seed)
+    epochs = spec.training.epochs if epochs is None else epochs
+    ds = load_dataset(spec.data, seed)
+    n = len(ds.x_train)
+    k_in, k_out = population_factors(spec, ds)
+    program = lower(spec, "float", None, variant)
+    steps = epochs * n * program.k
+    stream = training_stream(spec, ds, steps, seed, program.k, program.n_teach, k_in,
+                             k_out, program.schedule.apply == "batch", epochs=epochs)
+    points = _points(n, epochs, every)
+    t0 = time.perf_counter()
+    info = run_job({"program": program, "stream": stream,
+                    "record_steps": [e * program.k - 1 for e in points],
+                    "spike_steps": 0, "warmup": 0}, max(600.0, 0.05 * steps))
+    curve = Curve(f"lava ({variant})", seed)
+    curve.examples.append(0)
+    curve.accuracy.append(_evaluate(spec, ds, program.params, seed))
+    curve.rewarded.append(float("nan"))
+    for j, e in enumerate(points):
+        curve.examples.append(e)
+        curve.accuracy.append(_evaluate(spec, ds, params_at(program, info["arrays"], j),
+                                        seed))
+        curve.rewarded.append(float("nan"))
+    curve.seconds = time.perf_counter() - t0
+    curve.extra["run_s"] = info["run_s"]
     return curve
 
 
