@@ -1,12 +1,13 @@
 """Regenerate the figures and tables of docs/independent.md: the reference against Brian2
 and NEST on LIF spike times and on STDP (pairing curve, frequency protocol), and Lava's
-pairing curve (float and fixed point, runtime against its emulator and the reference).
+and nengo's pairing curves (Lava float and fixed point; each runtime against its
+emulator and the reference).
 
     .venv/bin/python scripts/independent_figures.py
 
 Writes docs/img/stdp_pairing.png, docs/img/stdp_frequency.png, docs/img/rstdp_nest.png
 and the part of docs/independent.md between its "generated" markers. Needs the extras
-brian2, nest, lava and plot. About seven minutes on 2 shared cores.
+brian2, nest, lava, nengo and plot. About seven minutes on 2 shared cores.
 """
 
 from __future__ import annotations
@@ -92,6 +93,9 @@ def curve_section(plt) -> list[str]:
     f_lv = weight_changes("lava", prot, fpair, dt=dt, max_rate=f_rate, precision="fixed")
     f_em = weight_changes("lava", prot, fpair, dt=dt, max_rate=f_rate, precision="fixed",
                           engine="emulator")
+    # nengo: the backend's lowering on nengo.Simulator and its emulator
+    _, ng = pairing_curve("nengo", pair, dt)
+    _, ng_em = pairing_curve("nengo", pair, dt, engine="emulator")
     rescale = pair.a_plus / fpair.a_plus  # fixed-point curve in the float curve's units
     ms = iv * 1000
     not0, not_coinc = iv != 0, (iv != 0) & (iv != -dt)
@@ -119,12 +123,18 @@ def curve_section(plt) -> list[str]:
             f"{mx(ref - ne_comp, not0)} | rounding |",
             f"| at Δt = 0: reference {ref[~not0][0]:.3g} (a+ - a-), Brian2 "
             f"{b2[~not0][0]:.3g}, NEST (delay compensated) {ne_comp[~not0][0]:.3g}, Lava "
-            f"{lv[~not0][0]:.3g} | | same-step convention |",
+            f"{lv[~not0][0]:.3g}, nengo {ng[~not0][0]:.3g} | | same-step convention |",
             f"| Lava float (stock LearningDense) vs its emulator | {mx(lv - lv_em)} | "
             "exact: the emulator is Lava's float engine in NumPy |",
             f"| Lava float vs reference | {mx(lv - ref)} | rounding: Lava pairs x0 and y0 "
             "of one step as the reference does (drivers sent one step early for the "
             "Dense's delay) |",
+            f"| nengo (the backend's SumOfProducts operator on nengo.Simulator) vs its "
+            f"emulator | {mx(ng - ng_em)} | exact: the emulator is the reference network "
+            "with nengo's LIF step under nengo's schedule |",
+            f"| nengo vs reference | {mx(ng - ref)} | rounding: the operator pairs the "
+            "layers' own spikes of one step as the reference does (drivers sent one step "
+            "early for the Connection's synapse delay) |",
             f"| Lava fixed point vs its emulator (the quantized model), a+ = "
             f"{fpair.a_plus / lsb:.0f} LSB | {np.abs(f_lv - f_em).max() / lsb:.0f} LSB | "
             "exact: integer engine in NumPy |",
@@ -142,6 +152,7 @@ def curve_section(plt) -> list[str]:
     ax.plot(ms, ne * 1e3, "x", ms=3, label="NEST stdp_synapse, h = d = 1 ms")
     ax.plot(ms, ne_fine * 1e3, "+", ms=3, label="NEST stdp_synapse, h = d = 0.1 ms")
     ax.plot(ms, lv * 1e3, "^", ms=3, mfc="none", label="Lava float (stock LearningDense)")
+    ax.plot(ms, ng * 1e3, "<", ms=3, mfc="none", label="nengo (nengo.Simulator, backend)")
     ax.plot(ms, f_lv * rescale * 1e3, "v", ms=3, mfc="none",
             label=f"Lava fixed point (a+ = {fpair.a_plus / lsb:.0f} LSB, rescaled)")
     ax.axhline(0, color="0.7", lw=0.5)
@@ -153,7 +164,8 @@ def curve_section(plt) -> list[str]:
                        (be, "Brian2 backend (0 drawn at 1e-19)", "d"), (ne, "NEST 1 ms", "x"),
                        (ne_fine, "NEST 0.1 ms", "+"),
                        (ne_comp, "NEST 1 ms, delay compensated", "s"),
-                       (lv, "Lava float", "^"), (f_lv * rescale, "Lava fixed (rescaled)", "v")):
+                       (lv, "Lava float", "^"), (ng, "nengo (0 drawn at 1e-19)", "<"),
+                       (f_lv * rescale, "Lava fixed (rescaled)", "v")):
         ax2.semilogy(ms, np.maximum(np.abs(y - ref), floor), st, ms=3, mfc="none", label=lab)
     ax2.set_ylabel("|Δw − reference|")
     ax2.set_xlabel("Δt = t_post − t_pre (ms)")

@@ -56,6 +56,9 @@ def test_fa_digits_lowers_with_its_scales_schedule_and_approximations():
     ("delta · FA · rate · batch 8, momentum 0.9", "momentum.*no velocity"),
     ("delta · FA · lif", "neuron model 'lif'.*rate model"),
     ("burstprop (spiking)", "neuron model 'burst'"),
+    ("stdp (pair, all-to-all)", "post_spike.*PES only.*no STDP spike traces"),
+    ("triplet_stdp", "post_spike.*PES only"),
+    ("rstdp (reward, eligibility tag)", "syn.tag.*no per-synapse tag"),
 ])
 def test_catalog_rows_it_cannot_run_are_refused_with_reasons(row, match):
     with pytest.raises(UnsupportedRule, match=match) as err:
@@ -77,6 +80,12 @@ def test_other_refusals():
         FA.network.layers[2]]))
     with pytest.raises(UnsupportedRule, match="unbounded.*500 Hz"):
         lower(relu)
+    # BrainProp with a pathway PES could carry: refused for its reward task
+    bp = dict(catalog())["brainprop · rate"]
+    bp = bp.with_(network=replace(bp.network, feedback=replace(bp.network.feedback,
+                                                              kind="random")))
+    with pytest.raises(UnsupportedRule, match="reward task.*action selection"):
+        lower(bp)
 
 
 # -- the engine ---------------------------------------------------------------------------

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from neurolearn import backends
-from neurolearn.errors import UnsupportedRule
+from neurolearn.errors import SpecError, UnsupportedRule
 from neurolearn.rules import load
 from neurolearn.rules.catalog import catalog
 from neurolearn.rules.ir import (Data, Factor, Feedback, Init, Layer, Network, Rule,
@@ -19,13 +19,12 @@ from neurolearn.backends.nengo import lower  # needs no nengo
 
 ROOT = __import__("pathlib").Path(__file__).resolve().parent.parent
 EXACT = 1e-12
-# rate rows nengo runs: all but the phased ones (settling, phases) and BrainProp (a
-# reward task), which it refuses by name
+# rate rows nengo runs: all but the phased ones (settling, phases), which it refuses
+# by name; BrainProp (a reward task) included
 RATE_ROWS = [(label, spec) for label, spec in catalog()
-             if not spec.network.spiking and not spec.phases and spec.reward is None]
+             if not spec.network.spiking and not spec.phases]
 REFUSED = {label for label, spec in catalog()
-           if spec.phases or spec.reward is not None or spec.rule.builtin in (
-               "burstprop", "stdp", "stdp_nearest", "triplet_stdp")}
+           if spec.phases or spec.rule.builtin == "burstprop"}
 
 
 def max_diff(a, b):
@@ -79,7 +78,7 @@ def test_burst_neurons_are_refused_with_reason_and_alternative():
     assert all(v != "lowers" for (row, _, _), v in caps.items() if row in REFUSED)
 
 
-def test_fixed_precision_spike_gated_terms_and_variants_are_refused():
+def test_fixed_precision_variants_and_spike_gated_terms_on_rate_nets_are_refused():
     spec = dict(catalog())["delta · FA · rate"]
     with pytest.raises(UnsupportedRule, match="float64 only.*run it on numpy or lava"):
         lower(spec, precision="fixed")
@@ -88,8 +87,10 @@ def test_fixed_precision_spike_gated_terms_and_variants_are_refused():
     lif = dict(catalog())["delta · FA · lif"]
     gated = Rule(terms=[Term([Factor("pre", "activity"), Factor("post", "error_drive")],
                              when="pre_spike")], eta=0.001)
-    with pytest.raises(UnsupportedRule, match="when = pre_spike.*every plastic step"):
-        lower(lif.with_(rule=gated))
+    assert lower(lif.with_(rule=gated)).gated == {"pre_spike"}
+    rate = dict(catalog())["delta · FA · rate"]
+    with pytest.raises(SpecError, match="pre_spike.*needs spikes"):
+        lower(rate.with_(rule=gated))
 
 
 # -- the engine ---------------------------------------------------------------------------

@@ -13,9 +13,10 @@ from .stdp import Pairing, PairSTDP, check_kind, curve_protocol, reference_weigh
 
 def weight_changes(simulator: str, pairings: list[Pairing], params, kind: str = "pair",
                    dt: float = 0.001, **kw) -> np.ndarray:
-    """Weight change per pairing from ``simulator``: 'reference', 'lava', 'brian2'
-    (the hand-written textbook synapse), 'brian2-backend' (the rule IR lowered by the
-    Brian2 backend) or 'nest';
+    """Weight change per pairing from ``simulator``: 'reference', 'lava', 'nengo'
+    (the nengo backend's lowering on nengo.Simulator), 'brian2' (the hand-written
+    textbook synapse), 'brian2-backend' (the rule IR lowered by the Brian2 backend) or
+    'nest';
     ``kind`` is 'pair', 'nearest' or 'triplet' (the reference runs pair and triplet)."""
     check_kind(kind, params)
     if simulator == "reference":
@@ -25,12 +26,14 @@ def weight_changes(simulator: str, pairings: list[Pairing], params, kind: str = 
         return backend_weight_changes(pairings, params, dt, kind=kind, **kw)
     if simulator == "lava":
         from .lava_stdp import weight_changes as run
+    elif simulator == "nengo":
+        from .nengo_stdp import weight_changes as run
     elif simulator == "brian2":
         run = brian2_stdp.weight_changes
     elif simulator == "nest":
         run = nest_stdp.weight_changes
     else:
-        raise ValueError("simulator must be 'reference', 'lava', 'brian2', "
+        raise ValueError("simulator must be 'reference', 'lava', 'nengo', 'brian2', "
                          f"'brian2-backend' or 'nest', got {simulator!r}")
     return run(pairings, params, kind, dt, **kw)
 

@@ -277,11 +277,21 @@ def _feedback(model, net, l):
     return sig[("B", l)]
 
 
+def _global(model, net, name):
+    """A global signal (reward, rpe): one value, set by the post-factor operator."""
+    sig = _shared(model, net)
+    if ("glob", name) not in sig:
+        sig[("glob", name)] = Signal(np.zeros(1), name=f"global.{name}")
+    return sig[("glob", name)]
+
+
 def _post_signals(model, net, l):
     out = []
-    for name in sorted(net.program.post_needed):
+    for name in sorted(net.program.post_raw):
         s = _activity(model, net, l) if name == "activity" else _post_factor(model, net, l, name)
         out.append((("post", name), s))
+    for name in sorted(net.program.globals_needed):
+        out.append((("post", name), _global(model, net, name)))
     return out
 
 
@@ -297,22 +307,25 @@ def build_sum_of_products(model, rule_type, rule):
             # rate: event_trace is the activity itself; spiking: it needs burst neurons
             reads.append((("pre", name), _activity(model, net, l - 1)))
     reads += _post_signals(model, net, l)
-    kinds = {kind for kind, _, _ in prog.filtered}
-    if "pre" in kinds and not bias:
+    kinds = {tr.kind for tr in prog.filtered}
+    if ("pre" in kinds or "pre_spike" in prog.gated) and not bias:
         reads.append((("raw_pre",), _output(model, net, l - 1)))
-    if "post" in kinds:
+    if "post" in kinds or "post_spike" in prog.gated:
         reads.append((("raw_post",), _output(model, net, l)))
     n_post = prog.layers[l].size
     updates = [(("delta",), model.sig[rule]["delta"]),
                (("acc",), Signal(np.zeros(W.shape), name=f"{conn}.acc"))]
     if prog.momentum:
         updates.append((("vel",), Signal(np.zeros(W.shape), name=f"{conn}.vel")))
-    for i, (kind, _, _) in enumerate(prog.filtered):
-        width = prog.layers[l - 1].size if kind == "pre" else n_post
-        updates.append((("trace", i), Signal(np.zeros(1 if bias and kind == "pre" else width),
+    for i, tr in enumerate(prog.filtered):
+        width = prog.layers[l - 1].size if tr.kind == "pre" else n_post
+        updates.append((("trace", i), Signal(np.zeros(1 if bias and tr.kind == "pre" else width),
                                              name=f"{conn}.trace{i}")))
     if prog.filtered:
         updates.append((("trace_started",), Signal(np.zeros(1), name=f"{conn}.started")))
+    if prog.tag_terms and not bias and prog.layers[l].plastic:
+        # the eligibility tag: a second state per synapse (the bias has none)
+        updates.append((("tag",), Signal(np.zeros(W.shape), name=f"{conn}.tag")))
     if not bias and prog.learns_feedback(l - 1):
         B = _feedback(model, net, l - 1)
         updates += [(("B",), B), (("accB",), Signal(np.zeros(B.shape), name=f"B{l - 1}.acc"))]
@@ -329,10 +342,12 @@ def build_learning_network(model, net, progress=None):
     prog = net.program
     L = prog.L
     need = prog.post_needed & {"error_drive", "burst_prob_dev", "activity_sq_avg"}
-    if not need:
+    if not need and prog.reward is None:
         return
     sets = [(("pf", l, name), _post_factor(model, net, l, name))
             for l in range(1, L + 1) for name in sorted(need)]
+    if prog.reward is not None:
+        sets += [(("glob", name), _global(model, net, name)) for name in ("reward", "rpe")]
     reads = [(("flags",), _stream_slice(model, net, "flags")),
              (("y",), _stream_slice(model, net, "y"))]
     for l in range(1, L + 1):
@@ -353,4 +368,5 @@ def build_learning_network(model, net, progress=None):
         updates = [(("sq", l), Signal(np.zeros(prog.layers[l].size), name=f"sq{l}"))
                    for l in range(1, L + 1)]
         updates.append((("sq_started",), Signal(np.zeros(1), name="sq_started")))
-    model.add_op(SimPostFactors(prog, sets, reads, updates, fixed_bias=net.fixed_bias))
+    model.add_op(SimPostFactors(prog, sets, reads, updates, fixed_bias=net.fixed_bias,
+                                seed=net.seed or 0))

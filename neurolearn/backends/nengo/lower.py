@@ -63,10 +63,17 @@ LIF_APPROXIMATION = Approximation(
     "round(tau_ref/dt) whole steps), fires when v > threshold (the reference: >=) and "
     "floors v at 0 (the reference lets it go negative)")
 
-# a factor with its own trace, renamed so two taus of one signal stay two signals (as
-# the reference simulator does)
+# a factor with its own trace (as the reference simulator finds them: a pre or post
+# activity with its own tau, every event_trace and spike_trace, of the weight and the
+# tag terms), renamed so two taus or update modes of one signal stay two signals
 Factor = namedtuple("Factor", "kind signal tau")
 Term = namedtuple("Term", "factors coeff when")
+Trace = namedtuple("Trace", "kind signal tau update read")
+
+
+def trace_name(tr) -> str:
+    """The signal name a traced factor carries in the operator's signal dicts."""
+    return f"{tr.signal}@{tr.tau}:{tr.update}:{tr.read}"
 
 
 @dataclass
@@ -93,10 +100,16 @@ class NengoProgram(Program):
     spiking: bool = False
     layers: list = field(default_factory=list)   # LayerMap per layer 0..L
     eta: list = field(default_factory=list)      # per projection 1..L (index 0..L-1)
-    terms: list = field(default_factory=list)    # the rule's terms, filtered factors renamed
-    filtered: list = field(default_factory=list)  # (kind, signal, tau) with their own trace
-    post_needed: frozenset = frozenset()
-    pre_needed: frozenset = frozenset()
+    terms: list = field(default_factory=list)    # the rule's terms, traced factors renamed
+    tag_terms: list = field(default_factory=list)  # the tag's terms, renamed (none: no tag)
+    tag_tau: float | None = None  # the tag's decay time constant (s)
+    filtered: list = field(default_factory=list)  # Trace: factors with their own trace
+    post_needed: frozenset = frozenset()   # post signals of the rule (post-factor operator)
+    pre_needed: frozenset = frozenset()    # pre signals read untraced
+    post_raw: frozenset = frozenset()      # post signals read untraced
+    globals_needed: frozenset = frozenset()  # global signals (reward, rpe)
+    gated: frozenset = frozenset()         # 'pre_spike' / 'post_spike' terms present
+    reward: object = None      # spec.reward: action selection in the post-factor operator
     k: int = 1                 # steps per example
     n_teach: int = 1           # plastic steps per example (the last ones)
     batch_size: int = 1
@@ -148,21 +161,29 @@ def _layer(i, layer, spiking, sim, first_hidden) -> LayerMap:
 
 
 def _filtered_factors(terms):
-    """(kind, signal, tau) of the factors that get their own trace (as the reference)."""
+    """The factors with their own trace (Trace tuples, each once, in a fixed order)."""
     out = set()
     for t in terms:
         for fa in t.factors:
-            if fa.kind == "pre" and (fa.signal == "event_trace" or fa.tau is not None):
-                out.add((fa.kind, fa.signal, fa.tau))
-            elif fa.kind == "post" and fa.signal == "activity" and fa.tau is not None:
-                out.add((fa.kind, fa.signal, fa.tau))
+            if fa.kind in ("pre", "post") and (
+                    fa.signal in ("event_trace", "spike_trace") or
+                    (fa.signal == "activity" and fa.tau is not None)):
+                out.add(Trace(fa.kind, fa.signal, fa.tau, fa.update, fa.read))
     return sorted(out, key=str)
 
 
 def _renamed(terms, filtered):
-    return [Term([Factor(fa.kind, f"{fa.signal}@{fa.tau}", fa.tau)
-                  if (fa.kind, fa.signal, fa.tau) in filtered else fa
-                  for fa in t.factors], t.coeff, t.when) for t in terms]
+    def name(fa):
+        tr = Trace(fa.kind, fa.signal, fa.tau, fa.update, fa.read) \
+            if fa.kind in ("pre", "post") else None
+        return Factor(fa.kind, trace_name(tr), fa.tau) if tr in filtered else fa
+    return [Term([name(fa) for fa in t.factors], t.coeff, t.when) for t in terms]
+
+
+def _untraced(terms, filtered, kind):
+    return frozenset(fa.signal for t in terms for fa in t.factors if fa.kind == kind
+                     and Trace(fa.kind, fa.signal, fa.tau, fa.update, fa.read)
+                     not in filtered)
 
 
 def lower(spec, precision: str = "float", profile=None, variant=None) -> NengoProgram:
@@ -182,30 +203,19 @@ def lower(spec, precision: str = "float", profile=None, variant=None) -> NengoPr
     for i, layer in enumerate(net.layers[1:], start=1):
         _layer(i, layer, spiking, spec.simulation, net.layers[1].neuron)  # neuron refusals
     terms = spec.rule.resolved_terms()
-    for t in terms:
-        if t.when != "step":
-            _refuse(f"term '{t}' of rule {rule!r}",
-                    f"'when = {t.when}' gates a term by spikes, and the nengo learning "
-                    "operator evaluates every term on every plastic step", "numpy")
-    if spec.rule.resolved_tag() is not None:
-        _refuse(f"rule {rule!r} (syn.tag)", "an eligibility tag is a second state per "
-                "synapse with its own rule, and a nengo learning operator updates only "
-                "the connection's weights")
-    if spec.reward is not None or spec.training.loss == "reward":
-        _refuse("a reward task (spec.reward, training.loss = 'reward')",
-                "the nengo model has no action selection: its output error is the "
-                "teacher's on every unit", "numpy, lava or brian2")
-    for sig in sorted(spec.rule.signals("global")):
-        _refuse(f"rule {rule!r} (global signal {sig!r})",
-                "a global factor comes from the reward task's action selection, which "
-                "the nengo model does not build")
+    tag = spec.rule.resolved_tag()
+    all_terms = list(terms) + (list(tag.terms) if tag is not None else [])
+    # spike-gated terms on rate neurons and global signals without spec.reward are
+    # refused by the spec's own validation (rules/compat.py)
+    gated = frozenset(t.when for t in all_terms if t.when != "step")
+    glob = spec.rule.signals("global")
     post = spec.rule.signals("post")
     for sig in sorted(post & {"burst", "pbar_event", "event"}):
         _refuse(f"rule {rule!r} (post signal {sig!r})",
                 "it needs the burst and event trains of two-compartment burst neurons, "
                 "which no nengo neuron type produces")
-    filtered = _filtered_factors(terms)
-    if not spiking and any(tau is None for _, _, tau in filtered):
+    filtered = _filtered_factors(all_terms)
+    if not spiking and any(tr.tau is None for tr in filtered):
         _refuse(f"rule {rule!r} (pre.event_trace without tau on rate neurons)",
                 "a trace needs a time constant, and rate neurons have no tau_syn",
                 "nengo with a tau on the factor")
@@ -218,8 +228,12 @@ def lower(spec, precision: str = "float", profile=None, variant=None) -> NengoPr
         NAME, precision, SPIKING_SCHEDULE if spiking else RATE_SCHEDULE, variant, approx,
         spec=spec, spiking=spiking, layers=layers,
         eta=layer_etas(spec.rule, len(net.layers) - 1),
-        terms=_renamed(terms, set(filtered)), filtered=filtered,
-        post_needed=frozenset(post), pre_needed=frozenset(spec.rule.signals("pre")),
+        terms=_renamed(terms, set(filtered)),
+        tag_terms=_renamed(tag.terms, set(filtered)) if tag is not None else [],
+        tag_tau=tag.tau if tag is not None else None, filtered=filtered,
+        post_needed=frozenset(post), pre_needed=_untraced(all_terms, set(filtered), "pre"),
+        post_raw=_untraced(all_terms, set(filtered), "post"), globals_needed=frozenset(glob),
+        gated=gated, reward=spec.reward,
         k=steps_per_example(sim), n_teach=teach_steps(sim), batch_size=t.batch_size,
         momentum=t.momentum, lr_decay=t.lr_decay, loss=t.loss, dt=sim.dt,
         max_rate=sim.max_rate)

@@ -14,9 +14,11 @@ import numpy as np
 from nengo.builder import Operator
 
 from ...reference.params import Params
+from ...reference.reward import RewardState
 from ...reference.signals import (burst_prob_devs, error_drives, output_error,
                                   output_readout)
-from ...reference.terms import error_free_part, rule_update
+from ...reference.terms import error_free_part, term_update
+from .lower import trace_name
 
 # the stream's flags, after its input and target (see frontend.ExampleStream)
 TEACH, N_BATCH, PASS, APPLY = range(4)
@@ -53,18 +55,29 @@ class SimPostFactors(_Keyed):
     """Every layer's post factors of a plastic step: error drives under each feedback
     pathway (output error switched off when the stream does not teach), rate
     burstprop's (p - p_bar) e, and the moving average of activity^2, all from
-    :mod:`neurolearn.reference.signals`. Nothing runs on settling steps (nothing
-    reads the factors then: nengo has no feedback delay to feed).
+    :mod:`neurolearn.reference.signals`. Nothing of these runs on settling steps
+    (nothing reads the factors then: nengo has no feedback delay to feed).
+
+    A reward task (``program.reward``) runs here too, on every step: the
+    reference's own :class:`~neurolearn.reference.reward.RewardState` (action
+    generator ``default_rng([seed, 6])``) sees the output's readout (the settling
+    steps' mean decides the action at the first plastic step), sets the global
+    signals ('glob', name) (reward and rpe after the reward's delay) and gives the
+    error the output is taught with (loss 'reward': the selected action's value
+    error only, BrainProp; else the teacher's).
 
     keys: ('I', l) (what projection l delivers, after its synapse), ('b', l) (a
     learned bias; else the fixed one), ('h', l) (rate output or spiking trace),
-    ('y',), ('flags',), ('W', l), ('B', l) read; ('pf', l, name) set; ('sq', l), ('sq_started',) updated.
+    ('y',), ('flags',), ('W', l), ('B', l) read; ('pf', l, name), ('glob', name)
+    set; ('sq', l), ('sq_started',) updated.
     """
 
-    def __init__(self, program, sets, reads, updates, fixed_bias=None, tag="PostFactors"):
+    def __init__(self, program, sets, reads, updates, fixed_bias=None, seed=0,
+                 tag="PostFactors"):
         super().__init__(sets, reads, updates, tag=tag)
         self.program = program
         self.fixed_bias = fixed_bias or {}
+        self.seed = seed
 
     def make_step(self, signals, dt, rng):
         prog = self.program
@@ -90,22 +103,42 @@ class SimPostFactors(_Keyed):
                 if f.kind == "post" and f.signal == "activity_sq_avg"}
         d_sq = np.exp(-prog.dt / next(iter(taus - {None}), 1.0))
         loss, spiking = prog.loss, prog.spiking
+        glob = {k[1]: s for k, s in v.items() if k[0] == "glob"}
+        reward = RewardState(prog.reward, self.seed, prog.n_teach, prog.dt, loss) \
+            if prog.reward is not None else None
+        clock = {"step": 0}
 
         def net_input(l):
             return current[l] + bias[l]
 
+        def readout(a_out):
+            return h[L] if spiking else output_readout(a_out, h[L], loss)
+
+        def reward_step(teach):
+            """The reward task's step (every step): global signals, taught error."""
+            if clock["step"] % prog.k == 0:
+                reward.begin_example()
+            clock["step"] += 1
+            y_hat = readout(net_input(L))
+            g, err = reward.step(y_hat, y, output_error(y_hat, y), teach)
+            for name, sig in glob.items():
+                sig[...] = g[name][0]
+            return y_hat, err
+
         def step_post_factors():
-            if not flags[TEACH]:
+            teach = bool(flags[TEACH])
+            if reward is not None:
+                err = reward_step(teach)[1]
+            if not teach:
                 return
             a = [None] + [net_input(l) for l in range(1, L + 1)]
             if "error_drive" in need:
                 if spiking:
                     fp = [neurons[l].fprime(a[l]) for l in range(1, L + 1)]
-                    y_hat = h[L]
                 else:
                     fp = [neurons[l].fprime(a[l], h[l]) for l in range(1, L + 1)]
-                    y_hat = output_readout(a[L], h[L], loss)
-                err = output_error(y_hat, y)
+                if reward is None:
+                    err = output_error(readout(a[L]), y)
                 for l, d in enumerate(error_drives(net, params, fp, err, loss), start=1):
                     drive[l][...] = d[0]
             if "burst_prob_dev" in need:
@@ -128,20 +161,28 @@ class SimPostFactors(_Keyed):
 class SimSumOfProducts(_Keyed):
     """One projection's learning, the reference's update (simulator docstring):
 
-    on a plastic step (stream flag), acc += eta_l * rule / (n_teach * n_batch), the
-    rule evaluated by :func:`neurolearn.reference.terms.rule_update` on the step's
-    pre and post signals; after the batch's last plastic step (stream flag) the
+    every step, the factors with their own trace advance (spiking: unit-area traces,
+    spike traces jumping by 1 or set to 1, read after or just before this step's
+    own spike; rate: low-passed from their first value) and so does the eligibility
+    tag (tag <- exp(-dt/tau) tag + its terms, spike-gated ones masked by the step's
+    pre or post spikes); on a plastic step (stream flag) each term adds eta_l *
+    term / (n_teach * n_batch) (a step term) or eta_l * term / n_batch (a
+    spike-gated term, at the step's spikes) to the accumulated change, evaluated by
+    :func:`neurolearn.reference.terms.term_update` on the step's pre, post and
+    global signals; after the batch's last plastic step (stream flag) the
     accumulated change goes through momentum (v = mu v + acc) into ``delta``, which
-    nengo adds to the weights at the start of the next step (the reference applies it
-    at the end of this one: the same weights from the next step on); ``delta`` is 0
-    on every other step. eta is multiplied by lr_decay when the stream's pass index
-    grows. With ``bias`` the projection is the bias column (pre: a unit of constant
-    activity 1). A learned feedback matrix B of the layer below (Kolen-Pollack) gets
-    eta_l (syn-free part)^T - eta_l decay B the same way.
+    nengo adds to the weights at the start of the next step (the reference applies
+    it at the end of this one: the same weights from the next step on); ``delta`` is
+    0 on every other step. eta is multiplied by lr_decay when the stream's pass
+    index grows. With ``bias`` the projection is the bias column (pre: a unit of
+    constant activity 1 whose every pre signal is 1, as the reference's bias; a
+    term's tag factor is 1 there, as in the reference). A learned feedback matrix B
+    of the layer below (Kolen-Pollack) gets eta_l (syn-free part)^T - eta_l decay B
+    the same way.
 
-    keys: ('flags',), ('W',), ('pre', name), ('post', name), ('raw_pre',),
-    ('raw_post',) read; ('delta',), ('acc',), ('vel',), ('trace', i),
-    ('trace_started',), ('B',), ('accB',), ('velB',) updated.
+    keys: ('flags',), ('W',), ('pre', name), ('post', name) (global signals
+    included), ('raw_pre',), ('raw_post',) read; ('delta',), ('acc',), ('vel',),
+    ('trace', i), ('trace_started',), ('tag',), ('B',), ('accB',), ('velB',) updated.
     """
 
     def __init__(self, program, layer, bias, reads, updates, tag=None):
@@ -157,37 +198,62 @@ class SimSumOfProducts(_Keyed):
         delta, acc, vel = v[("delta",)], v[("acc",)], v.get(("vel",))
         learn_w = prog.layers[l].plastic
         mu = prog.momentum
-        terms = prog.terms
-        raw_terms = prog.spec.rule.resolved_terms()
+        terms, tag_terms = prog.terms, prog.tag_terms
         filtered = prog.filtered
+        names = [trace_name(tr) for tr in filtered]
         spiking = prog.spiking
         pre = {k[1]: _row(s) for k, s in v.items() if k[0] == "pre"}
         post = {k[1]: _row(s) for k, s in v.items() if k[0] == "post"}
         raw = {"pre": v.get(("raw_pre",)), "post": v.get(("raw_post",))}
         traces = [_row(v[("trace", i)]) for i in range(len(filtered))]
         started = v.get(("trace_started",))
+        tag = v.get(("tag",))
         B, accB, velB = v.get(("B",)), v.get(("accB",)), v.get(("velB",))
         decay_B = prog.spec.network.feedback_of(l - 1).decay if B is not None else 0.0
-        decays = [np.exp(-dt / (tau if tau is not None else prog.layers[max(
-            l - 1 if kind == "pre" else l, 1)].trace_tau)) for kind, _, tau in filtered]
-        gains = [(1.0 - d) / (dt * prog.max_rate) for d in decays]
+        # as the reference: a trace without its own tau has the tau_syn of the
+        # projection's first spiking layer
+        decays = [np.exp(-dt / (tr.tau if tr.tau is not None else
+                                prog.layers[max(l - 1, 1)].trace_tau)) for tr in filtered]
+        jumps = [1.0 if tr.signal == "spike_trace" else (1.0 - d) / (dt * prog.max_rate)
+                 for tr, d in zip(filtered, decays)]
+        tag_decay = np.exp(-dt / prog.tag_tau) if tag is not None else None
         state = {"eta": prog.eta[l - 1], "pass": 0, "dirty": False}
         ones = np.ones((1, 1))
+        no_tag = {"tag": np.ones_like(W)} if bias else None
 
-        def advance_traces():
-            for i, (kind, signal, tau) in enumerate(filtered):
+        def advance_traces(sig_pre, sig_post):
+            """Every own trace one step on; the value the terms read into the dicts."""
+            for i, tr in enumerate(filtered):
+                side = sig_pre if tr.kind == "pre" else sig_post
+                if bias and tr.kind == "pre":
+                    side[names[i]] = ones  # the constant unit's traces are 1
+                    continue
                 x = traces[i]
-                if bias and kind == "pre":
-                    continue  # the constant unit's traces are 1
-                s = _row(raw[kind])
-                if spiking:  # a unit-area filter of 0/1 spikes, from zero
-                    x[...] = decays[i] * x + gains[i] * (s > 0)
-                elif started[0]:  # rate: a low-pass from its first value
+                s = _row(raw[tr.kind])
+                if spiking:  # from zero; 0/1 spikes
+                    old = decays[i] * x
+                    if tr.update == "set":
+                        x[...] = np.where(s > 0, jumps[i], old)
+                    else:
+                        x[...] = old + jumps[i] * (s > 0)
+                    side[names[i]] = old if tr.read == "before" else x.copy()
+                    continue
+                if started[0]:  # rate: a low-pass from its first value
                     x[...] = decays[i] * x + (1.0 - decays[i]) * s
                 else:
                     x[...] = s
+                side[names[i]] = x.copy()
             if started is not None:
                 started[0] = 1.0
+
+        def masks(when):
+            """(pre_mask, post_mask) of a term: the step's spikes on its gated side
+            (the bias's constant unit counts as spiking on every step)."""
+            if when == "pre_spike":
+                return (None if bias else (_row(raw["pre"]) > 0).astype(float)), None
+            if when == "post_spike":
+                return None, (_row(raw["post"]) > 0).astype(float)
+            return None, None
 
         def step_sum_of_products():
             if flags[PASS] > state["pass"]:  # a new pass: eta decays (per pass)
@@ -197,32 +263,35 @@ class SimSumOfProducts(_Keyed):
             if state["dirty"]:
                 delta[...] = 0.0
                 state["dirty"] = False
-            # traces advance on every step of the training stream, settling
-            # included (the meaning); only the weight terms wait for teaching
-            advance_traces()
+            if bias:  # the bias is a synapse from a unit of constant activity 1
+                sig_pre = {name: ones for name in prog.pre_needed}
+            else:
+                sig_pre = dict(pre)
+            sig_post = dict(post)
+            # traces and the tag advance on every step of the training stream,
+            # settling included (the meaning); only the weight terms wait for teaching
+            advance_traces(sig_pre, sig_post)
+            if tag is not None and learn_w:
+                tag[...] *= tag_decay
+                for t in tag_terms:
+                    pm, qm = masks(t.when)
+                    tag[...] += term_update(t, sig_pre, sig_post, W, 1, scale=1.0,
+                                            pre_mask=pm, post_mask=qm)[0]
             if flags[TEACH]:
-                scale = state["eta"] * (1.0 / (prog.n_teach * flags[N_BATCH]))
-                if bias:  # the bias is a synapse from a unit of constant activity 1
-                    sig_pre = {name: ones for name in prog.pre_needed}
-                    sig_pre.update({f"{sg}@{tau}": ones for kind, sg, tau in filtered
-                                    if kind == "pre"})
-                else:
-                    sig_pre = dict(pre)
-                sig_post = dict(post)
-                for i, (kind, sg, tau) in enumerate(filtered):
-                    if kind == "post" or not bias:
-                        (sig_pre if kind == "pre" else sig_post)[f"{sg}@{tau}"] = traces[i]
+                n_batch = flags[N_BATCH]
+                step_scale = state["eta"] * (1.0 / (prog.n_teach * n_batch))
+                event_scale = state["eta"] * (1.0 / n_batch)
                 if learn_w:
-                    dW, _ = rule_update(terms, sig_pre, sig_post, W, None, scale=scale)
-                    acc[...] += dW
+                    syn = no_tag if bias else ({"tag": tag} if tag is not None else None)
+                    for t in terms:
+                        pm, qm = masks(t.when)
+                        acc[...] += term_update(
+                            t, sig_pre, sig_post, W, 1,
+                            scale=step_scale if t.when == "step" else event_scale,
+                            syn_sig=syn, pre_mask=pm, post_mask=qm)[0]
                 if B is not None:
-                    pre_l = dict(pre)
-                    for i, (kind, sg, tau) in enumerate(filtered):
-                        if kind == "pre":
-                            pre_l[sg] = traces[i]
-                    mirror = error_free_part(raw_terms, pre_l, post, W)
-                    accB[...] += (state["eta"] * (1.0 / (prog.n_teach * flags[N_BATCH]))) \
-                        * (mirror.T - decay_B * B)
+                    mirror = error_free_part(terms, sig_pre, sig_post, W)
+                    accB[...] += step_scale * (mirror.T - decay_B * B)
             if flags[APPLY]:
                 if learn_w:
                     if mu:

@@ -210,6 +210,41 @@ def run(spec, *, precision="float", epochs=None, quiet=None, dataset=None, varia
         state=p)
 
 
+class RasterStream(ExampleStream):
+    """Given input spikes (steps, n_in), 0/1, as one example as long as the raster,
+    plastic throughout (the program's k and n_teach), its change applied after its
+    last step; no teacher (y = 0). For protocols that impose spike times
+    (:mod:`neurolearn.independent.nengo_stdp`)."""
+
+    def __init__(self, raster, n_out, program):
+        raster = np.asarray(raster, dtype=float)
+        super().__init__(np.zeros((1, raster.shape[1])), np.zeros((1, n_out)), program, 1, 0)
+        self.raster = raster
+        self.n_steps = len(raster)
+
+    def make_step(self, shape_in, shape_out, dt, rng, state):
+        prog = self.program
+        n_in, n_out = self.raster.shape[1], self.y.shape[1]
+        spike = 1.0 / (prog.dt * prog.max_rate)
+        k, n_teach, steps = prog.k, prog.n_teach, len(self.raster)
+        out = np.zeros(shape_out)
+        flags = out[n_in + n_out:]
+        flags[1] = 1.0  # n_batch
+
+        def step_raster(t):
+            i = int(round(t / dt)) - 1
+            if i >= steps:
+                raise RuntimeError(f"the raster holds {steps} steps; step {i + 1} asked "
+                                   "for more")
+            out[:n_in] = self.raster[i] * spike
+            s = i % k
+            flags[0] = s >= k - n_teach
+            flags[3] = s == k - 1 or i == steps - 1
+            return out
+
+        return step_raster
+
+
 # -- inference with trained weights (neurolearn.backends.inference) ----------------------
 class InferenceStream(ExampleStream):
     """The test set in its order (no shuffling), each example ``rest`` steps without

@@ -198,7 +198,21 @@ def _check(spec, precision, variant):
     if spec.rule.resolved_tag() is not None or spec.rule.signals("global"):
         _refuse(f"rule {rule!r} (syn.tag or a global signal)",
                 "PES learns from one error per decoder; it has no per-synapse tag and no "
-                "reward task on the chip", "numpy or lava")
+                "reward task on the chip", "nengo (nengo.Simulator), numpy, lava or brian2")
+    tag = spec.rule.resolved_tag()
+    for t in list(spec.rule.resolved_terms()) + (list(tag.terms) if tag else []):
+        if t.when != "step":
+            _refuse(f"term '{t}' of rule {rule!r}",
+                    "nengo-loihi's on-chip learning is PES only: a filtered presynaptic "
+                    "trace times an error on every learning step, with no dependency on "
+                    "the step's pre or post spikes and no STDP spike traces",
+                    "nengo (nengo.Simulator), lava or brian2")
+    if spec.reward is not None or spec.training.loss == "reward":
+        _refuse("a reward task (spec.reward, training.loss = 'reward')",
+                "the host forms every learning signal from the teacher's error through "
+                "the host-chip pipeline; no action selection or reward prediction error "
+                "is built into it (the teacher's error would silently replace it)",
+                "nengo (nengo.Simulator), numpy or brian2")
     if precision != "float":
         _refuse(f"precision {precision!r}", "the chip's arithmetic is the variant: 'sim' "
                 "(Loihi's integers) or 'simreal' (the same model in float)",
