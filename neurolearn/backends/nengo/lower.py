@@ -22,7 +22,13 @@ Mapping (the runtime, :mod:`.runtime` and :mod:`.frontend`, builds it):
   spikes in nengo's 'set' mode (same step);
 - the post factors of every layer come from one operator that the network's own
   builder adds (:class:`~.frontend.LearningNetwork`), calling
-  :mod:`neurolearn.reference.signals`.
+  :mod:`neurolearn.reference.signals`; a reward task's action selection, reward and
+  reward prediction error (the global signals) run there too, with the reference's
+  own :class:`~neurolearn.reference.reward.RewardState`;
+- spike-timing rules (terms with ``when = pre_spike | post_spike``, STDP spike
+  traces) and the eligibility tag (a second state per synapse with its own sum of
+  products) live in each projection's learning operator (:mod:`.ops`), which masks a
+  gated term by the step's pre or post spikes as the reference does.
 """
 
 from __future__ import annotations
