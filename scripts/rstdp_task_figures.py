@@ -5,6 +5,7 @@ contrast.
 
     .venv/bin/python scripts/rstdp_task_figures.py [--seeds 0,1,2,3,4]
         [--brian2-seeds 0] [--nest-seeds 0,1,2,3,4] [--lava-seeds 0,1,2,3,4]
+        [--nengo-seeds 0,1,2,3,4]
 
 Writes docs/img/rstdp_two_choice.png and the part of docs/rstdp_task.md between its
 "generated" markers. Needs the extras brian2, nest, lava and plot. Seed 0 is the one the
@@ -70,6 +71,7 @@ def main():
     ap.add_argument("--brian2-seeds", default="0")
     ap.add_argument("--nest-seeds", default="0,1,2,3,4")
     ap.add_argument("--lava-seeds", default="0,1,2,3,4")
+    ap.add_argument("--nengo-seeds", default="0,1,2,3,4")
     args = ap.parse_args()
     spec = load(ROOT / "examples" / "specs" / "rstdp_two_choice.toml")
     t0 = time.perf_counter()
@@ -93,6 +95,8 @@ def main():
         runs.append(("nest", nest_curve(spec, seed)))
     for seed in _seeds(args.lava_seeds):
         runs.append(("lava (fused)", rstdp_task.lava_curve(spec, seed)))
+    for seed in _seeds(args.nengo_seeds):  # one point per pass (the run's history)
+        runs.append(("nengo", rstdp_task.pass_curve(spec, seed, "nengo")))
     for label, c in runs:
         print(f"{label} seed {c.seed}: {c.accuracy[0]:.3f} -> {c.final:.3f} "
               f"({c.seconds:.0f} s)", flush=True)
@@ -101,8 +105,10 @@ def main():
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     colors = {"reference": "k", "brian2": "C0", "nest": "C2", "lava (fused)": "C1",
+              "nengo": "C4",
               "builtin rstdp (reference)": "C3"}
     styles = {"reference": "-", "brian2": "o", "nest": "--", "lava (fused)": "-.",
+              "nengo": "s-",
               "builtin rstdp (reference)": ":"}
     fig, (ax, ax2) = plt.subplots(1, 2, figsize=(10, 3.8), sharex=True)
     seen = set()
@@ -146,7 +152,8 @@ def main():
              f"{platform.python_version()}) by `python scripts/rstdp_task_figures.py "
              f"--seeds {shlex.quote(args.seeds)} --brian2-seeds "
              f"{shlex.quote(args.brian2_seeds)} --nest-seeds {shlex.quote(args.nest_seeds)} "
-             f"--lava-seeds {shlex.quote(args.lava_seeds)}`; test accuracy is the reference's evaluation of each "
+             f"--lava-seeds {shlex.quote(args.lava_seeds)} --nengo-seeds "
+             f"{shlex.quote(args.nengo_seeds)}`; test accuracy is the reference's evaluation of each "
              "simulator's learned weights (89 test images).", "",
              "### Contrast", ""] + contrast + [
              "", "### Learning curves", "",

@@ -156,6 +156,23 @@ def lava_curve(spec, seed: int = 0, every: int = 54, epochs: int | None = None,
     return curve
 
 
+def pass_curve(spec, seed: int = 0, backend: str = "nengo", epochs: int | None = None,
+               **options) -> Curve:
+    """A backend's ``neurolearn run`` of the task, one point per pass (its history:
+    the reference's evaluation of the weights after each pass); ``rewarded`` is NaN."""
+    from ..api import run
+    spec = with_seed(spec, seed)
+    n = len(load_dataset(spec.data, seed).x_train)
+    t0 = time.perf_counter()
+    res = run(spec, backend, epochs=epochs, quiet=True, **options)
+    curve = Curve(backend, seed, seconds=time.perf_counter() - t0)
+    for e, acc in zip(res.history["epoch"], res.history["test_accuracy"]):
+        curve.examples.append(int(e) * n)
+        curve.accuracy.append(float(acc))
+        curve.rewarded.append(float("nan"))
+    return curve
+
+
 def summary(curves: list) -> dict:
     """Final accuracies per simulator: {simulator: [(seed, accuracy), ...]}."""
     out = {}
