@@ -117,8 +117,14 @@ def main():
                   mfc="none", ms=4, lw=1.2)
         seen.add(label)
         ax.plot(c.examples, np.asarray(c.accuracy) * 100, styles[label], **kw)
-        if not np.all(np.isnan(c.rewarded[1:])):  # Lava does not report its choices
-            ax2.plot(c.examples[1:], np.asarray(c.rewarded[1:]) * 100, styles[label], **kw)
+        # a point's rewarded fraction covers the examples since the previous point:
+        # leave out windows of a few examples (e.g. 270 -> 271, the pass end), which
+        # read 0 or 100 %; Lava does not report its choices
+        ok = [i for i in range(1, len(c.examples))
+              if c.examples[i] - c.examples[i - 1] >= 20 and not np.isnan(c.rewarded[i])]
+        if ok:
+            ax2.plot([c.examples[i] for i in ok],
+                     [100 * c.rewarded[i] for i in ok], styles[label], **kw)
     for a in (ax, ax2):
         a.axhline(50, color="0.7", lw=0.5)
         for e in range(1, spec.training.epochs + 1):

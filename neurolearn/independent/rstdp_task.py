@@ -41,7 +41,10 @@ def with_seed(spec, seed: int):
 
 
 def _points(n: int, epochs: int, every: int) -> list[int]:
-    return sorted(set(list(range(every, epochs * n + 1, every)) + [epochs * n]))
+    """Every ``every`` examples and at the end of every pass (so each curve has a
+    point after exactly one pass)."""
+    return sorted(set(range(every, epochs * n + 1, every)) |
+                  {e * n for e in range(1, epochs + 1)})
 
 
 def _evaluate(spec, ds, params, seed) -> float:
