@@ -145,12 +145,6 @@ def _xor(specs_dir, seed):
     return spec.with_(training=replace(spec.training, seed=seed))
 
 
-def _check_xor(result):
-    readout = np.asarray(result.extra["test_readout"])[:, 0]  # (0,0) (0,1) (1,0) (1,1)
-    assert result.test_accuracy == 1.0, readout
-    assert min(readout[1], readout[2]) > max(readout[0], readout[3])
-
-
 def test_burstprop_xor_output_event_rates_move_towards_the_classes(specs_dir):
     """Fast check (seed 0, 40 epochs): the output event rate of the true patterns
     rises above that of the false ones, from no separation before learning."""
@@ -162,11 +156,22 @@ def test_burstprop_xor_output_event_rates_move_towards_the_classes(specs_dir):
     assert margin > 0.1, readout
 
 
-# The issue's bar: all four patterns on 5 of 5 seeds (benchmarks/README.md, "spiking
-# burstprop XOR"). The five seeds run as copies of one vectorised run (run_seeds:
-# each bit-identical to its own run_time_stepped; tests/test_simulator_copies.py).
+# The issue's bar (issue 13): all four patterns, every true pattern at least 0.1 above
+# every false one, on at least 19 of seeds 0-19. The spec's settings were chosen by
+# sweeps on seeds 0-9; seeds 10-19 were held out (benchmarks/README.md, "Spiking
+# burstprop XOR over seeds 0-19"). The 20 seeds run as copies of one vectorised run
+# (run_seeds: each bit-identical to its own run; tests/test_simulator_copies.py), about
+# 20 minutes on one core.
 @pytest.mark.slow
-def test_burstprop_learns_xor_five_seeds(specs_dir):
+@pytest.mark.xfail(strict=True, reason="measured 2026-11-30: 18 of 20 seeds (seeds 6 "
+                   "and 10 miss one pattern); the bar is 19")
+def test_burstprop_learns_xor_on_19_of_seeds_0_to_19(specs_dir):
     from neurolearn.reference.simulator import run_seeds
-    for result in run_seeds(_xor(specs_dir, 0), [0, 1, 2, 3, 4], quiet=True):
-        _check_xor(result)
+    from neurolearn.sweep.task import margin
+    spec = _xor(specs_dir, 0)
+    good = []
+    for seed, result in zip(range(20), run_seeds(spec, list(range(20)), quiet=True)):
+        m = margin(_xor(specs_dir, seed), result)
+        if result.test_accuracy == 1.0 and m >= 0.1:
+            good.append(seed)
+    assert len(good) >= 19, f"4/4 with margins >= 0.1 on seeds {good}"
