@@ -163,8 +163,9 @@ def test_burstprop_xor_output_event_rates_move_towards_the_classes(specs_dir):
 # (run_seeds: each bit-identical to its own run; tests/test_simulator_copies.py), about
 # 20 minutes on one core.
 @pytest.mark.slow
-@pytest.mark.xfail(strict=True, reason="measured 2026-11-30: 18 of 20 seeds (seeds 6 "
-                   "and 10 miss one pattern); the bar is 19")
+@pytest.mark.xfail(strict=True, raises=AssertionError,
+                   reason="measured 2026-11-30: 18 of 20 seeds (seeds 6 and 10 miss one "
+                          "pattern); the bar is 19")
 def test_burstprop_learns_xor_on_19_of_seeds_0_to_19(specs_dir):
     from neurolearn.reference.simulator import run_seeds
     from neurolearn.sweep.task import margin
