@@ -161,7 +161,7 @@ def test_burstprop_xor_output_event_rates_move_towards_the_classes(specs_dir):
 # sweeps on seeds 0-9; seeds 10-19 were held out (benchmarks/README.md, "Spiking
 # burstprop XOR over seeds 0-19"). The 20 seeds run as copies of one vectorised run
 # (run_seeds: each bit-identical to its own run; tests/test_simulator_copies.py), about
-# 20 minutes on one core.
+# 13 minutes on one core.
 @pytest.mark.slow
 @pytest.mark.xfail(strict=True, raises=AssertionError,
                    reason="measured 2026-11-30: 18 of 20 seeds (seeds 6 and 10 miss one "
