@@ -1,7 +1,7 @@
 """Regenerate the figures and tables of docs/independent.md: the reference against Brian2
 and NEST on LIF spike times and on STDP (pairing curve, frequency protocol), and Lava's
 and nengo's pairing curves (Lava float and fixed point; each runtime against its
-emulator and the reference).
+emulator and the reference), and nengo's frequency protocol.
 
     .venv/bin/python scripts/independent_figures.py
 
@@ -193,6 +193,10 @@ def frequency_section(plt) -> list[str]:
         "triplet Brian2 backend": weight_changes("brian2-backend", prot, trip, "triplet"),
         "pair Brian2 backend": weight_changes("brian2-backend", prot, pair, "pair"),
         "nearest Brian2 backend": weight_changes("brian2-backend", prot, pair, "nearest"),
+        # the nengo backend's lowering on nengo.Simulator (drivers one step early)
+        "triplet nengo": weight_changes("nengo", prot, trip, "triplet"),
+        "pair nengo": weight_changes("nengo", prot, pair, "pair"),
+        "nearest nengo": weight_changes("nengo", prot, pair, "nearest"),
     }
     res = {k: v / N_PAIRS for k, v in res.items()}
     n = len(RHOS)
@@ -204,7 +208,7 @@ def frequency_section(plt) -> list[str]:
         for s, sl in (("+10 ms", slice(0, n)), ("-10 ms", slice(n, 2 * n))):
             rows.append(f"| {k} | {s} | " + " | ".join(f"{x * 1e3:+.4f}" for x in v[sl]) + " |")
     diffs = ["", "| pair of simulators | rule | max \\|difference\\| per pairing |", "|---|---|---|"]
-    every = ("reference", "Brian2", "NEST", "Brian2 backend")
+    every = ("reference", "Brian2", "NEST", "Brian2 backend", "nengo")
     for rule, sims in (("triplet", every), ("pair", every), ("nearest", every)):
         for i, a in enumerate(sims[:3]):
             for b in sims[i + 1:]:
@@ -214,7 +218,7 @@ def frequency_section(plt) -> list[str]:
     for ax, (s, sl) in zip(axes, (("+10 ms", slice(0, n)), ("-10 ms", slice(n, 2 * n)))):
         for rule, col in (("triplet", "C0"), ("pair", "C1"), ("nearest", "C2")):
             for sim, st in (("reference", "-"), ("Brian2", "o"), ("NEST", "x"),
-                            ("Brian2 backend", "d")):
+                            ("Brian2 backend", "d"), ("nengo", "<")):
                 k = f"{rule} {sim}"
                 if k in res:
                     ax.plot(RHOS, res[k][sl] * 1e3, st, color=col, mfc="none",
