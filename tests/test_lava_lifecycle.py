@@ -81,6 +81,9 @@ def test_ctrl_c_ends_runtime_and_all_processes(monkeypatch):
         real_kill_group(pgid, wait)
 
     monkeypatch.setattr(runner, "kill_group", spy)
+    # Ctrl-C as an interactive session has it: a test runner started in the background
+    # by a non-interactive shell inherits SIGINT ignored (the run then just times out)
+    old_handler = signal.signal(signal.SIGINT, signal.default_int_handler)
     timer = threading.Timer(4.0, os.kill, (os.getpid(), signal.SIGINT))
     timer.start()
     try:
@@ -89,6 +92,7 @@ def test_ctrl_c_ends_runtime_and_all_processes(monkeypatch):
                              fault=("hang", 5, "population1"))
     finally:
         timer.cancel()
+        signal.signal(signal.SIGINT, old_handler)
     assert_nothing_left(seen["pgid"])
     # Ctrl-C used to leak Lava's 4 shared-memory segments (the group's manager and
     # resource tracker die with it); they are unlinked now
