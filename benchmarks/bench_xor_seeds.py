@@ -1,5 +1,5 @@
-"""The 5-seed spiking burstprop XOR (examples/specs/burstprop_xor.toml: 600 epochs x 4
-examples x 500 steps per seed at the spec's epochs) on one core: all seeds in one vectorised run
+"""The 5-seed spiking burstprop XOR (examples/specs/burstprop_xor.toml: the spec's epochs
+x 4 examples x 500 steps per seed) on one core: all seeds in one vectorised run
 (neurolearn.reference.simulator.run_seeds), against one seed alone.
 
     .venv/bin/python benchmarks/bench_xor_seeds.py [--epochs N] [--seeds 0,1,2,3,4]

@@ -103,12 +103,11 @@ def _rows():
     if f.exists():
         d = json.loads(f.read_text())
         single = d.get("single_seed", {})
-        full = d.get("spec_epochs", 600)  # results before the spec's 800 epochs: 600
-        per_seed = d["cpu_s_per_seed"] * full / d["epochs"]
+        full = d["spec_epochs"]
+        per_seed = d["cpu_s_per_seed_spec_epochs"]
         how = ("" if d["epochs"] == full else
                f"; extrapolated from {d['epochs']} epochs ({d['cpu_s_per_seed']:.1f} s)")
-        alone = single.get("cpu_s_per_seed_spec_epochs",
-                           single.get("cpu_s_per_seed_600_epochs", 0))
+        alone = single.get("cpu_s_per_seed_spec_epochs", 0)
         rows.append((f"spiking burstprop XOR, {len(d['seeds'])} seeds x {full} epochs "
                      f"in one vectorised run, one core (CPU s per seed{_load(d)})",
                      f"{per_seed:.1f} ({d['us_per_seed_step_cpu']:.0f} us per "
