@@ -80,11 +80,14 @@ CASES = {
 }
 
 # fixed point: every product sign-definite (Lava clips the y traces of a neuron that
-# spiked to [0, 127]), or no post spikes sent
+# spiked to [0, 127]), or no post spikes sent (R-STDP: a signed rpe, no post spikes)
 FIXED = {
     "stdp": CASES["stdp"],
     "stdp_nearest": CASES["stdp_nearest"],
     "triplet_stdp": CASES["triplet_stdp"],
     "reward-modulated hebbian (step term)": reward_spec(Rule(name="rhebb", eta=0.2, terms=[
         Term([F("pre", "activity"), F("post", "activity"), F("global", "rpe")])])),
+    # the tag in t, its post_spike term a u0 product, its decay a literal scale
+    "rstdp · hidden layer, reward delay, epsilon-greedy":
+        CASES["rstdp · hidden layer, reward delay, epsilon-greedy"],
 }

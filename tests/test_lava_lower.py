@@ -24,7 +24,6 @@ LOWERS_FLOAT = ["delta · FA · rate", "delta · FA · rate · batch 8, momentum
                 "delta · DFA · rate", "delta · FA · lif", "delta · DFA · lif",
                 "burstprop_rate", "burstprop (spiking)", "stdp (pair, all-to-all)",
                 "stdp_nearest", "triplet_stdp", "rstdp (reward, eligibility tag)"]
-NOT_FIXED = ["rstdp (reward, eligibility tag)"]  # the eligibility tag: float only
 # rows whose products leave no y slot for the batch, or with an eligibility tag
 PER_STEP = ["triplet_stdp", "rstdp (reward, eligibility tag)"]
 
@@ -50,7 +49,7 @@ def test_capabilities_are_derived_by_lowering_the_catalog():
             assert lowers == (row in LOWERS_FLOAT), (row, variant, caps[(row, "float", variant)])
         spiking = ROWS[row].network.spiking
         assert (caps[(row, "fixed", "stock")] == "lowers") == (
-            spiking and row in LOWERS_FLOAT and row not in NOT_FIXED)
+            spiking and row in LOWERS_FLOAT)
         assert "fused process runs the reference's float64" in caps[(row, "fixed", "fused")]
     assert BACKEND.variants == ("stock", "fused") and BACKEND.schedule == LAVA
 

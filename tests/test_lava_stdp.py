@@ -6,18 +6,22 @@ max |dW| = 0; fixed point: 0 LSB) and the fused lowering against stock (1e-12); 
 pairing curve on Lava."""
 
 import importlib.util
+from dataclasses import replace
 
 import numpy as np
 import pytest
 from lava_stdp_specs import CASES, FA_LIF, FIXED, builtin, custom, reward_spec
 
 from neurolearn.backends.lava import emulate, lower, simulate
-from neurolearn.backends.lava.lower import EY, LAVA, LAVA_STEP_FLOAT
+from neurolearn.backends.lava.lower import EY, LAVA, LAVA_STEP_FLOAT, LAVA_STEP_TAG, SPIKED
 from neurolearn.errors import UnsupportedRule
 from neurolearn.independent import lava_stdp
 from neurolearn.independent.measure import pairing_curve, weight_changes
 from neurolearn.independent.stdp import (PairSTDP, TripletSTDP, curve_protocol,
                                          frequency_protocol)
+from neurolearn.hardware import arith
+from neurolearn.reference.schedule import Schedule
+from neurolearn.reference.simulator import Network
 from neurolearn.reference.simulator import simulate as reference_simulate
 from neurolearn.rules.ir import Factor as F
 from neurolearn.rules.ir import Rule, Tag, Term
@@ -104,6 +108,54 @@ def test_fixed_point_products_take_their_sign_and_a_scale():
     assert nearest.layers[0].out_payload == 32.0  # the output layer's input is h1
 
 
+def test_rstdp_in_fixed_point_reads_an_integer_tag_before_the_step():
+    prog = lower(reward_spec(), "fixed")
+    lp = prog.layers[-1]
+    assert prog.schedule == LAVA_STEP_TAG and prog.schedule.tag_read == "before"
+    # one product per y slot, each with one integer scale: the weight reads the old t
+    assert lp.dw == "2^-3 * u0 * y1 * t"
+    # the post_spike term is a u0 product times the spikes sent on y2, so no
+    # back-propagating spike clips the signed rpe on y1; no slot is left for the decay
+    assert lp.dt_rule == "2^-4 * u0 * x1 * y2 + 2^-1 * x0 * y3 - 2^-7 * u0 * t"
+    assert not lp.bap and lp.slots[1].terms == [(1.0, (SPIKED,))]
+    assert lp.t_frac == 3  # 16x the largest coefficient (1.05) fits 255 LSBs
+    # one pair: a fresh pre spike (x1 = 16) at a post spike (y2 = 64) adds one unit of
+    # the float tag, 2^3 LSBs, in Lava's integer product (accumulator: 2^7 per LSB)
+    y2 = round(lp.slots[1].y_scale)
+    assert arith.product(1, [(16, 7), (y2, 7)], 1, -4) == 2 ** 3 * 2 ** 7
+    # depression: a pre spike with y_post = 1 takes 1.05 units (y3 = rint(16.8) = 17)
+    y3 = round(1.05 * lp.slots[2].y_scale)
+    assert arith.product(1, [(y3, 7)], 1, -1) == pytest.approx(1.05 * 2 ** 10, rel=0.02)
+    names = [a.name for a in prog.approximations]
+    assert names == ["fixed_point_engine", "float_neurons", "tag_decay_scale"]
+    assert "tau 0.127 s instead of 0.2 s" in prog.approximations[-1].description
+
+
+@pytest.mark.parametrize("read", ["after", "before"])
+def test_the_schedules_tag_read_says_which_tag_the_weight_sees(read):
+    """dW = eta * share * tag on each plastic step (per-step updates): the tag after
+    the step's update (the meaning) or before it (Lava's fixed-point engine)."""
+    net0 = FA_LIF.network
+    base = FA_LIF.with_(network=replace(net0, layers=[net0.layers[0]] + [
+        replace(layer, bias=False) for layer in net0.layers[1:]]))
+    spec = custom(base, Term([F("syn", "tag")]), eta=0.5, tag=Tag(0.1, [
+        Term([F("pre", "spike_trace", 0.02)], 1.0, "post_spike"),
+        Term([F("post", "spike_trace", 0.02)], -1.0, "pre_spike")]))
+    net = Network(spec, schedule=Schedule("per step", apply="step", tag_read=read))
+    scale = spec.rule.eta * net.step_scale
+    rng = np.random.default_rng(0)
+    moved = 0
+    for _ in range(60):
+        x = (rng.random((1, 64)) < 0.3).astype(float)
+        T0, W0 = [t.copy() for t in net.tags], [w.copy() for w in net.W]
+        net.step(x, np.zeros((1, 10)))
+        for l in range(2):
+            T = T0[l] if read == "before" else net.tags[l]
+            assert np.allclose(net.W[l] - W0[l], scale * T, rtol=1e-12, atol=1e-15)
+            moved += not np.allclose(T0[l], net.tags[l])
+    assert moved > 60  # the two readings differ on most steps
+
+
 def _refusal(spec, **kw):
     with pytest.raises(UnsupportedRule) as err:
         lower(spec, **kw)
@@ -134,8 +186,6 @@ REFUSALS = [
      lambda: reward_spec().with_(training=reward_spec().training.__class__(
          epochs=1, batch_size=1, seed=0, momentum=0.5)), {},
      "eligibility tag occupies Lava's tag t"),
-    ("tag in fixed point", lambda: reward_spec(), {"precision": "fixed"},
-     "(an eligibility tag) in fixed point cannot run on lava"),
     ("signed post factor with post spikes, fixed point",
      lambda: custom(FA_LIF, Term([F("pre", "activity"), F("post", "error_drive")], 1.0,
                                  "post_spike")), {"precision": "fixed"},

@@ -64,6 +64,16 @@ _LAVA_STDP_FIXED = (
     "traces sent as 7-bit integers, floor-shifted products and stochastic rounding of "
     "8-bit weights; the engine equals its emulator to 0 LSB")
 
+_LAVA_RSTDP_FIXED = (
+    "timing and precision: as the other STDP rows in fixed point (the one-step Dense "
+    "delay, 7-bit traces, floor-shifted products, stochastic rounding of 8-bit weights), "
+    "and two more: the weight reads the tag before the step's update (one integer scale "
+    "per y slot cannot carry the merged products, so the schedule says tag_read = "
+    "'before' and t carries 1/8 of a pair per LSB), and with no y slot left the tag "
+    "decays by 2^-7 per step (tau 0.127 s for 0.2 s, the declared tag_decay_scale); "
+    "reward decisions follow the spikes, so weight changes decorrelate; the engine "
+    "equals its emulator to 0 LSB")
+
 EXPECTED_GAPS: dict = {
     ("delta · DFA · lif", "lava", "float", "textbook"):
         {"figures": {"corr_dW": 0.766}, "reason": _LAVA_TIMING},
@@ -109,4 +119,6 @@ EXPECTED_GAPS: dict = {
         {"figures": {"corr_dW": 0.224}, "reason": _LAVA_STDP_FIXED},
     ("triplet_stdp", "lava", "fixed", "textbook"):
         {"figures": {"corr_dW": 0.189}, "reason": _LAVA_STDP_FIXED},
+    ("rstdp (reward, eligibility tag)", "lava", "fixed", "textbook"):
+        {"figures": {"corr_dW": 0.200}, "reason": _LAVA_RSTDP_FIXED},
 }

@@ -63,6 +63,7 @@ W_S_MANT = 4
 W_ACCUMULATOR_U = 15
 W_ACCUMULATOR_S = W_ACCUMULATOR_U + 1
 W_EPOCH_TIME = 6
+W_TAG_1_U = 8  # the tag t (Lava's tag_1): 8 bits + sign
 # lava/magma/core/learning/product_series.py (validation of the scaling factor)
 MANTISSA_MIN, MANTISSA_MAX = -8, 7
 EXPONENT_MIN, EXPONENT_MAX = -7, 8
@@ -270,6 +271,23 @@ def learn_weights(weights, products, random: float, widths: EngineWidths = LAVA)
         acc = accumulate(acc, contribution, widths)
     acc = round_weight_accumulator(acc, random, widths)
     return accumulator_to_weights(acc, widths)
+
+
+def learn_tag(tags, products, random: float, widths: EngineWidths = LAVA,
+              tag_bits: int = W_TAG_1_U) -> np.ndarray:
+    """One learning epoch of the tag t (``tag_1``), as :func:`learn_weights` with t's
+    widths: ``t << (acc_bits - tag_bits)``, the products, the same stochastic rounding
+    (the epoch's one random, shared with the weights), ``>>`` back, then Lava's clip to
+    [-2^8 - 1, 2^8 - 1] (``_saturate_synaptic_variable`` in
+    ``magma/core/model/py/connection.py``; the accumulator is not clipped by sign)."""
+    shift = widths.accumulator_bits - tag_bits
+    acc = np.left_shift(np.asarray(tags).astype(np.int64), shift)
+    for contribution in products:
+        acc = accumulate(acc, contribution, widths)
+    q = 2 ** shift
+    scaled = acc / q
+    acc = (stochastic_round(np.floor(scaled), random, scaled % 1) * q).astype(np.int64)
+    return np.clip(np.right_shift(acc, shift), -(2 ** tag_bits) - 1, 2 ** tag_bits - 1)
 
 
 # ---- traces ---------------------------------------------------------------------------

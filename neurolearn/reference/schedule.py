@@ -20,6 +20,11 @@ Fields (each a property of an engine, never of a rule):
   settling and plastic steps (an engine whose latency from input to output exceeds
   them). Plastic steps per example, and so eta's meaning, are unchanged; traces and
   learning signals run through the hold as through settling steps.
+- ``tag_read``: what a weight term reading an eligibility tag (``syn.tag``) sees:
+  ``"after"`` this step's tag update (the meaning), or ``"before"`` it (an engine
+  that evaluates the weight and tag rules from the values before either is updated,
+  with no room to add the step's tag increment to the weight's products: Lava's
+  fixed-point engine).
 
 Within a step, the forward pass uses the weights as they were at the start of the
 step and the step's change is applied at its end (Lava's Dense computes its output
@@ -32,6 +37,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 APPLY = ("batch", "step")
+TAG_READ = ("after", "before")
 
 
 @dataclass(frozen=True)
@@ -41,10 +47,14 @@ class Schedule:
     feedback_delay: int = 0
     apply: str = "batch"
     hold_steps: int = 0
+    tag_read: str = "after"
 
     def __post_init__(self):
         if self.apply not in APPLY:
             raise ValueError(f"Schedule.apply must be one of {APPLY}, got {self.apply!r}")
+        if self.tag_read not in TAG_READ:
+            raise ValueError(f"Schedule.tag_read must be one of {TAG_READ}, got "
+                             f"{self.tag_read!r}")
         for name in ("forward_delay", "feedback_delay", "hold_steps"):
             v = getattr(self, name)
             if not isinstance(v, int) or v < 0:
@@ -61,6 +71,8 @@ class Schedule:
                          "(learning off)")
         parts.append("changes applied every plastic step" if self.apply == "step"
                      else "changes accumulated over each batch")
+        if self.tag_read == "before":
+            parts.append("weight terms read the eligibility tag before the step's update")
         return f"{self.name}: " + ", ".join(parts)
 
 

@@ -908,6 +908,8 @@ class Network:
             syn = {"tag": self.tags[l - 1]} if self.tags is not None else None
             if self.tag_rule is not None and lay.plastic:
                 T = self.tags[l - 1]
+                if self.schedule.tag_read == "before":  # the weight reads this copy
+                    syn = {"tag": T.copy()}
                 T *= self.tag_decay
                 for ct in self.ctag_terms:
                     ct.add_to(T, sig_pre, sig_post, W[l - 1], 1.0, syn=syn,

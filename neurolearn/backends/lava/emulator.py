@@ -168,6 +168,8 @@ class FixedEngine:
         self.bap = np.zeros(lp.size, dtype=bool)
         self.ys = None
         self.dw = _parse(lp.dw)
+        self.dt = _parse(lp.dt_rule) if lp.dt_rule else None
+        self.T = np.zeros((lp.size, lp.n_pre), dtype=np.int64) if lp.dt_rule else None
 
     def receive(self, s, ys, bap=None):
         self.spiked = s.astype(bool)
@@ -192,12 +194,19 @@ class FixedEngine:
         yd[:, self.bap] = a.add_impulse(yd[:, self.bap], self.yr.impulse, 0, 0, widths=w)
         vals = {"x1": self.x[0][np.newaxis, :], "x2": self.x[1][np.newaxis, :],
                 "y1": yd[0][:, np.newaxis], "y2": yd[1][:, np.newaxis],
-                "y3": yd[2][:, np.newaxis], "w": W}
+                "y3": yd[2][:, np.newaxis], "w": W, "t": self.T}
         deps = {"u0": 1, "x0": self.spiked[np.newaxis, :], "y0": self.bap[:, np.newaxis]}
-        prods = [a.product(deps[dep], [(vals[f] + k, w.factor_width(f)) for f, k in facs],
-                           m, e, widths=w, shape=W.shape)
-                 for m, e, dep, facs in self.dw]
-        return a.learn_weights(W, prods, self.wr.value, widths=w).astype(float)
+
+        def products(rule):
+            return [a.product(deps[dep], [(vals[f] + k, w.factor_width(f)) for f, k in facs],
+                              m, e, widths=w, shape=W.shape)
+                    for m, e, dep, facs in rule]
+        # dw and dt both read w and t as they were before the epoch, and round with
+        # the epoch's one random (_apply_learning_rules extracts its arguments once)
+        W_new = a.learn_weights(W, products(self.dw), self.wr.value, widths=w)
+        if self.dt is not None:
+            self.T = a.learn_tag(self.T, products(self.dt), self.wr.value, widths=w)
+        return W_new.astype(float)
 
 
 class EmulatedNetwork:

@@ -65,7 +65,14 @@ How each factor reaches the engine (float):
   epoch with tau 65535): the population sends y / exp(-1/65535).
 
 In fixed point the engine has 8-bit weights and tags, 7-bit traces: updates apply
-every plastic step (:data:`LAVA_STEP`) and momentum is refused.
+every plastic step (:data:`LAVA_STEP`) and momentum is refused. An eligibility tag
+lives in t as an integer ``t_int = t 2^t_frac`` (:func:`_fixed_point`), and the
+weight's product reads the old t (:data:`LAVA_STEP_TAG`: one integer scale per y
+slot cannot carry the merged products); a tag's ``post_spike`` terms become u0
+products times the layer's spikes sent on a y slot (:data:`SPIKED`), so no
+back-propagating spike clips a signed y such as the rpe; when the products leave no
+y slot for the tag's decay, it is the literal scale nearest to exp(-dt/tau) - 1
+(the declared approximation ``tag_decay_scale``).
 """
 
 from __future__ import annotations
@@ -92,6 +99,9 @@ LAVA_STEP = Schedule("lava (fixed point: per-step updates)", forward_delay=1,
                      feedback_delay=1, apply="step")
 LAVA_STEP_FLOAT = Schedule("lava (per-step updates: no y slot or tag for a batch)",
                            forward_delay=1, feedback_delay=1, apply="step")
+LAVA_STEP_TAG = Schedule("lava (fixed point: per-step updates, the weight reads the tag "
+                         "before the step's update)", forward_delay=1, feedback_delay=1,
+                         apply="step", tag_read="before")
 
 Y_TAU = 65535                 # Loihi3FLearningRule's y taus: 2^16 - 1 steps
 EY = float(np.exp(-1 / Y_TAU))  # the factor the float engine puts on every y
@@ -105,6 +115,8 @@ FIXED_PROFILE = "loihi2"      # whose engine widths Lava's fixed_pt model has
 DEPENDENCY = {"step": "u0", "pre_spike": "x0", "post_spike": "y0"}
 SHARE = {"u0": "step", "x0": "event", "y0": "event"}
 Y_HEADROOM = 4.0              # fixed point: post factors may reach 4x their coefficient
+TAG_HEADROOM = 16.0           # fixed point: a tag may reach 16x its largest term's unit
+SPIKED = "spike@step"         # post signal: the layer's spikes of the step (0/1)
 
 
 def _refuse(what, reason, alternative="numpy (the reference)"):
@@ -251,6 +263,8 @@ class LayerProgram:
     reward_out: bool = False  # sends (r, rpe) to the hidden populations each step
     fixed: bool = False
     w_frac: int = 0               # fixed point: W_int = W 2^w_frac
+    t_frac: int = 0               # fixed point: T_int = T 2^t_frac (an eligibility tag)
+    decay_scale: tuple | None = None  # fixed point: the tag decay's literal (m, e)
     rng_seed: int = 0             # fixed point: seed of the engine's trace randoms
 
     @property
@@ -534,15 +548,16 @@ def _group(traces, terms):
     return groups
 
 
-def _products(groups, traces, slots, comp, share=None, literal=False):
+def _products(groups, traces, slots, comp, share=None, literal=None):
     """One product per group (and its own y slot, or a literal scale when the group
-    is one constant term of a tag); a pre trace read before its own spike is
-    ``(x - impulse)`` at x0 and the product minus ``impulse * x0 * y`` at u0."""
+    is one constant term of a tag and ``literal(value, trace name, syn)`` gives its
+    (m, e)); a pre trace read before its own spike is ``(x - impulse)`` at x0 and the
+    product minus ``impulse * x0 * y`` at u0."""
     by_name = {t.name: t for t in traces.traces}
     out = []
     for (dep, tr, before, syn, gain), ts in groups.items():
-        lit = _literal(ts[0][0] * gain) if literal and len(ts) == 1 and not ts[0][1] \
-            else None
+        lit = literal(ts[0][0] * gain, tr, syn) if literal and len(ts) == 1 and \
+            not ts[0][1] else None
         if lit is not None:
             p = Product(dep, tr, (), syn, mantissa=lit[0],
                         exponent=lit[1] if lit[1] else None)
@@ -603,16 +618,65 @@ def _increments(spec, lp: LayerProgram, fixed: bool):
     incs = _products(_group(traces, wterms), traces, slots, comp)
     if tag is not None:
         lp.eligibility = True
-        tprods = _products(_group(traces, tterms), traces, slots, comp, share="tag",
-                           literal=not fixed)
-        kd = slots.new(kind="decay", value=float(np.exp(-spec.simulation.dt / tag.tau)) - 1.0,
-                       gain=comp)
-        lp.tag_products = tprods + [Product("u0", None, (kd,), "t")]
-        incs = [q for p in incs for q in (_read_tag(p, lp.tag_products, rule.display_name)
-                                          if p.syn == "tag" else [p])]
+        decay = float(np.exp(-spec.simulation.dt / tag.tau)) - 1.0
+        if fixed:
+            lp.t_frac = _tag_frac(tag, traces)
+            tgroups, lit = _spikes_as_factor(_group(traces, tterms)), _tag_literal(lp, traces)
+        else:
+            tgroups, lit = _group(traces, tterms), (lambda v, tr, syn: _literal(v))
+        tprods = _products(tgroups, traces, slots, comp, share="tag", literal=lit)
+        if fixed and len(slots.list) >= MAX_Y:  # no y slot left: the nearest literal
+            from ...hardware import arith
+            lp.decay_scale = arith.nearest_scale(decay)
+            kd = Product("u0", None, (), "t", mantissa=lp.decay_scale[0],
+                         exponent=lp.decay_scale[1])
+        else:
+            kd = Product("u0", None, (slots.new(kind="decay", value=decay, gain=comp),), "t")
+        lp.tag_products = tprods + [kd]
+        if not fixed:  # float: the weight reads the tag after this step's update
+            incs = [q for p in incs for q in (_read_tag(p, lp.tag_products,
+                                                        rule.display_name)
+                                              if p.syn == "tag" else [p])]
     lp.products = [replace(p, syn="t") if p.syn == "tag" else p for p in incs]
     lp.slots = slots.list
     lp.bap = any(p.dep == "y0" for p in lp.products + lp.tag_products)
+
+
+def _tag_frac(tag, traces) -> int:
+    """Fixed point: fractional bits of the tag, ``T_int = T 2^t_frac``, so that
+    TAG_HEADROOM times the largest change one term makes per unit of its factors
+    fits t's 8 bits (+ sign)."""
+    cmax = max((abs(t.coeff) * (traces.gain(_term_parts(t)[0][0]) if _term_parts(t)[0]
+                                else 1.0) for t in tag.terms), default=1.0)
+    return int(np.clip(np.floor(np.log2(255.0 / (TAG_HEADROOM * cmax))), -8, 16))
+
+
+def _spikes_as_factor(groups):
+    """Fixed point: a tag's post_spike products become u0 products times the layer's
+    spikes sent on their y slot (:data:`SPIKED`), so the population sends no
+    back-propagating spike, whose impulses would clip every y of a neuron that
+    spiked to [0, 127] (a signed rpe among them)."""
+    out = {}
+    for (dep, tr, before, syn, gain), ts in groups.items():
+        if dep == "y0":
+            dep, ts = "u0", [(c, names + (SPIKED,)) for c, names in ts]
+        out.setdefault((dep, tr, before, syn, gain), []).extend(ts)
+    return out
+
+
+def _tag_literal(lp, traces):
+    """Fixed point: the exact literal (m, e) of a tag's constant term, in t's units
+    (``m 2^e x_int >> shift`` tag LSBs for ``value x`` in float), or None."""
+    from ...hardware import arith
+    per_spike = {t.name: t.per_spike for t in traces.traces}
+
+    def literal(value, tr, syn):
+        if syn is not None:
+            return None
+        width = arith.W_TRACE if tr else 0
+        shift = max(0, width + arith.W_S_MANT - arith.W_ACCUMULATOR_U)
+        return _literal(value * 2.0 ** (lp.t_frac + shift) / (per_spike[tr] if tr else 1.0))
+    return literal
 
 
 def _slot_refusal(spec, n_slots, extra, mu):
@@ -658,8 +722,11 @@ def _fold_signs(lp: LayerProgram) -> None:
     terms all have one sign and non-negative signals sends its magnitude and its
     product takes the sign; a signed slot is refused."""
     traced = {tr.name for tr in lp.post_traces}
-    for p in lp.products:
+    for p in lp.products + [q for q in lp.tag_products if q.slots]:
         slot = lp.slots[p.slot - 1]
+        if slot.kind == "decay":  # exp(-dt/tau) - 1 < 0: its magnitude, a minus sign
+            slot.value, p.mantissa = -slot.value, -p.mantissa
+            continue
         signs = {np.sign(c) for c, sig in slot.terms}
         if len(signs) > 1 or any(x not in NON_NEGATIVE and x not in traced
                                  for _, sig in slot.terms for x in sig):
@@ -699,7 +766,10 @@ def _fixed_point(lp: LayerProgram, W, seed: int) -> None:
     if lp.bap:
         _fold_signs(lp)
     used = {}
-    for p in lp.products:
+    frac = {"w": lp.w_frac, "t": lp.t_frac}  # LSBs per unit of a synaptic variable
+    for p, target in [(p, "w") for p in lp.products] + [(p, "t") for p in lp.tag_products]:
+        if not p.slots and target == "t":  # a literal scale, set by _increments
+            continue
         if len(p.slots) != 1 or p.extra or used.get(p.slot):
             _refuse(f"layer {lp.name!r} in fixed point", "a y slot shared by two "
                     "products (a pre trace read before its own spike in a step term) "
@@ -710,14 +780,19 @@ def _fixed_point(lp: LayerProgram, W, seed: int) -> None:
             ([arith.W_WEIGHTS_S] if p.syn else [])
         shift = max(0, sum(widths) + arith.W_S_MANT - arith.W_ACCUMULATOR_U)
         per_spike = traces[p.pre].per_spike if p.pre else 1.0
-        top = 2.0 ** (0 if p.syn else lp.w_frac) / (2.0 ** -shift * per_spike)
-        if p.dep == "u0":
+        top = 2.0 ** (frac[target] - (frac[p.syn] if p.syn else 0)) / \
+            (2.0 ** -shift * per_spike)
+        tagged = slot.share == "tag" or p.syn == "t"
+        if p.dep == "u0" and not tagged:
             e = FIXED_EXPONENT
         else:
-            c0 = max(abs(c) for c, _ in slot.terms) * lp.eta * slot.gain
-            head = 1.0 if all(not sig for _, sig in slot.terms) else Y_HEADROOM
+            share = {"tag": 1.0, "event": lp.eta, "step": lp.eta / lp.n_teach}[slot.share]
+            c0 = max(abs(c) for c, _ in slot.terms) * share * slot.gain
+            head = 1.0 if all(set(sig) <= {SPIKED} for _, sig in slot.terms) else Y_HEADROOM
             e = int(np.clip(np.ceil(np.log2(max(top * c0 * head / 127.0, 2.0 ** -30))),
                             EXP_RANGE[0], EXP_RANGE[1]))
+            if p.dep == "u0":  # the finest grid u0 products take, as above
+                e = max(e, FIXED_EXPONENT)
         p.exponent = e
         slot.y_scale = top / 2.0 ** e
 
@@ -823,12 +898,6 @@ def _check_rule_for_stock(spec, fixed: bool):
                 "the rule's eligibility tag occupies Lava's tag t, which the stock "
                 "lowering otherwise uses to hold a batch's change and its velocity",
                 "lava --variant fused, or momentum = 0")
-    if tag is not None and fixed:
-        _refuse(f"{name} (an eligibility tag) in fixed point",
-                "not lowered: the tag's decay and its merge into the weight products "
-                "need several y factors per product, which the fixed-point lowering's "
-                "one integer scale per y slot does not carry",
-                "lava --precision float (stock or fused), or numpy")
 
 
 def lower(spec, precision: str = "float", profile=None, variant=None,
@@ -841,7 +910,8 @@ def lower(spec, precision: str = "float", profile=None, variant=None,
     fixed = precision == "fixed"
     net, sim, tr = spec.network, spec.simulation, spec.training
     params = (params if params is not None else init_params(net, tr.seed)).copy()
-    prog = LavaProgram(NAME, precision, LAVA_STEP if fixed else LAVA, variant, spec=spec,
+    fixed_schedule = LAVA_STEP_TAG if spec.rule.resolved_tag() is not None else LAVA_STEP
+    prog = LavaProgram(NAME, precision, fixed_schedule if fixed else LAVA, variant, spec=spec,
                        params=params, seed=tr.seed, k=steps_per_example(sim),
                        n_teach=teach_steps(sim))
     if variant == "fused":
@@ -914,6 +984,8 @@ def lower(spec, precision: str = "float", profile=None, variant=None,
             if fixed:
                 _fixed_point(lp, params.W[lp.index - 1], tr.seed)
                 lp.dw = rule_string(lp.products)
+                if lp.tag_products:
+                    lp.dt_rule = rule_string(lp.tag_products)
             where = f"layer {lp.name!r}"
             check_rule_string(lp.dw, where=where)
             if lp.dt_rule:
@@ -931,4 +1003,14 @@ def lower(spec, precision: str = "float", profile=None, variant=None,
             Approximation("float_neurons", "precision",
                           "neurons, biases and the feedback Dense run in float64; only "
                           "the learning synapses are integer")]
+        scaled = {lp.decay_scale for lp in prog.layers if lp.decay_scale is not None}
+        if scaled:
+            m, e = scaled.pop()
+            tau = spec.rule.resolved_tag().tau
+            prog.approximations.append(Approximation(
+                "tag_decay_scale", "precision",
+                f"no y slot is left for the tag's decay, so t loses {-m}*2^{e} = "
+                f"{-m * 2.0 ** e:g} of itself per step, Lava's nearest product scale to "
+                f"1 - exp(-dt/tau) = {1 - np.exp(-sim.dt / tau):.4g} (tau "
+                f"{sim.dt / -np.log1p(m * 2.0 ** e):.3g} s instead of {tau:g} s)"))
     return prog

@@ -31,7 +31,7 @@ from ...reference.signals import (apical_drive, burst_hidden_prob, burst_output_
                                   output_drive, output_error, output_readout)
 from ...reference.simulator import Filter
 from ...rules.neurons import Burst
-from .lower import MAX_Y
+from .lower import MAX_Y, SPIKED
 
 
 def to_fixed(y, scale):
@@ -201,6 +201,7 @@ class LayerStep:
             post["error_drive"] = down["drive"] = d
         self.raw = s
         post["activity"] = self.xhat.x
+        post[SPIKED] = s  # fixed-point tags: a post_spike term as a u0 product
         if self.burst:
             post["event"] = events
             post["burst"] = B
