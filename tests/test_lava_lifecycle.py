@@ -67,6 +67,35 @@ def test_successful_run_leaves_no_process():
     assert_nothing_left(tr.extra["pgid"])
 
 
+def test_ctrl_c_as_the_child_starts_leaves_no_process(monkeypatch):
+    """A Ctrl-C that lands right after the fork, before the runner holds the child's
+    handle, still ends the child's group (it used to leave the child running)."""
+    import signal
+    import subprocess
+
+    from neurolearn.backends.lava import runner
+    real_popen, started = subprocess.Popen, []
+
+    def popen(*args, **kw):
+        proc = real_popen(*args, **kw)
+        started.append(proc.pid)
+        os.kill(os.getpid(), signal.SIGINT)
+        return proc
+
+    monkeypatch.setattr(runner.subprocess, "Popen", popen)
+    old_handler = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            backend.simulate(SPEC, steps=50, lowering="stock", timeout=60)
+    finally:
+        signal.signal(signal.SIGINT, old_handler)
+        monkeypatch.undo()
+        left = group_members(started[0]) if started else []
+        if left:  # the test failed: do not leak the child into the rest of the run
+            runner.kill_group(started[0])
+    assert started and left == [] and children_of(os.getpid()) == []
+
+
 def test_ctrl_c_ends_runtime_and_all_processes(monkeypatch):
     import signal
     import threading

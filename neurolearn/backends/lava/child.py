@@ -67,6 +67,10 @@ def _guard(job_dir: str, parent: int) -> None:
 def main(job_dir: str, parent: int | None = None) -> int:
     if parent is not None:
         _guard(job_dir, parent)
+    # the parent starts this process with SIGINT, SIGTERM, SIGHUP and SIGALRM blocked
+    # (runner.run_job), and a signal mask survives exec: clear it, so a pending
+    # signal arrives now, with the handlers above in place
+    signal.pthread_sigmask(signal.SIG_SETMASK, set())
     try:
         with open(os.path.join(job_dir, "job.pkl"), "rb") as fh:
             job = pickle.load(fh)

@@ -104,19 +104,23 @@ def run_job(job: dict, timeout: float | None = None) -> dict:
         with open(os.path.join(job_dir, "job.pkl"), "wb") as fh:
             pickle.dump(job, fh)
         log = os.path.join(job_dir, "child.log")
-        with open(log, "wb") as log_fh:
-            proc = subprocess.Popen(
-                [sys.executable, "-m", "neurolearn.backends.lava.child", job_dir,
-                 str(os.getpid())],
-                stdout=log_fh, stderr=subprocess.STDOUT, start_new_session=True)
-        pgid = proc.pid
-        why = None
+        proc, why = None, None
         try:
+            # a Ctrl-C between the fork and the assignment would leave a child that
+            # nothing kills: the signals wait until proc is set (the child clears the
+            # mask it inherits)
+            with _signals_held(), open(log, "wb") as log_fh:
+                proc = subprocess.Popen(
+                    [sys.executable, "-m", "neurolearn.backends.lava.child", job_dir,
+                     str(os.getpid())],
+                    stdout=log_fh, stderr=subprocess.STDOUT, start_new_session=True)
             why = _wait(proc, job_dir, timeout)
         finally:  # also on KeyboardInterrupt, SIGTERM, a time limit: nothing outlives it
-            with _signals_held():  # a second Ctrl-C must not cut the cleanup short
-                kill_group(pgid)
-                proc.wait()
+            if proc is not None:
+                with _signals_held():  # a second Ctrl-C must not cut the cleanup short
+                    kill_group(proc.pid)
+                    proc.wait()
+        pgid = proc.pid
         result_path = os.path.join(job_dir, "result.pkl")
         if why is None and proc.returncode == 0 and os.path.exists(result_path):
             with open(result_path, "rb") as fh:
