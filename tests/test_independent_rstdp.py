@@ -135,6 +135,29 @@ def test_lava_learns_the_task_with_tags_and_reward(task_spec):
     assert res.test_accuracy >= 0.9
 
 
+def test_lava_fixed_point_learns_the_task_on_its_weight_grid(task_spec):
+    """Lava's fixed-point engine (the emulator, equal to Lava's runtime to 0 LSB in
+    tests/test_lava_stdp.py; no lava needed) learns the task in one pass (>= 0.9) with
+    the lowering's weight grid, which leaves the weights room for 4x growth: the
+    trained float weights reach 7x their initial peak."""
+    from neurolearn.independent.rstdp_task import lava_curve
+    curve = lava_curve(task_spec, 0, epochs=1, every=271, precision="fixed",
+                       engine="emulator")
+    assert curve.accuracy[0] < 0.6 and curve.final >= 0.9
+
+
+@pytest.mark.slow
+def test_lava_fixed_point_runtime_learns_the_task_as_its_emulator(task_spec):
+    """The same pass on Lava's fixed-point runtime: the same curve, bit for bit."""
+    if not backends.is_installed("lava"):
+        pytest.skip("lava not installed: pip install 'neurolearn[lava]'")
+    from neurolearn.independent.rstdp_task import lava_curve
+    kw = dict(epochs=1, every=90, precision="fixed")
+    runtime = lava_curve(task_spec, 0, **kw)
+    emulator = lava_curve(task_spec, 0, engine="emulator", **kw)
+    assert runtime.accuracy == emulator.accuracy and runtime.final >= 0.9
+
+
 @pytest.mark.slow
 def test_lava_curve_ends_at_the_lava_run_and_learns(task_spec):
     """The learning curve of docs/rstdp_task.md on Lava (fused): its last point is the

@@ -97,7 +97,14 @@ def test_fixed_point_products_take_their_sign_and_a_scale():
     lp = lower(builtin("stdp"), "fixed").layers[0]
     # Lava clips the y traces of a neuron that spiked to [0, 127]: the depression
     # product carries the minus sign, its y the magnitude
-    assert lp.dw == "2^-3 * y0 * x1 * y1 - 2^0 * x0 * y2"
+    assert lp.dw == "2^-5 * y0 * x1 * y1 - 2^-2 * x0 * y2"
+    # the weights may grow to 4x their initial peak: a grid 2 bits coarser than the
+    # finest, whose exponents are 2 larger
+    fine = lower(builtin("stdp"), "fixed", weight_headroom=1.0).layers[0]
+    assert fine.w_frac == lp.w_frac + 2
+    assert fine.dw == "2^-3 * y0 * x1 * y1 - 2^0 * x0 * y2"
+    with pytest.raises(ValueError, match="weight_headroom must be a number >= 1"):
+        lower(builtin("stdp"), "fixed", weight_headroom=0.5)
     assert lp.slots[1].terms == [(1.05, ("post.spike_trace@0.02:add:after",))]
     # each exponent keeps its y within 7 bits: the constant eta of the potentiation
     # fills it, the trace factor of the depression has 4x headroom
@@ -113,7 +120,7 @@ def test_rstdp_in_fixed_point_reads_an_integer_tag_before_the_step():
     lp = prog.layers[-1]
     assert prog.schedule == LAVA_STEP_TAG and prog.schedule.tag_read == "before"
     # one product per y slot, each with one integer scale: the weight reads the old t
-    assert lp.dw == "2^-3 * u0 * y1 * t"
+    assert lp.dw == "2^-5 * u0 * y1 * t"
     # the post_spike term is a u0 product times the spikes sent on y2, so no
     # back-propagating spike clips the signed rpe on y1; no slot is left for the decay
     assert lp.dt_rule == "2^-4 * u0 * x1 * y2 + 2^-1 * x0 * y3 - 2^-7 * u0 * t"

@@ -14,10 +14,11 @@ _LAVA_TIMING = (
     "departure is timing: the reference under Lava's schedule gives the same figure "
     "(m = 1.000), and the engine equals its emulator bit for bit")
 _LAVA_FIXED = (
-    "precision: Lava's fixed-point learning engine (7-bit traces, 8-bit weights, "
-    "stochastic rounding with one random number per learning epoch, changes applied "
-    "every plastic step): within a grid run the changes span a few weight LSBs, so "
-    "rounding dominates each synapse's change; the engine equals its emulator to 0 LSB")
+    "precision: Lava's fixed-point learning engine (7-bit traces, 8-bit weights on a "
+    "grid with room for 4x growth, stochastic rounding with one random number per "
+    "learning epoch, changes applied every plastic step): within a grid run the changes "
+    "span about one weight LSB, so rounding dominates each synapse's change; the engine "
+    "equals its emulator to 0 LSB")
 
 _NENGO_LIF = (
     "timing and neuron model: nengo's synapses deliver a spike one step later per "
@@ -62,7 +63,8 @@ _LAVA_STDP_FIXED = (
     "timing as in float (Lava's one-step Dense delay moves every causal pair from dt = 0 "
     "to dt = +1) and precision: 7-bit pre traces (impulse 16, stochastic decay), post "
     "traces sent as 7-bit integers, floor-shifted products and stochastic rounding of "
-    "8-bit weights; the engine equals its emulator to 0 LSB")
+    "8-bit weights (a grid with room for 4x growth); the engine equals its emulator to "
+    "0 LSB")
 
 _LAVA_RSTDP_FIXED = (
     "timing and precision: as the other STDP rows in fixed point (the one-step Dense "
@@ -80,11 +82,11 @@ EXPECTED_GAPS: dict = {
     ("burstprop (spiking)", "lava", "float", "textbook"):
         {"figures": {"corr_dW": 0.834}, "reason": _LAVA_TIMING},
     ("delta · FA · lif", "lava", "fixed", "textbook"):
-        {"figures": {"corr_dW": 0.629}, "reason": _LAVA_FIXED},
+        {"figures": {"corr_dW": 0.564}, "reason": _LAVA_FIXED},
     ("delta · DFA · lif", "lava", "fixed", "textbook"):
-        {"figures": {"corr_dW": 0.542}, "reason": _LAVA_FIXED},
+        {"figures": {"corr_dW": 0.143}, "reason": _LAVA_FIXED},
     ("burstprop (spiking)", "lava", "fixed", "textbook"):
-        {"figures": {"corr_dW": 0.592}, "reason": _LAVA_FIXED},
+        {"figures": {"corr_dW": -0.038}, "reason": _LAVA_FIXED},
     ("delta · FA · lif", "nengo", "float", "textbook"):
         {"figures": {"corr_dW": 0.930, "timing.corr_dW": 0.930}, "reason": _NENGO_LIF},
     ("delta · DFA · lif", "nengo", "float", "textbook"):
@@ -114,11 +116,11 @@ EXPECTED_GAPS: dict = {
     ("rstdp (reward, eligibility tag)", "lava", "float", "textbook"):
         {"figures": {"corr_dW": 0.063}, "reason": _LAVA_STDP_TIMING},
     ("stdp (pair, all-to-all)", "lava", "fixed", "textbook"):
-        {"figures": {"corr_dW": -0.022}, "reason": _LAVA_STDP_FIXED},
+        {"figures": {"corr_dW": 0.009}, "reason": _LAVA_STDP_FIXED},
     ("stdp_nearest", "lava", "fixed", "textbook"):
-        {"figures": {"corr_dW": 0.224}, "reason": _LAVA_STDP_FIXED},
+        {"figures": {"corr_dW": 0.339}, "reason": _LAVA_STDP_FIXED},
     ("triplet_stdp", "lava", "fixed", "textbook"):
-        {"figures": {"corr_dW": 0.189}, "reason": _LAVA_STDP_FIXED},
+        {"figures": {"corr_dW": 0.047}, "reason": _LAVA_STDP_FIXED},
     ("rstdp (reward, eligibility tag)", "lava", "fixed", "textbook"):
-        {"figures": {"corr_dW": 0.200}, "reason": _LAVA_RSTDP_FIXED},
+        {"figures": {"corr_dW": 0.069}, "reason": _LAVA_RSTDP_FIXED},
 }

@@ -36,7 +36,9 @@ def lava_program(pairings: list[Pairing], params, kind: str = "pair", dt: float 
     spec = spec.with_(simulation=replace(spec.simulation, t_example=steps * dt, teach=1.0))
     x_lava = x.copy()
     x_lava[:, n:] = np.roll(x[:, n:], -1, axis=0)  # drivers one step early (Dense delay)
-    return lower(spec, precision, variant=variant, params=P), x_lava
+    # fixed point: the protocol's driver weights stay put, so the finest grid
+    # (fixed_point_protocol's LSB assumes it)
+    return lower(spec, precision, variant=variant, params=P, weight_headroom=1.0), x_lava
 
 
 def weight_changes(pairings: list[Pairing], params, kind: str = "pair", dt: float = 0.001,

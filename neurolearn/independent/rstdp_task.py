@@ -120,32 +120,49 @@ def brian2_curve(spec, seed: int = 0, every: int = 54, epochs: int | None = None
 
 
 def lava_curve(spec, seed: int = 0, every: int = 54, epochs: int | None = None,
-               variant: str = "fused") -> Curve:
+               variant: str = "fused", precision: str = "float",
+               engine: str = "runtime", weight_headroom: float | None = None) -> Curve:
     """The Lava backend's run of the task (the tag as Lava's synaptic ``t``, the
     spike-timed terms as x0/y0 products, the reward as the third factor): one Lava
     run on the training stream of ``neurolearn run``, weights recorded every ``every``
     examples and graded by the reference's evaluation. Lava does not report its
-    choices, so ``rewarded`` is NaN."""
+    choices, so ``rewarded`` is NaN. ``precision = "fixed"`` runs the stock lowering
+    on Lava's fixed_pt engine; ``engine = "emulator"`` runs the stock lowering's NumPy
+    model (:mod:`neurolearn.backends.lava.emulator`, equal to Lava's runtime bit for
+    bit in tests/test_lava_stdp.py) instead of Lava; ``weight_headroom``: the fixed-point
+    weight grid's room for growth (None: the lowering's default)."""
+    from ..backends.lava.emulator import run_stream
     from ..backends.lava.lower import lower
     from ..backends.lava.runner import run_job
     from ..backends.lava.runtime import params_at
     from ..backends.lava.stream import training_stream
     from ..reference.simulator import population_factors
+    if engine not in ("runtime", "emulator"):
+        raise ValueError(f"engine must be 'runtime' or 'emulator', got {engine!r}")
+    if precision == "fixed" or engine == "emulator":
+        variant = "stock"  # the fixed-point engine and the emulator are the stock lowering's
     spec = with_seed(spec, seed)
     epochs = spec.training.epochs if epochs is None else epochs
     ds = load_dataset(spec.data, seed)
     n = len(ds.x_train)
     k_in, k_out = population_factors(spec, ds)
-    program = lower(spec, "float", None, variant)
+    program = lower(spec, precision, None, variant, **(
+        {} if weight_headroom is None else {"weight_headroom": weight_headroom}))
     steps = epochs * n * program.k
     stream = training_stream(spec, ds, steps, seed, program.k, program.n_teach, k_in,
                              k_out, program.schedule.apply == "batch", epochs=epochs)
     points = _points(n, epochs, every)
     t0 = time.perf_counter()
-    info = run_job({"program": program, "stream": stream,
-                    "record_steps": [e * program.k - 1 for e in points],
-                    "spike_steps": 0, "warmup": 0}, max(600.0, 0.05 * steps))
-    curve = Curve(f"lava ({variant})", seed)
+    record = [e * program.k - 1 for e in points]
+    if engine == "emulator":
+        arrays = run_stream(program, stream, record)
+        info = {"arrays": arrays, "run_s": arrays["run_s"]}
+    else:
+        info = run_job({"program": program, "stream": stream, "record_steps": record,
+                        "spike_steps": 0, "warmup": 0}, max(600.0, 0.05 * steps))
+    label = variant + (", fixed point" if precision == "fixed" else "") + \
+        (", emulator" if engine == "emulator" else "")
+    curve = Curve(f"lava ({label})", seed)
     curve.examples.append(0)
     curve.accuracy.append(_evaluate(spec, ds, program.params, seed))
     curve.rewarded.append(float("nan"))

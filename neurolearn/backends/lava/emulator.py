@@ -32,7 +32,7 @@ import time
 import numpy as np
 
 from ...result import Trace
-from .lower import FIXED_PROFILE, Y_TAU
+from .lower import FIXED_PROFILE, WEIGHT_HEADROOM, Y_TAU
 from .population import LayerStep
 
 
@@ -293,7 +293,8 @@ def run_stream(program, stream, record_steps=(), spike_steps=0) -> dict:
 
 
 def emulate(spec, *, steps, precision="float", seed=None, record_every=1, variant=None,
-            dataset=None, time_limit=None, **options) -> Trace:
+            dataset=None, time_limit=None, weight_headroom=WEIGHT_HEADROOM,
+            **options) -> Trace:
     """The emulator on the shared training stream (what :func:`.runtime.simulate`
     runs on Lava), the same Trace. Either variant is emulated by the stock
     lowering's model: the fused lowering is held to it."""
@@ -308,7 +309,7 @@ def emulate(spec, *, steps, precision="float", seed=None, record_every=1, varian
                                   "the emulator models the stock lowering, which refuses "
                                   f"this spec ({prog.stock_refusal})",
                                   "numpy under Lava's schedule (the fused process runs it)")
-    program = lower(spec, precision, variant="stock")
+    program = lower(spec, precision, variant="stock", weight_headroom=weight_headroom)
     stream, record_steps = make_stream(program, spec, steps=steps, dataset=dataset,
                                        record_every=record_every)
     at = _with_final(record_steps, steps)

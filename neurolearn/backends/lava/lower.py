@@ -116,6 +116,9 @@ DEPENDENCY = {"step": "u0", "pre_spike": "x0", "post_spike": "y0"}
 SHARE = {"u0": "step", "x0": "event", "y0": "event"}
 Y_HEADROOM = 4.0              # fixed point: post factors may reach 4x their coefficient
 TAG_HEADROOM = 16.0           # fixed point: a tag may reach 16x its largest term's unit
+# fixed point: a plastic layer's weights may grow to this times their initial peak
+# (numpy --precision fixed's default too); a frozen layer keeps its finest grid
+WEIGHT_HEADROOM = 4.0
 SPIKED = "spike@step"         # post signal: the layer's spikes of the step (0/1)
 
 
@@ -742,11 +745,11 @@ def _fold_signs(lp: LayerProgram) -> None:
             p.mantissa = -p.mantissa
 
 
-def _fixed_point(lp: LayerProgram, W, seed: int) -> None:
+def _fixed_point(lp: LayerProgram, W, seed: int, headroom: float = 1.0) -> None:
     """Grids of one layer in fixed point (Lava's bit-approximate learning engine).
 
-    W_int = rint(W 2^f) with the largest f keeping |W_int| <= 255, then Lava's
-    even-grid truncation. A product ``2^e * D * [x] * y [* w]`` adds
+    W_int = rint(W 2^f) with the largest f keeping ``headroom * |W_int| <= 255``, then
+    Lava's even-grid truncation. A product ``2^e * D * [x] * y [* w]`` adds
     ``2^e prod(ints) >> s`` accumulator units, s = sum(widths) + 4 - 15, i.e.
     2^(e - s) weight LSBs per unit of prod(ints) (floored in the engine); with
     x = per_spike * (float trace) and y_int = rint(y y_scale), matching the float
@@ -757,7 +760,7 @@ def _fixed_point(lp: LayerProgram, W, seed: int) -> None:
     """
     from ...hardware import arith
     lp.fixed = True
-    m = float(np.abs(W).max()) or 1.0
+    m = headroom * float(np.abs(W).max()) or 1.0
     lp.w_frac = int(np.floor(np.log2(255.0 / m)))
     lp.rng_seed = seed + 1
     w = np.clip(np.rint(W * 2.0 ** lp.w_frac), -256, 255)
@@ -901,9 +904,14 @@ def _check_rule_for_stock(spec, fixed: bool):
 
 
 def lower(spec, precision: str = "float", profile=None, variant=None,
-          params: Params | None = None) -> LavaProgram:
+          params: Params | None = None,
+          weight_headroom: float = WEIGHT_HEADROOM) -> LavaProgram:
     """The spec lowered to Lava (module docstring), or UnsupportedRule. ``params``:
-    start from these parameters instead of the spec's seeded draw. Never imports lava."""
+    start from these parameters instead of the spec's seeded draw. Fixed point:
+    ``weight_headroom``, how far a plastic layer's weights may grow past their
+    initial peak on the 8-bit grid (coarser grid, more room). Never imports lava."""
+    if not (np.isfinite(weight_headroom) and weight_headroom >= 1.0):
+        raise ValueError(f"weight_headroom must be a number >= 1, got {weight_headroom!r}")
     variant = variant or "stock"
     _check_precision(spec, precision, variant, profile)
     _check_network(spec)
@@ -916,7 +924,8 @@ def lower(spec, precision: str = "float", profile=None, variant=None,
                        n_teach=teach_steps(sim))
     if variant == "fused":
         try:
-            prog.schedule = lower(spec, precision, profile, "stock", params).schedule
+            prog.schedule = lower(spec, precision, profile, "stock", params,
+                                  weight_headroom).schedule
         except UnsupportedRule as err:
             prog.stock_refusal = str(err)
             prog.schedule = _schedule_without_stock(spec, fixed)
@@ -982,7 +991,7 @@ def lower(spec, precision: str = "float", profile=None, variant=None,
                 if lp.tag_products:
                     lp.dt_rule = rule_string(lp.tag_products)
             if fixed:
-                _fixed_point(lp, params.W[lp.index - 1], tr.seed)
+                _fixed_point(lp, params.W[lp.index - 1], tr.seed, weight_headroom)
                 lp.dw = rule_string(lp.products)
                 if lp.tag_products:
                     lp.dt_rule = rule_string(lp.tag_products)

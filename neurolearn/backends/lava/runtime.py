@@ -24,7 +24,7 @@ from ...data import load_dataset
 from ...reference.params import Params
 from ...reference.simulator import evaluate, population_factors
 from ...result import RunResult, Trace, add_history_row, new_history
-from .lower import lower
+from .lower import WEIGHT_HEADROOM, lower
 from .runner import run_job
 from .stream import Cursor, Stream, training_stream
 
@@ -88,7 +88,7 @@ def trace_from(program, arrays, record_steps, all_steps, backend, wall, extra=No
 
 def simulate(spec, *, steps, precision="float", seed=None, record_every=1, variant=None,
              dataset=None, time_limit=None, fault=None, warmup=0, lowering=None,
-             timeout=None) -> Trace:
+             timeout=None, weight_headroom=WEIGHT_HEADROOM) -> Trace:
     """Lava (``variant`` stock, the default here, or fused) on the shared training
     stream for ``steps`` steps, learning on; the same Trace as the reference's
     ``simulate``. ``time_limit``: seconds before the run is ended (``lowering`` and
@@ -98,7 +98,8 @@ def simulate(spec, *, steps, precision="float", seed=None, record_every=1, varia
     variant = variant or lowering
     time_limit = time_limit if time_limit is not None else timeout
     spec = with_seed(spec, seed)
-    program = lower(spec, precision, variant=variant or "stock")
+    program = lower(spec, precision, variant=variant or "stock",
+                    weight_headroom=weight_headroom)
     stream, record_steps = make_stream(program, spec, steps=steps, dataset=dataset,
                                        record_every=record_every)
     at = _with_final(record_steps, steps)
@@ -113,18 +114,22 @@ def simulate(spec, *, steps, precision="float", seed=None, record_every=1, varia
 
 
 def run(spec, *, precision="float", epochs=None, quiet=None, dataset=None, variant=None,
-        profile=None, time_limit=None, warmup=0, lowering=None, timeout=None) -> RunResult:
+        profile=None, time_limit=None, warmup=0, lowering=None, timeout=None,
+        weight_headroom=WEIGHT_HEADROOM) -> RunResult:
     """Train on the spec's data set for ``epochs`` passes (variant ``fused`` by
     default), in one Lava run that records the weights and biases after every pass;
     each pass is then graded by the reference's evaluation. ``time_limit``: seconds
-    (default max(600, 0.05 per step)); ``lowering``/``timeout``: older names."""
+    (default max(600, 0.05 per step)); ``lowering``/``timeout``: older names;
+    ``weight_headroom``: fixed point, how far the weights may grow past their initial
+    peak (:func:`.lower.lower`)."""
     variant = variant or lowering
     time_limit = time_limit if time_limit is not None else timeout
     t = spec.training
     ds = dataset if dataset is not None else load_dataset(spec.data, t.seed)
     k_in, k_out = population_factors(spec, ds)
     epochs = t.epochs if epochs is None else epochs
-    program = lower(spec, precision, profile, variant or "fused")
+    program = lower(spec, precision, profile, variant or "fused",
+                    weight_headroom=weight_headroom)
     n = len(ds.x_train)
     steps = epochs * n * program.k
     stream = training_stream(spec, ds, steps, t.seed, program.k, program.n_teach, k_in,
