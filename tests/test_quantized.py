@@ -190,6 +190,35 @@ def test_numpy_backend_routes_fixed_precision(specs_dir):
     assert res.precision == "fixed" and res.extra["weight_frac_bits"]
 
 
+def test_weight_headroom_from_the_command_line(specs_dir, tmp_path):
+    """--weight-headroom H sets the fixed-point grid's room for growth (f drops by
+    log2 H against H = 1); a bad value or a run it does not apply to is one clear
+    error, exit status 2."""
+    import json
+
+    from cli_runner import run_cli
+
+    from neurolearn.rules.io import save
+    spec = save(_fa_digits(specs_dir, hidden=16), tmp_path / "fa16.toml")
+    base = ["run", spec, "--precision", "fixed", "--profile", "loihi2", "--epochs", "1",
+            "--quiet"]
+    frac = {}
+    for h in ("1", "4"):
+        out = tmp_path / f"h{h}.json"
+        o = run_cli(base + ["--weight-headroom", h, "--json", out])
+        assert o.status == 0, o.err
+        frac[h] = json.loads(out.read_text())["extra"]["weight_frac_bits"]
+    assert frac["1"] and {k: v - 2 for k, v in frac["1"].items()} == frac["4"]
+    for argv, msg in ((base + ["--weight-headroom", "0.5"], "must be a number >= 1"),
+                      (base + ["--weight-headroom", "nan"], "must be a number >= 1"),
+                      (["run", spec, "--weight-headroom", "2"],
+                       "--weight-headroom: applies to --precision fixed on numpy or lava"),
+                      (base + ["--weight-headroom", "2", "--save", tmp_path / "ck"],
+                       "--weight-headroom: applies to a fresh training run")):
+        o = run_cli(argv)
+        assert o.status == 2 and o.problem() is None and msg in o.err, o.err
+
+
 # ---- the whole learning synapse, step by step, against a Lava process run -----------------
 
 LAVA_RUN = r'''

@@ -42,6 +42,11 @@ def register(sub):
                    help="--init-from DIR --epochs 0 on an engine (lava, nengo): seconds "
                         "without input before each test example, so it starts nearer "
                         "rest (default 0: examples follow each other, as in training)")
+    p.add_argument("--weight-headroom", metavar="H", dest="weight_headroom", type=_headroom,
+                   default=None,
+                   help="--precision fixed, training on numpy or lava: how far the weights "
+                        "may grow past their initial peak on the integer grid (default 4; "
+                        "1: the finest grid, no room)")
     p.add_argument("--json", metavar="PATH", default=None, help="write the report as JSON")
     time_limit_option(p)
     p.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -102,6 +107,21 @@ def _rest(text):
     return value
 
 
+def _headroom(text):
+    """--weight-headroom: a finite number >= 1."""
+    import argparse
+    import math
+
+    from ..errors import shorten
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not (math.isfinite(value) and value >= 1.0):
+        raise argparse.ArgumentTypeError(f"must be a number >= 1, got {shorten(text)}")
+    return value
+
+
 def _epochs_or_zero(v):
     """--epochs: the spec field's check, or 0 (evaluate a network given by --init-from)."""
     from ..rules.ir import Training
@@ -151,6 +171,14 @@ def main(args) -> int:
             raise SpecError("applies to inference on an engine: --init-from DIR --epochs 0 "
                             "--backend lava or nengo", "--rest")
         options["rest"] = args.rest
+    if args.weight_headroom is not None:
+        if args.precision != "fixed" or args.backend not in ("numpy", "lava"):
+            raise SpecError("applies to --precision fixed on numpy or lava (the weight "
+                            "grids neurolearn chooses)", "--weight-headroom")
+        if args.save or args.resume or args.init_from:
+            raise SpecError("applies to a fresh training run: checkpoints do not record "
+                            "it yet (a resumed run must keep its grid)", "--weight-headroom")
+        options["weight_headroom"] = args.weight_headroom
     quiet = True if args.quiet else None
     with time_limit(args.time_limit), sourced(args.spec):
         result = run(spec, args.backend, seed=args.seed, epochs=args.epochs,

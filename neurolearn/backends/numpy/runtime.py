@@ -6,12 +6,15 @@ from .lower import lower, mode_of
 
 
 def run(spec, *, precision: str = "float", epochs=None, quiet=None, profile=None,
-        dataset=None, variant=None, time_limit=None):
+        dataset=None, variant=None, time_limit=None, weight_headroom=None):
+    """``weight_headroom``: fixed point, the weight grid's room for growth (None: the
+    quantized trainer's default)."""
     lower(spec, precision, profile, variant)
     if precision == "fixed":
         from ...reference.quantized import train_quantized
+        kw = {} if weight_headroom is None else {"weight_headroom": weight_headroom}
         return train_quantized(spec, profile=profile, epochs=epochs, quiet=quiet,
-                               dataset=dataset)
+                               dataset=dataset, **kw)
     if mode_of(spec) == "phased":
         from ...reference.phased import train_phased
         return train_phased(spec, dataset=dataset, epochs=epochs, quiet=quiet)
@@ -23,7 +26,8 @@ def run(spec, *, precision: str = "float", epochs=None, quiet=None, profile=None
 
 
 def run_seeds(spec, seeds, *, precision: str = "float", epochs=None, quiet=None,
-              profile=None, dataset=None, variant=None, time_limit=None) -> list:
+              profile=None, dataset=None, variant=None, time_limit=None,
+              weight_headroom=None) -> list:
     """``run`` of ``spec`` once per seed: a time-stepped float spec trains every seed
     as one vectorised run (one copy per seed, each bit-identical to its own run, about
     3x less CPU per seed on the spiking XOR); anything else runs seed by seed."""
@@ -34,7 +38,8 @@ def run_seeds(spec, seeds, *, precision: str = "float", epochs=None, quiet=None,
         return vectorised(spec, list(seeds), dataset=dataset, epochs=epochs, quiet=quiet)
     return [run(spec.with_(training=replace(spec.training, seed=s)), precision=precision,
                 epochs=epochs, quiet=quiet, profile=profile, dataset=dataset,
-                variant=variant, time_limit=time_limit) for s in seeds]
+                variant=variant, time_limit=time_limit, weight_headroom=weight_headroom)
+            for s in seeds]
 
 
 def simulate(spec, *, steps, precision="float", seed=None, record_every=1, variant=None,
