@@ -5,15 +5,17 @@ contrast.
 
     .venv/bin/python scripts/rstdp_task_figures.py [--seeds 0,1,2,3,4]
         [--brian2-seeds 0] [--nest-seeds 0,1,2,3,4] [--lava-seeds 0,1,2,3,4]
-        [--nengo-seeds 0,1,2,3,4]
+        [--nengo-seeds 0,1,2,3,4] [--lava-fixed-seeds 0,1,2,3,4]
 
 Writes docs/img/rstdp_two_choice.png and the part of docs/rstdp_task.md between its
 "generated" markers. Needs the extras brian2, nest, lava and plot. Seed 0 is the one the
-spec was tuned on. Measured on 2 shared cores: about 1 minute per seed on the
-reference, 2 minutes per seed on NEST, under 1 minute per seed on Lava (fused); the default run (5 reference seeds, 1 Brian2
-seed, 5 NEST seeds, the contrast) takes well over half an hour, most of it Brian2
-(its network operations run in Python every step). An empty list (--brian2-seeds '')
-skips a simulator.
+spec was tuned on. Measured on 2 shared cores (the last run, 2026-11-30, 45 minutes):
+16 s per seed on the reference, about 1 minute per seed on NEST, Lava (fused) and
+Brian2 (up to 6 minutes under load: its network operations run in Python every step),
+25 s per seed on nengo, and about 6 minutes per seed on Lava's fixed-point engine (the
+stock lowering, weights on the 8-bit grid with the lowering's default headroom),
+which takes most of the default run. An empty list (--brian2-seeds '') skips a
+simulator.
 """
 
 from __future__ import annotations
@@ -72,6 +74,7 @@ def main():
     ap.add_argument("--nest-seeds", default="0,1,2,3,4")
     ap.add_argument("--lava-seeds", default="0,1,2,3,4")
     ap.add_argument("--nengo-seeds", default="0,1,2,3,4")
+    ap.add_argument("--lava-fixed-seeds", default="0,1,2,3,4")
     args = ap.parse_args()
     spec = load(ROOT / "examples" / "specs" / "rstdp_two_choice.toml")
     t0 = time.perf_counter()
@@ -95,6 +98,9 @@ def main():
         runs.append(("nest", nest_curve(spec, seed)))
     for seed in _seeds(args.lava_seeds):
         runs.append(("lava (fused)", rstdp_task.lava_curve(spec, seed)))
+    for seed in _seeds(args.lava_fixed_seeds):
+        runs.append(("lava (fixed point)",
+                     rstdp_task.lava_curve(spec, seed, precision="fixed")))
     for seed in _seeds(args.nengo_seeds):  # one point per pass (the run's history)
         runs.append(("nengo", rstdp_task.pass_curve(spec, seed, "nengo")))
     for label, c in runs:
@@ -105,10 +111,10 @@ def main():
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     colors = {"reference": "k", "brian2": "C0", "nest": "C2", "lava (fused)": "C1",
-              "nengo": "C4",
+              "lava (fixed point)": "C5", "nengo": "C4",
               "builtin rstdp (reference)": "C3"}
     styles = {"reference": "-", "brian2": "o", "nest": "--", "lava (fused)": "-.",
-              "nengo": "s-",
+              "lava (fixed point)": "^-", "nengo": "s-",
               "builtin rstdp (reference)": ":"}
     fig, (ax, ax2) = plt.subplots(1, 2, figsize=(10, 3.8), sharex=True)
     seen = set()
@@ -159,7 +165,8 @@ def main():
              f"--seeds {shlex.quote(args.seeds)} --brian2-seeds "
              f"{shlex.quote(args.brian2_seeds)} --nest-seeds {shlex.quote(args.nest_seeds)} "
              f"--lava-seeds {shlex.quote(args.lava_seeds)} --nengo-seeds "
-             f"{shlex.quote(args.nengo_seeds)}`; test accuracy is the reference's evaluation of each "
+             f"{shlex.quote(args.nengo_seeds)} --lava-fixed-seeds "
+             f"{shlex.quote(args.lava_fixed_seeds)}`; test accuracy is the reference's evaluation of each "
              "simulator's learned weights (89 test images).", "",
              "### Contrast", ""] + contrast + [
              "", "### Learning curves", "",
