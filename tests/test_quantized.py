@@ -192,8 +192,8 @@ def test_numpy_backend_routes_fixed_precision(specs_dir):
 
 def test_weight_headroom_from_the_command_line(specs_dir, tmp_path):
     """--weight-headroom H sets the fixed-point grid's room for growth (f drops by
-    log2 H against H = 1); a bad value or a run it does not apply to is one clear
-    error, exit status 2."""
+    log2 H against H = 1), with --save too (a resumed run keeps the checkpoint's grid);
+    a bad value or a run it does not apply to is one clear error, exit status 2."""
     import json
 
     from cli_runner import run_cli
@@ -209,12 +209,20 @@ def test_weight_headroom_from_the_command_line(specs_dir, tmp_path):
         assert o.status == 0, o.err
         frac[h] = json.loads(out.read_text())["extra"]["weight_frac_bits"]
     assert frac["1"] and {k: v - 2 for k, v in frac["1"].items()} == frac["4"]
+    # a saved run trains on that grid, and its checkpoint resumes on it
+    ck, out = tmp_path / "ck", tmp_path / "saved.json"
+    o = run_cli(base + ["--weight-headroom", "1", "--save", ck, "--json", out])
+    assert o.status == 0, o.err
+    assert json.loads(out.read_text())["extra"]["weight_frac_bits"] == frac["1"]
+    o = run_cli(["run", "--resume", ck, "--epochs", "2", "--quiet", "--json", out])
+    assert o.status == 0, o.err
+    assert json.loads(out.read_text())["extra"]["weight_frac_bits"] == frac["1"]
     for argv, msg in ((base + ["--weight-headroom", "0.5"], "must be a number >= 1"),
                       (base + ["--weight-headroom", "nan"], "must be a number >= 1"),
                       (["run", spec, "--weight-headroom", "2"],
                        "--weight-headroom: applies to --precision fixed on numpy or lava"),
-                      (base + ["--weight-headroom", "2", "--save", tmp_path / "ck"],
-                       "--weight-headroom: applies to a fresh training run")):
+                      (["run", "--resume", ck, "--precision", "fixed", "--weight-headroom",
+                        "2"], "--weight-headroom: applies to a fresh training run")):
         o = run_cli(argv)
         assert o.status == 2 and o.problem() is None and msg in o.err, o.err
 

@@ -175,9 +175,9 @@ def main(args) -> int:
         if args.precision != "fixed" or args.backend not in ("numpy", "lava"):
             raise SpecError("applies to --precision fixed on numpy or lava (the weight "
                             "grids neurolearn chooses)", "--weight-headroom")
-        if args.save or args.resume or args.init_from:
-            raise SpecError("applies to a fresh training run: checkpoints do not record "
-                            "it yet (a resumed run must keep its grid)", "--weight-headroom")
+        if args.resume or args.init_from:
+            raise SpecError("applies to a fresh training run: a resumed or initialised "
+                            "network keeps its checkpoint's grid", "--weight-headroom")
         options["weight_headroom"] = args.weight_headroom
     quiet = True if args.quiet else None
     with time_limit(args.time_limit), sourced(args.spec):

@@ -163,8 +163,9 @@ def _dataset(spec, dataset):
 
 
 def _train(spec, *, precision, epochs, quiet, profile, dataset, resume=None, saver=None,
-           params=None):
-    """The numpy backend's training call with the checkpoint hooks."""
+           params=None, weight_headroom=None):
+    """The numpy backend's training call with the checkpoint hooks (``weight_headroom``:
+    a fresh fixed-point run's grid; a resumed one keeps its checkpoint's)."""
     if precision == "fixed":
         from ..reference.quantized import train_quantized
         if params is not None:
@@ -172,8 +173,9 @@ def _train(spec, *, precision, epochs, quiet, profile, dataset, resume=None, sav
                                   "(--init-from with --epochs > 0)", "the quantized trainer "
                                   "draws its own grid from initial weights",
                                   "--epochs 0 to evaluate it in fixed point, or float")
+        kw = {} if weight_headroom is None else {"weight_headroom": weight_headroom}
         return train_quantized(spec, profile=profile, epochs=epochs, quiet=quiet,
-                               dataset=dataset, resume=resume, on_epoch=saver)
+                               dataset=dataset, resume=resume, on_epoch=saver, **kw)
     if precision != "float":
         raise UnsupportedRule("numpy", f"precision {precision!r}", "use float or fixed")
     from ..reference.trainer import train
@@ -201,11 +203,12 @@ def run(spec, backend="numpy", *, epochs=None, precision="float", quiet=None,
     _refuse_backend(backend, "saving checkpoints (--save)")
     d = checkpoint.prepare_dir(save)
     return _fresh(spec, d, epochs=epochs, precision=precision, quiet=quiet,
-                  profile=profile, dataset=dataset, every=every)
+                  profile=profile, dataset=dataset, every=every,
+                  weight_headroom=backend_options.get("weight_headroom"))
 
 
 def _fresh(spec, d, *, epochs, precision, quiet, profile, dataset, params=None,
-           every=SAVE_EVERY_STEPS):
+           every=SAVE_EVERY_STEPS, weight_headroom=None):
     ds = _dataset(spec, dataset)
     shape = (ds.n_in, ds.n_out)
     if _mode(spec) == "time_stepped":
@@ -224,7 +227,7 @@ def _fresh(spec, d, *, epochs, precision, quiet, profile, dataset, params=None,
                   profile=_profile_dict(profile or "loihi2") if kind == "quantized" else None,
                   data_shape=shape)
     result = _train(spec, precision=precision, epochs=epochs, quiet=quiet, profile=profile,
-                    dataset=ds, saver=saver, params=params)
+                    dataset=ds, saver=saver, params=params, weight_headroom=weight_headroom)
     result.extra["checkpoint"] = str(d)
     return result
 
