@@ -90,4 +90,11 @@ FIXED = {
     # the tag in t, its post_spike term a u0 product, its decay a literal scale
     "rstdp · hidden layer, reward delay, epsilon-greedy":
         CASES["rstdp · hidden layer, reward delay, epsilon-greedy"],
+    # a post_spike weight term sends the spikes back: the tag keeps its y0 product (a
+    # literal) and every y one sign
+    "tag and a post_spike weight term": reward_spec(Rule(name="mix", eta=0.05, terms=[
+        Term([F("syn", "tag")]),
+        Term([F("pre", "spike_trace", 0.02)], 0.5, "post_spike")],
+        tag=Tag(0.1, [Term([F("pre", "spike_trace", 0.02)], 1.0, "post_spike"),
+                      Term([F("post", "spike_trace", 0.02)], -1.0, "pre_spike")]))),
 }

@@ -624,7 +624,9 @@ def _increments(spec, lp: LayerProgram, fixed: bool):
         decay = float(np.exp(-spec.simulation.dt / tag.tau)) - 1.0
         if fixed:
             lp.t_frac = _tag_frac(tag, traces)
-            tgroups, lit = _spikes_as_factor(_group(traces, tterms)), _tag_literal(lp, traces)
+            tgroups, lit = _group(traces, tterms), _tag_literal(lp, traces)
+            if not any(t.when == "post_spike" for t in wterms):  # else the spikes go back
+                tgroups = _spikes_as_factor(tgroups)
         else:
             tgroups, lit = _group(traces, tterms), (lambda v, tr, syn: _literal(v))
         tprods = _products(tgroups, traces, slots, comp, share="tag", literal=lit)
@@ -658,7 +660,9 @@ def _spikes_as_factor(groups):
     """Fixed point: a tag's post_spike products become u0 products times the layer's
     spikes sent on their y slot (:data:`SPIKED`), so the population sends no
     back-propagating spike, whose impulses would clip every y of a neuron that
-    spiked to [0, 127] (a signed rpe among them)."""
+    spiked to [0, 127] (a signed rpe among them). Used when the weight's own terms
+    send none either (with post_spike weight terms the tag keeps its y0 products,
+    and :func:`_fold_signs` holds every y to one sign)."""
     out = {}
     for (dep, tr, before, syn, gain), ts in groups.items():
         if dep == "y0":
@@ -731,7 +735,7 @@ def _fold_signs(lp: LayerProgram) -> None:
             slot.value, p.mantissa = -slot.value, -p.mantissa
             continue
         signs = {np.sign(c) for c, sig in slot.terms}
-        if len(signs) > 1 or any(x not in NON_NEGATIVE and x not in traced
+        if len(signs) > 1 or any(x not in NON_NEGATIVE + (SPIKED,) and x not in traced
                                  for _, sig in slot.terms for x in sig):
             _refuse(f"layer {lp.name!r} in fixed point (post factor y{slot.index}: "
                     + " + ".join(f"{c:g}*{'*'.join(sig) or '1'}" for c, sig in slot.terms)
