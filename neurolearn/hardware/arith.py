@@ -49,7 +49,7 @@ dendritic sum is shifted by ``weight_exp`` (:func:`dense_accumulate`).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -280,14 +280,13 @@ def learn_tag(tags, products, random: float, widths: EngineWidths = LAVA,
     (the epoch's one random, shared with the weights), ``>>`` back, then Lava's clip to
     [-2^8 - 1, 2^8 - 1] (``_saturate_synaptic_variable`` in
     ``magma/core/model/py/connection.py``; the accumulator is not clipped by sign)."""
-    shift = widths.accumulator_bits - tag_bits
-    acc = np.left_shift(np.asarray(tags).astype(np.int64), shift)
+    w = replace(widths, weight_bits=tag_bits)  # t's steps are w's, at t's width
+    acc = weights_to_accumulator(tags, w)
     for contribution in products:
-        acc = accumulate(acc, contribution, widths)
-    q = 2 ** shift
-    scaled = acc / q
-    acc = (stochastic_round(np.floor(scaled), random, scaled % 1) * q).astype(np.int64)
-    return np.clip(np.right_shift(acc, shift), -(2 ** tag_bits) - 1, 2 ** tag_bits - 1)
+        acc = accumulate(acc, contribution, w)
+    acc = round_weight_accumulator(acc, random, w)
+    return np.clip(np.right_shift(acc, w.weight_shift), -(2 ** tag_bits) - 1,
+                   2 ** tag_bits - 1)
 
 
 # ---- traces ---------------------------------------------------------------------------

@@ -671,17 +671,23 @@ def _spikes_as_factor(groups):
     return out
 
 
+def _product_shift(n_y: int, pre: bool, syn: bool) -> int:
+    """The right shift of a product of n_y y factors, a pre trace and a synaptic
+    variable in Lava's fixed-point engine (``arith.product``)."""
+    from ...hardware import arith
+    widths = arith.W_TRACE * (n_y + int(pre)) + (arith.W_WEIGHTS_S if syn else 0)
+    return max(0, widths + arith.W_S_MANT - arith.W_ACCUMULATOR_U)
+
+
 def _tag_literal(lp, traces):
     """Fixed point: the exact literal (m, e) of a tag's constant term, in t's units
     (``m 2^e x_int >> shift`` tag LSBs for ``value x`` in float), or None."""
-    from ...hardware import arith
     per_spike = {t.name: t.per_spike for t in traces.traces}
 
     def literal(value, tr, syn):
         if syn is not None:
             return None
-        width = arith.W_TRACE if tr else 0
-        shift = max(0, width + arith.W_S_MANT - arith.W_ACCUMULATOR_U)
+        shift = _product_shift(0, tr is not None, False)
         return _literal(value * 2.0 ** (lp.t_frac + shift) / (per_spike[tr] if tr else 1.0))
     return literal
 
@@ -783,9 +789,7 @@ def _fixed_point(lp: LayerProgram, W, seed: int, headroom: float = 1.0) -> None:
                     "cannot carry one integer scale for both", "lava --precision float")
         used[p.slot] = True
         slot = lp.slots[p.slot - 1]
-        widths = [arith.W_TRACE] * (1 + int(p.pre is not None)) + \
-            ([arith.W_WEIGHTS_S] if p.syn else [])
-        shift = max(0, sum(widths) + arith.W_S_MANT - arith.W_ACCUMULATOR_U)
+        shift = _product_shift(1, p.pre is not None, bool(p.syn))
         per_spike = traces[p.pre].per_spike if p.pre else 1.0
         top = 2.0 ** (frac[target] - (frac[p.syn] if p.syn else 0)) / \
             (2.0 ** -shift * per_spike)
