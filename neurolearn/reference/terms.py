@@ -157,14 +157,21 @@ class CompiledTerm:
                     db *= bias
             acc_b += db
         if n == 1 and self.row_sparse:
-            g, i = P[:, 0, :].nonzero()
-            if len(g) * 4 < P.size:  # sparse enough to gather
-                if not len(g):
+            # the nonzero rows through flat indices f = g * n_post + i: a float array's
+            # nonzero (and 2-d gathers) cost several times a boolean 1-d one's here
+            Pf = P.reshape(-1)
+            f = (Pf != 0).nonzero()[0]
+            if len(f) * 4 < P.size:  # sparse enough to gather
+                if not len(f):
                     return None
-                sub = (P[g, 0, i] * c)[:, None] * Q[g, 0, :]
+                g, i = np.divmod(f, P.shape[-1])
+                sub = (Pf[f] * c)[:, None] * Q[:, 0].take(g, 0)
                 for s in self.syn:
                     sub *= W[g, i] if s == "w" else syn[s][g, i]
-                acc[g, i] += sub
+                if acc.flags.c_contiguous:  # acc[g, i] as rows of a (G n_post, n_pre) view
+                    acc.reshape(-1, acc.shape[-1])[f] += sub
+                else:
+                    acc[g, i] += sub
                 return ("rows", g, i)
         if n == 1 and self.col_sparse:
             g, j = Q[:, 0, :].nonzero()
