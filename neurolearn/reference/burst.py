@@ -66,9 +66,11 @@ class BurstDetector:
 
     def averages(self, E, B):
         """E_bar, B_bar <- d * them + (1 - d) / dt * (E, B) (floats)."""
-        for avg, x in ((self.E_bar, E), (self.B_bar, B)):
-            avg *= self._decay
-            avg += self._aa * x
+        E_bar, B_bar, d, a = self.E_bar, self.B_bar, self._decay, self._aa
+        E_bar *= d
+        E_bar += a * E
+        B_bar *= d
+        B_bar += a * B
 
     def step(self, spikes) -> tuple[np.ndarray, np.ndarray]:
         """Consume one step of the spike train; returns (E, B) as 0/1 floats and

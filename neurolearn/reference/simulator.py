@@ -437,12 +437,13 @@ class Network:
                                              _chunk(G * n_par * sizes[l]))
                 self._draws.append(self.burst_draws[l])
         # J = threshold + gain * net + noise * z, the constants as arrays of the state's
-        # shape (the same products, without a scalar conversion per step)
-        self._J = [None] + [tuple(None if c is None else np.full(shape(l), float(c))
-                                  for c in (self.info[l].threshold,
-                                            None if self.info[l].gain == 1.0 else
-                                            self.info[l].gain,
-                                            self.info[l].noise or None))
+        # shape (the same products, without a scalar conversion per step); a gain or
+        # noise of 1 is None (times 1 is exact), and noisy says whether z is drawn
+        def const(c, l):
+            return None if c is None or c == 1.0 else np.full(shape(l), float(c))
+        self._J = [None] + [(np.full(shape(l), float(self.info[l].threshold)),
+                             const(self.info[l].gain, l), const(self.info[l].noise, l),
+                             bool(self.info[l].noise))
                             for l in range(1, self.L + 1)]
         self.units = [None]
         self.detectors = [None]
@@ -765,6 +766,7 @@ class Network:
         events = [x_spikes]  # the input's spikes are its events
         bursts = [None] * (L + 1)
         nets = [None] * (L + 1)
+        masks = [None] * (L + 1)  # burst layers' events as booleans
         xhat[0](x_spikes)
         delay = self.schedule.forward_delay
         for l in range(1, L + 1):
@@ -774,16 +776,16 @@ class Network:
             net = self.current[l](a) + self.b3[l - 1]
             nets[l] = net
             lay = info[l]
-            # J = threshold + gain * net (+ noise); a gain of 1 multiplies exactly
-            thr, gain, noise = self._J[l]
+            # J = threshold + gain * net (+ noise); a gain or noise of 1 multiplies exactly
+            thr, gain, noise, noisy = self._J[l]
             J = thr + (net if gain is None else gain * net)
-            if noise is not None:
-                J += noise * self.noise[l]()
+            if noisy:
+                J += self.noise[l]() if noise is None else noise * self.noise[l]()
             if lay.burst:
                 spk, _ = self.units[l].spike(J)
                 det = self.detectors[l]
                 pbar = det.p_bar
-                ev, bu = det.detect(spk)
+                ev, bu = masks[l] = det.detect(spk)
                 s, E, B = spk.astype(float), ev.astype(float), bu.astype(float)
                 det.averages(E, B)
                 bursts[l] = (B, pbar)
@@ -820,7 +822,8 @@ class Network:
             if apical and l in apical:
                 u = apical[l]
             unit = self.units[l]
-            unit.schedule_bursts(E, unit.burst_probability(u), self.burst_draws[l])
+            unit.schedule_bursts(E, unit.burst_probability(u), self.burst_draws[l],
+                                 mask=masks[l][0])
         need = self.post_needed
         post = [dict(glob) for _ in range(L)]
         if "error_drive" in need:
