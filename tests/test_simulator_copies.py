@@ -79,6 +79,34 @@ def test_evaluate_copies_is_evaluate_per_network():
         assert (loss, acc) == (l1, a1) and np.array_equal(ro, r1)
 
 
+@pytest.mark.parametrize("make", [lambda: load(SPECS / "burstprop_xor.toml"),
+                                  _burst_random, _rstdp_poisson],
+                         ids=["burstprop-xor", "burst-random-draws", "rstdp-poisson"])
+def test_evaluation_steps_give_the_full_steps_events(make):
+    """An evaluation's steps (infer_events) skip the rate estimates, burst averages
+    and float trains that only learning reads: the output's events are those of full
+    inference steps, bit for bit, on trained (not initial) weights; and a network
+    that took such steps refuses full ones."""
+    from neurolearn.reference.simulator import Network, tile_data
+    spec = make()
+    trained = run_seeds(spec, [0, 1], epochs=1, quiet=True)
+    params = [r.state.params for r in trained]
+    x = np.random.default_rng(0).integers(0, 2, (40, 3, spec.network.sizes[0])).astype(float)
+    fast = Network(spec, params=params, seeds=[0, 1], n_par=3)
+    full = Network(spec, params=params, seeds=[0, 1], n_par=3)
+    y = np.zeros((2, 3, spec.network.sizes[-1]))
+    spikes = 0
+    for t in range(len(x)):
+        xs = np.broadcast_to(x[t], (2, *x[t].shape))
+        got = fast.infer_events(xs)
+        full.step(xs, y, learn=False)
+        assert np.array_equal(got, full._last_events), t
+        spikes += got.sum()
+    assert spikes > 0  # the comparison saw output events
+    with pytest.raises(RuntimeError, match="fresh"):
+        fast.step(xs, y, learn=False)
+
+
 @pytest.mark.parametrize("when,post,pre,syn", [
     ("step", ["burst"], ["event_trace"], []),
     ("step", ["pbar_event"], ["event_trace"], ["w"]),

@@ -412,6 +412,7 @@ class Network:
         self.filters = {}  # (layer, factor key) -> trace state
         self._trace_consts = {}  # key -> (decay, jump) as arrays of the trace's shape
         self.last_bursts = {}  # burst layer -> (E, B, P_bar before the step)
+        self._evaluating = False  # infer_events ran: rate estimates are behind
         self.begin_example()
         sch = self.schedule
         self.fwd = [None] + [_Delay(sch.forward_delay) for _ in range(self.L)]
@@ -760,14 +761,21 @@ class Network:
         self._learn(pre, post, None, h_list, h_list, teach)
         return y_hat, err, None
 
-    def _step_spiking(self, x_spikes, y, learn, apical, teach):
+    def _forward_spiking(self, x_spikes, full: bool = True):
+        """The bottom-up pass of one step: (spikes, events, bursts, nets, masks) per
+        layer. ``full=False`` serves an evaluation, which reads only the output's
+        events (``_last_events``) and then drops the network: it skips what only
+        learning, probes and readouts read (the rate estimates xhat, the burst
+        detector's moving averages, float copies of spikes and bursts); the events
+        themselves, and so the evaluation, are the same bit for bit."""
         L, info, xhat = self.L, self.info, self.xhat
         spikes = [x_spikes]
         events = [x_spikes]  # the input's spikes are its events
         bursts = [None] * (L + 1)
         nets = [None] * (L + 1)
         masks = [None] * (L + 1)  # burst layers' events as booleans
-        xhat[0](x_spikes)
+        if full:
+            xhat[0](x_spikes)
         delay = self.schedule.forward_delay
         for l in range(1, L + 1):
             a = np.matmul(events[l - 1], self.WT[l - 1])
@@ -784,12 +792,15 @@ class Network:
             if lay.burst:
                 spk, _ = self.units[l].spike(J)
                 det = self.detectors[l]
-                pbar = det.p_bar
-                ev, bu = masks[l] = det.detect(spk)
-                s, E, B = spk.astype(float), ev.astype(float), bu.astype(float)
-                det.averages(E, B)
-                bursts[l] = (B, pbar)
-                self.last_bursts[l] = (E, B, pbar)  # for probes and tests
+                if full:
+                    pbar = det.p_bar
+                    ev, bu = masks[l] = det.detect(spk)
+                    s, E, B = spk.astype(float), ev.astype(float), bu.astype(float)
+                    det.averages(E, B)
+                    bursts[l] = (B, pbar)
+                    self.last_bursts[l] = (E, B, pbar)  # for probes and tests
+                else:
+                    s, E = None, det.detect(spk)[0].astype(float)
             else:
                 unit = self.units[l]
                 if hasattr(unit, "spike"):
@@ -798,9 +809,27 @@ class Network:
                     s = E = self._foreign_step(unit, J)
             spikes.append(s)
             events.append(E)
-            xhat[l](E)
-        readout = xhat[L].x
+            if full:
+                xhat[l](E)
         self._last_events = events[L]
+        return spikes, events, bursts, nets, masks
+
+    def infer_events(self, x_spikes):
+        """One inference step (no teacher, bursts or plasticity) of copies, for an
+        evaluation that reads only the output's events: they are returned (and kept in
+        ``_last_events``), and the network is left fit only for more such steps
+        (:meth:`_forward_spiking`, ``full=False``)."""
+        self._evaluating = True
+        return self._forward_spiking(x_spikes, full=False)[1][-1]
+
+    def _step_spiking(self, x_spikes, y, learn, apical, teach):
+        if self._evaluating:
+            raise RuntimeError("this network ran infer_events steps, which leave its "
+                               "rate estimates and burst averages behind: build a fresh "
+                               "one for other steps")
+        L, info, xhat = self.L, self.info, self.xhat
+        spikes, events, bursts, nets, masks = self._forward_spiking(x_spikes)
+        readout = xhat[L].x
         err = readout - y
         if not learn:
             return readout, err, spikes
@@ -1203,9 +1232,9 @@ def evaluate_copies(spec, params_list, x, y, k_in: int = 1, k_out: int = 1, seed
             xs = np.broadcast_to(encoded(net.seeds[0])[:, None], (k, G, *xt.shape))
         total = np.zeros((G, len(x), spec.network.sizes[-1]))
         for t in range(k):
-            net.step(xs[t], Y, learn=False)
+            E = net.infer_events(xs[t])
             if t >= k - window:
-                total += net._last_events
+                total += E
         readout = total / (window * sim.dt * sim.max_rate)
     else:
         readout, _, _ = net.step(np.broadcast_to(xt, (G, *xt.shape)), Y, learn=False)
