@@ -12,7 +12,7 @@ import pytest
 
 from neurolearn.data import load_dataset
 from neurolearn.reference import trainer as T
-from neurolearn.reference.blas import sgemm
+from neurolearn.reference.blas import add_to, has_vector_ops, scale, sgemm
 from neurolearn.rules import load
 
 from conftest import SPECS
@@ -38,6 +38,22 @@ def test_sgemm_is_numpys_blas_with_beta():
     assert got is c and np.abs(c - want).max() < 1e-5
     with pytest.raises(ValueError, match="float32"):
         sgemm(1.0, a.astype(float), b, 0.0, c, trans_a=True)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_blas_add_and_scale_are_numpys_arithmetic_bit_for_bit(dtype):
+    """y += x and y *= a through ?axpy / ?scal equal numpy's results exactly, on
+    vectors long enough for OpenBLAS to split them over its threads (1000 x 784 >
+    10,000), and on arrays the BLAS cannot take (a transposed view: numpy runs)."""
+    if not has_vector_ops(dtype):
+        pytest.skip("numpy is not linked to a bundled OpenBLAS here: numpy runs")
+    rng = np.random.default_rng(2)
+    y = rng.standard_normal((1000, 784)).astype(dtype)
+    x = (rng.standard_normal((1000, 784)) * 1e-3).astype(dtype)
+    want = (y * dtype(0.9)) + x
+    assert add_to(scale(y, 0.9), x) is y and np.array_equal(y, want)
+    yt, want_t = y.T, y.T + x.T  # not C-contiguous
+    assert np.array_equal(add_to(yt, x.T), want_t)
 
 
 def test_float32_fused_momentum_stays_within_the_bound_of_float64():

@@ -1,4 +1,5 @@
-"""C = alpha op(A) op(B) + beta C in single precision, through the BLAS numpy uses.
+"""C = alpha op(A) op(B) + beta C (and y += x) in single precision, through the BLAS
+numpy uses.
 
 numpy's ``matmul`` has no beta, so a momentum update written with it makes four
 passes over the weight matrix (dW, mu v, v + dW, W + v); GEMM's beta folds the first
@@ -8,6 +9,13 @@ that made the float32 trainer 3-8x slower with 2 threads (benchmarks/README.md).
 So this module calls ``cblas_sgemm`` in the OpenBLAS that numpy itself loaded (one
 thread pool), found next to numpy; where there is none (another BLAS, another
 platform), :func:`sgemm` is None and the trainer keeps numpy's four-pass sequence.
+
+:func:`add_to` (``y += x``, through ``?axpy`` with alpha 1) and :func:`scale`
+(``y *= a``, ``?scal``) are numpy's arithmetic bit for bit (1 x = x, and one product
+per element), in float32 and float64: numpy runs them on one core, OpenBLAS splits a
+long vector over its threads, and a momentum step makes such a pass over every
+weight matrix per batch. Each falls back to numpy where the BLAS cannot take the
+arrays (another dtype, not C-contiguous) or was not found.
 """
 
 from __future__ import annotations
@@ -21,22 +29,37 @@ import numpy as np
 _ROW_MAJOR, _NO_TRANS, _TRANS = 101, 111, 112
 
 
-def _load():
+def _library():
     libs = os.path.join(os.path.dirname(os.path.dirname(np.__file__)), "numpy.libs")
     for path in sorted(glob.glob(os.path.join(libs, "libopenblas*.so*"))):
         try:
-            lib = ctypes.CDLL(path)
+            return ctypes.CDLL(path)
         except OSError:
             continue
-        for name, int_t in (("cblas_sgemm64_", ctypes.c_int64), ("cblas_sgemm", ctypes.c_int)):
-            fn = getattr(lib, name, None)
-            if fn is not None:
-                fn.restype = None
-                fn.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_int, int_t, int_t, int_t,
-                               ctypes.c_float, ctypes.c_void_p, int_t, ctypes.c_void_p, int_t,
-                               ctypes.c_float, ctypes.c_void_p, int_t]
-                return fn
     return None
+
+
+def _function(lib, name, args):
+    """cblas_<name> (64-bit integers where OpenBLAS was built so), with ``args``
+    (ctypes types; "int" for BLAS integers), or None."""
+    if lib is None:
+        return None
+    for symbol, int_t in ((f"cblas_{name}64_", ctypes.c_int64), (f"cblas_{name}", ctypes.c_int)):
+        fn = getattr(lib, symbol, None)
+        if fn is not None:
+            fn.restype = None
+            fn.argtypes = [int_t if a == "int" else a for a in args]
+            return fn
+    return None
+
+
+_LIB = _library()
+_F, _P = ctypes.c_float, ctypes.c_void_p
+
+
+def _load():
+    return _function(_LIB, "sgemm", [ctypes.c_int, ctypes.c_int, ctypes.c_int, "int", "int",
+                                     "int", _F, _P, "int", _P, "int", _F, _P, "int"])
 
 
 def _make(fn):
@@ -74,3 +97,63 @@ def _checked():
 
 
 sgemm = _checked()
+
+
+def _vector_ops():
+    """{dtype: (axpy, scal)} of the BLAS numpy loaded, each checked bit for bit
+    against numpy on a small case (a type whose check fails is left out)."""
+    out = {}
+    for dtype, prefix, real in ((np.float32, "s", ctypes.c_float),
+                                (np.float64, "d", ctypes.c_double)):
+        axpy = _function(_LIB, prefix + "axpy", ["int", real, _P, "int", _P, "int"])
+        scal = _function(_LIB, prefix + "scal", ["int", real, _P, "int"])
+        if axpy is None or scal is None:
+            continue
+        rng = np.random.default_rng(0)
+        y, x = rng.random(7).astype(dtype), rng.random(7).astype(dtype)
+        got_add, got_scale = y.copy(), y.copy()
+        try:
+            axpy(7, 1.0, x.ctypes.data, 1, got_add.ctypes.data, 1)
+            scal(7, 0.9, got_scale.ctypes.data, 1)
+        except Exception:  # noqa: BLE001 - a foreign library: any failure means none
+            continue
+        if np.array_equal(got_add, y + x) and np.array_equal(got_scale, y * dtype(0.9)):
+            out[np.dtype(dtype)] = (axpy, scal)
+    return out
+
+
+_VECTOR = _vector_ops()
+
+
+def _blas_for(*arrays):
+    """The (axpy, scal) pair for these arrays, or None (numpy then)."""
+    ops = _VECTOR.get(arrays[0].dtype)
+    if ops is None or any(a.dtype != arrays[0].dtype or not a.flags.c_contiguous
+                          for a in arrays):
+        return None
+    return ops
+
+
+def add_to(y, x):
+    """y += x in place; returns y."""
+    ops = _blas_for(y, x) if y.shape == x.shape else None
+    if ops is None:
+        y += x
+    else:
+        ops[0](y.size, 1.0, x.ctypes.data, 1, y.ctypes.data, 1)
+    return y
+
+
+def scale(y, a: float):
+    """y *= a in place (a a Python float, rounded to y's type as numpy does); returns y."""
+    ops = _blas_for(y)
+    if ops is None:
+        y *= a
+    else:
+        ops[1](y.size, float(y.dtype.type(a)), y.ctypes.data, 1)
+    return y
+
+
+def has_vector_ops(dtype) -> bool:
+    """Whether add_to and scale run in BLAS for this dtype here."""
+    return np.dtype(dtype) in _VECTOR

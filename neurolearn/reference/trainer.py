@@ -46,6 +46,7 @@ from ..errors import UnsupportedRule
 from ..rules.compat import check_data_fits
 from ..progress import Progress
 from ..result import RunResult
+from .blas import add_to, scale
 from .params import Params, init_params
 from .signals import (burst_prob_devs, error_drives, layer_etas, loss_value, output_error,
                       output_readout, reward_error, reward_of, select_action)
@@ -217,9 +218,8 @@ class BatchedTrainer:
                              {k: np.zeros_like(v) for k, v in p.B.items()})
             vW, vb, vB = self._vel
             for i, d in enumerate(dW):
-                if d is not None:
-                    vW[i] *= self.momentum
-                    vW[i] += d
+                if d is not None:  # v <- mu v + dW (BLAS: numpy's sums, threaded)
+                    add_to(scale(vW[i], self.momentum), d)
                     dW[i] = vW[i]
             for i, d in enumerate(db):
                 if d is not None:
@@ -232,7 +232,7 @@ class BatchedTrainer:
                 dB[k] = vB[k]
         for i, d in enumerate(dW):
             if d is not None:
-                p.W[i] += d
+                add_to(p.W[i], d)
         for i, d in enumerate(db):
             if d is not None:
                 p.b[i] += d
@@ -284,7 +284,7 @@ class BatchedTrainer:
                     tb = c * P.sum(axis=0)
                     db = tb if db is None else db + tb
             if mu:
-                W += target
+                add_to(W, target)
             if db is not None:
                 if mu:
                     vb = self._vel[1][l - 1]
