@@ -12,13 +12,18 @@ global; peak memory is the child's). Peers:
 
 - ``reference``: neurolearn's time-stepped Network (NumPy, dense).
 - ``brian2-numpy``, ``brian2-cython``: Brian2 2.8 runtime targets, the usual synapse
-  (a pre spike deposits g w into a decaying current); ``brian2-*-summed``: the current
-  as a summed variable w x_hat, recomputed each step, which is the reference's exact
-  semantics (``--check`` shows identical spikes and weights to 1e-17).
+  (a pre spike deposits g w into a decaying current), which is the reference's
+  (I = low-pass(W s); ``--check`` and tests/test_independent_network.py show the same
+  spikes and weights); ``brian2-*-summed``: the current as a summed variable w x_hat,
+  recomputed each step with the present weights (it departs once weights move).
+- ``brian2-cpp_standalone``: Brian2's C++ standalone device, its fastest CPU target:
+  the whole run generated as one C++ program, compiled (-O3, one thread) and executed;
+  its time is the loop the binary times itself (``last_run_info``), its CPU time the
+  whole binary's (start-up included). The usual synapse, as ``brian2-cython``.
 - ``nest``: NEST 3.10 iaf_psc_exp + stdp_synapse, one thread.
 
-Only the simulation loop is timed: Brian2's code generation and Cython compilation and
-NEST's connection set-up are reported as build time. Before the timed repeats, one
+Only the simulation loop is timed: Brian2's code generation and Cython or C++
+compilation and NEST's connection set-up are reported as build time. Before the timed repeats, one
 untimed child per Brian2 Cython variant fills the compilation cache. The order of peers
 rotates between repeats. Ratio = reference's simulated s per wall s / the peer's (> 1:
 the reference is faster), per repeat, then median [min, max]; the same from process CPU
@@ -46,7 +51,7 @@ ONE_THREAD = {k: "1" for k in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_N
 
 SIZES = {"small": (784, 256, 10), "large": (784, 2560, 100)}
 PEERS = ("reference", "brian2-numpy", "brian2-cython", "brian2-numpy-summed",
-         "brian2-cython-summed", "nest")
+         "brian2-cython-summed", "brian2-cpp_standalone", "nest")
 DT = 0.001
 
 
@@ -96,6 +101,17 @@ def check(steps: int) -> dict:
                                  zip(ref["spike_arrays"], b["spike_arrays"])],
             "max_abs_weight_diff": [float(np.abs(x - y).max()) for x, y in
                                     zip(ref["W"], b["W"])]}
+    # the compiled targets run the same equations: the same spikes and weights as
+    # Brian2's numpy target (the usual synapse)
+    base = sn.brian2(p, "numpy", current="event", record=True)
+    for target in ("cython", "cpp_standalone"):
+        b = sn.brian2(p, target, current="event", record=True)
+        out[f"brian2-{target}-event_against_numpy"] = {
+            "spikes": b["spikes"],
+            "spike_mismatches": [int((a != c).sum()) for a, c in
+                                 zip(base["spike_arrays"], b["spike_arrays"])],
+            "max_abs_weight_diff": [float(np.abs(x - y).max()) for x, y in
+                                    zip(base["W"], b["W"])]}
     out["nest_spikes"] = sn.nest(p)["spikes"]
     return out
 

@@ -37,3 +37,19 @@ def test_summed_current_departs_once_weights_move(run):
     assert moved > 1e-6
     with pytest.raises(ValueError, match="current must be one of"):
         net.brian2(p, current="conductance")
+    with pytest.raises(ValueError, match="target must be one of"):
+        net.brian2(p, target="cuda_standalone")
+
+
+@pytest.mark.slow
+def test_cpp_standalone_reproduces_the_reference_with_learning(run):
+    """Brian2's C++ standalone device (the speed benchmark's fastest Brian2 target) runs
+    the same network: the reference's spikes, and its weights to 1e-15 (slow: the
+    project compiles, about 30 s)."""
+    p, ref = run
+    b = net.brian2(p, "cpp_standalone", current="event", record=True)
+    for a, c in zip(ref["spike_arrays"], b["spike_arrays"]):
+        assert np.array_equal(a, c)
+    for w_ref, w_b2 in zip(ref["W"], b["W"]):
+        assert np.abs(w_ref - w_b2).max() <= 1e-15
+    assert b["run_wall_s"] > 0 and b["build_s"] > b["run_wall_s"]
