@@ -42,12 +42,15 @@ def test_summed_current_departs_once_weights_move(run):
 
 
 @pytest.mark.slow
-def test_cpp_standalone_reproduces_the_reference_with_learning(run):
+def test_cpp_standalone_reproduces_the_reference_with_learning(run, tmp_path, monkeypatch):
     """Brian2's C++ standalone device (the speed benchmark's fastest Brian2 target) runs
-    the same network: the reference's spikes, and its weights to 1e-15 (slow: the
+    the same network: the reference's spikes, and its weights to 1e-15; its project is
+    a temporary directory, removed, with nothing written where it ran (slow: the
     project compiles, about 30 s)."""
     p, ref = run
+    monkeypatch.chdir(tmp_path)
     b = net.brian2(p, "cpp_standalone", current="event", record=True)
+    assert list(tmp_path.iterdir()) == []
     for a, c in zip(ref["spike_arrays"], b["spike_arrays"]):
         assert np.array_equal(a, c)
     for w_ref, w_b2 in zip(ref["W"], b["W"]):

@@ -154,7 +154,8 @@ def brian2(p: Problem, target="numpy", current="event", record=False):
     else:
         b2.prefs.codegen.target = target
     try:
-        return _brian2_build_and_run(b2, p, current, record, standalone)
+        return _brian2_build_and_run(b2, p, current, record,
+                                     project if standalone else None)
     finally:
         if standalone:
             b2.device.reinit()
@@ -162,7 +163,10 @@ def brian2(p: Problem, target="numpy", current="event", record=False):
             shutil.rmtree(project, ignore_errors=True)
 
 
-def _brian2_build_and_run(b2, p, current, record, standalone):
+def _brian2_build_and_run(b2, p, current, record, project):
+    """Build and run the network; ``project``: the C++ standalone project directory
+    (None: a runtime target)."""
+    standalone = project is not None
     t0 = time.perf_counter()
     n_in, n_h, n_out = p.sizes
     dt = DT * b2.second
@@ -236,10 +240,11 @@ def _brian2_build_and_run(b2, p, current, record, standalone):
     net = b2.Network(inp, *groups, *extra, *syns, *mons)
     if standalone:
         net.run(p.steps * dt, namespace={})  # recorded into the C++ project
-        b2.device.build(compile=True, run=False, with_output=False)
+        # build() has its own directory argument (default "output" in the cwd)
+        b2.device.build(directory=project, compile=True, run=False, with_output=False)
         build = time.perf_counter() - t0
         c0 = resource.getrusage(resource.RUSAGE_CHILDREN)
-        b2.device.run(with_output=False)
+        b2.device.run(directory=project, with_output=False)
         c1 = resource.getrusage(resource.RUSAGE_CHILDREN)
         # the binary times its own simulation loop (its start-up reads the arrays from
         # disk); its CPU time is the whole binary's, start-up included
