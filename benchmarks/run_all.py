@@ -41,7 +41,9 @@ BENCHES = [
            str(RESULTS / "lava.json")]),
     bench("bench_nengo.py", ["--json", str(RESULTS / "nengo.json")],
           ["--quick", "--json", str(RESULTS / "nengo.json")]),
-    bench("bench_spiking_peers.py", ["--repeats", "5"],
+    bench("bench_spiking_peers.py", ["--sizes", "small,large", "--repeats", "3", "--peers",
+                                     "reference,brian2-cython,brian2-cpp_standalone,nest",
+                                     "--json", str(RESULTS / "spiking_peers_standalone.json")],
           ["--sizes", "small", "--steps-small", "200", "--repeats", "1"]),
 ]
 
@@ -143,17 +145,21 @@ def _rows():
                          f"{d['repeats']})", f"{r['median']:.2f} ({r['min']:.2f}-{r['max']:.2f})",
                          f"numpy time-stepped {base:.2f}",
                          f"{r['ratio_to_reference']:.2f}x the peer's time", d["command"]))
-    # the run after the row/column-sparse spike terms (commits f68c273, a97ac5b) where
-    # there is one; spiking_peers.json was measured on the dense code before them
-    f = RESULTS / "spiking_peers_after_sparse.json"
-    if not f.exists():
-        f = RESULTS / "spiking_peers.json"
+    # the latest run: with Brian2's C++ standalone target where there is one, else the
+    # run after the row/column-sparse spike terms (commits f68c273, a97ac5b);
+    # spiking_peers.json was measured on the dense code before them
+    for name in ("spiking_peers_standalone.json", "spiking_peers_after_sparse.json",
+                 "spiking_peers.json"):
+        f = RESULTS / name
+        if f.exists():
+            break
     if f.exists():
         d = json.loads(f.read_text())
         for size, peers in d["summary"].items():
             ref = peers.get("reference", {})
             net = "-".join(map(str, d["sizes"][size]))
-            for peer, label in (("brian2-cython", "Brian2 cython"),
+            for peer, label in (("brian2-cpp_standalone", "Brian2 C++ standalone"),
+                                ("brian2-cython", "Brian2 cython"),
                                 ("brian2-numpy", "Brian2 numpy"), ("nest", "NEST")):
                 row = peers.get(peer, {})
                 if "median" not in ref or "ratio_reference_to_peer" not in row:
