@@ -9,7 +9,11 @@ Inside ``with time_limit(seconds):`` two mechanisms stop the work:
 - a backstop for long epochs on any backend (a nengo epoch, one big NumPy step):
   in the main thread, SIGALRM fires at the deadline and raises the same error
   wherever Python is, so every ``finally`` (a Lava process group, a nengo
-  Simulator, temporary folders) still runs.
+  Simulator, temporary folders) still runs. Where Python cannot propagate an
+  exception (a weakref callback, ``__del__``, a garbage-collector callback) it
+  hands it to ``sys.unraisablehook`` and carries on: the limit's hook then fires
+  the alarm again a millisecond later, at the next point that can raise, so a
+  swallowed alarm does not leave the rest of a long epoch unbounded.
 
 TimeLimitExceeded is a BaseException (like KeyboardInterrupt), so no ``except
 Exception`` of a backend or of ``compare`` turns it into a row of a report.
@@ -19,6 +23,7 @@ from __future__ import annotations
 
 import math
 import signal
+import sys
 import threading
 import time
 from contextlib import contextmanager
@@ -60,6 +65,16 @@ def _alarm(signum, frame):
     raise TimeLimitExceeded(_seconds)
 
 
+def _swallowed(previous):
+    """An unraisablehook: a TimeLimitExceeded that Python had to drop fires again."""
+    def hook(args):
+        if isinstance(args.exc_value, TimeLimitExceeded) and _deadline is not None:
+            signal.setitimer(signal.ITIMER_REAL, 1e-3)
+            return
+        previous(args)
+    return hook
+
+
 @contextmanager
 def time_limit(seconds: float | None):
     """Bound the wall-clock time of the block (see the module docstring); None: no
@@ -74,9 +89,10 @@ def time_limit(seconds: float | None):
     if _deadline is None or new < _deadline:
         _deadline, _seconds = new, seconds
     main = threading.current_thread() is threading.main_thread()
-    old_handler = None
+    old_handler = old_hook = None
     if main:
         old_handler = signal.signal(signal.SIGALRM, _alarm)
+        old_hook, sys.unraisablehook = sys.unraisablehook, _swallowed(sys.unraisablehook)
         signal.setitimer(signal.ITIMER_REAL, max(_deadline - time.monotonic(), 1e-3))
     try:
         yield
@@ -84,6 +100,7 @@ def time_limit(seconds: float | None):
         if main:
             signal.setitimer(signal.ITIMER_REAL, 0)
             signal.signal(signal.SIGALRM, old_handler)
+            sys.unraisablehook = old_hook
         _deadline, _seconds = saved
         if main and _deadline is not None:  # re-arm the outer limit's alarm
             signal.setitimer(signal.ITIMER_REAL, max(_deadline - time.monotonic(), 1e-3))

@@ -486,6 +486,36 @@ def _ppid(pid):
         return None
 
 
+def test_an_alarm_python_swallowed_fires_again():
+    """The alarm fires inside a weakref callback, where Python drops exceptions (it
+    reports them to sys.unraisablehook): the limit still stops the block at once,
+    not at its end; outside the limit the previous hook is back."""
+    import weakref
+
+    from neurolearn.deadline import time_limit
+    from neurolearn.errors import TimeLimitExceeded
+
+    class Thing:
+        pass
+
+    def callback(ref):  # the deadline passes in here
+        t = time.monotonic()
+        while time.monotonic() - t < 0.6:
+            pass
+
+    before = sys.unraisablehook
+    t0 = time.monotonic()
+    with pytest.raises(TimeLimitExceeded):
+        with time_limit(0.2):
+            thing = Thing()
+            ref = weakref.ref(thing, callback)
+            del thing  # runs the callback, which swallows the alarm's exception
+            while time.monotonic() - t0 < 5.0:
+                pass
+    assert time.monotonic() - t0 < 2.0 and ref() is None
+    assert sys.unraisablehook is before
+
+
 def test_time_limit_on_compare(tmp_path):
     if importlib.util.find_spec("nengo") is None:
         pytest.skip("needs nengo")
