@@ -86,32 +86,32 @@ def run_child(peer, size, steps, timeout):
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
+def _agreement(base: dict, other: dict) -> dict:
+    """Spike counts of ``other``, and its spike-raster mismatches and largest weight
+    difference against ``base`` per layer (both recorded runs)."""
+    import numpy as np
+    return {"spikes": other["spikes"],
+            "spike_mismatches": [int((a != c).sum()) for a, c in
+                                 zip(base["spike_arrays"], other["spike_arrays"])],
+            "max_abs_weight_diff": [float(np.abs(x - y).max()) for x, y in
+                                    zip(base["W"], other["W"])]}
+
+
 def check(steps: int) -> dict:
     """Spike and weight agreement of the Brian2 builds with the reference (small net)."""
-    import numpy as np
     from neurolearn.independent import network as sn
     p = sn.problem(SIZES["small"], steps, seed=0)
     ref = sn.reference(p, record=True)
     out = {"steps": steps, "reference_spikes": ref["spikes"]}
-    for current in ("summed", "event"):
-        b = sn.brian2(p, "numpy", current=current, record=True)
-        out[f"brian2-numpy-{current}"] = {
-            "spikes": b["spikes"],
-            "spike_mismatches": [int((a != c).sum()) for a, c in
-                                 zip(ref["spike_arrays"], b["spike_arrays"])],
-            "max_abs_weight_diff": [float(np.abs(x - y).max()) for x, y in
-                                    zip(ref["W"], b["W"])]}
+    runs = {current: sn.brian2(p, "numpy", current=current, record=True)
+            for current in ("summed", "event")}
+    for current, b in runs.items():
+        out[f"brian2-numpy-{current}"] = _agreement(ref, b)
     # the compiled targets run the same equations: the same spikes and weights as
     # Brian2's numpy target (the usual synapse)
-    base = sn.brian2(p, "numpy", current="event", record=True)
     for target in ("cython", "cpp_standalone"):
         b = sn.brian2(p, target, current="event", record=True)
-        out[f"brian2-{target}-event_against_numpy"] = {
-            "spikes": b["spikes"],
-            "spike_mismatches": [int((a != c).sum()) for a, c in
-                                 zip(base["spike_arrays"], b["spike_arrays"])],
-            "max_abs_weight_diff": [float(np.abs(x - y).max()) for x, y in
-                                    zip(base["W"], b["W"])]}
+        out[f"brian2-{target}-event_against_numpy"] = _agreement(runs["event"], b)
     out["nest_spikes"] = sn.nest(p)["spikes"]
     return out
 
