@@ -89,9 +89,26 @@ class _References:
 
     def __call__(self, schedule=TEXTBOOK):
         if schedule not in self.cache:
-            self.cache[schedule] = reference_simulate(
-                self.spec, steps=self.steps, record_every=self.every, schedule=schedule)
+            from ..rules.phases import is_phased
+            if is_phased(self.spec):
+                self.cache[schedule] = _phased_reference(self.spec, self.steps, self.every,
+                                                         schedule)
+            else:
+                self.cache[schedule] = reference_simulate(
+                    self.spec, steps=self.steps, record_every=self.every,
+                    schedule=schedule)
         return self.cache[schedule]
+
+
+def _phased_reference(spec, steps, every, schedule):
+    """The phased reference (a spec in phases has no time-stepped face); it has the
+    textbook timing only, so an engine schedule with other timing is refused."""
+    from ..reference.phased import simulate_phased
+    if replace(schedule, name=TEXTBOOK.name) != TEXTBOOK:
+        raise UnsupportedRule("numpy", f"schedule {schedule.describe()!r} for a spec in "
+                              "phases", "the phased reference runs the textbook timing "
+                              "only", "an engine with no delays")
+    return simulate_phased(spec, steps=steps, record_every=every)
 
 
 def _labels(desc, only=None):

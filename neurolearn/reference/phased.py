@@ -349,29 +349,22 @@ class PhasedTrainer(BatchedTrainer):
     # -- one batch ----------------------------------------------------------------------
     def _noise(self, n, key, index0):
         """{phase name: (n, steps, units) draws} for examples index0.. (module docstring)."""
-        specs = [(p, sum(self.net.sizes[self._layer(name)] for name in p.noise.layers))
-                 for p in self.phases if p.noise is not None]
-        if not specs:
+        widths = {p.name: cols[-1][1] + cols[-1][2]
+                  for p in self.phases if p.noise is not None
+                  for cols in [noise_columns(self.spec, p)]}
+        if not widths:
             return {}
-        out = {p.name: np.empty((n, p.steps, width)) for p, width in specs}
+        out = {name: np.empty((n, self._phase(name).steps, w)) for name, w in widths.items()}
         for r in range(n):
-            rng = np.random.default_rng([self.spec.training.seed, key, index0 + r])
-            for p, width in specs:
-                out[p.name][r] = p.noise.std * rng.standard_normal((p.steps, width))
+            for name, draws in example_noise(self.spec, key, index0 + r).items():
+                out[name][r] = draws
         return out
-
-    def _layer(self, name):
-        return next(i for i, layer in enumerate(self.net.layers) if layer.name == name)
 
     def _noise_at(self, ph, draws, t):
         if ph.noise is None:
             return {}
-        out, col = {}, 0
-        for name in ph.noise.layers:
-            l = self._layer(name)
-            out[l] = (ph.noise.mode, draws[ph.name][:, t, col:col + self.net.sizes[l]])
-            col += self.net.sizes[l]
-        return out
+        return {l: (ph.noise.mode, draws[ph.name][:, t, col:col + size])
+                for l, col, size in noise_columns(self.spec, ph)}
 
     def _run(self, x, y, *, learn: bool, key: int = TRAIN, index0: int = 0):
         """Runs the phases on a batch. Learning: (dW, db, dB); else the state after
@@ -530,6 +523,34 @@ class PhasedTrainer(BatchedTrainer):
     def settle_steps(self) -> dict:
         """Mean steps each phase took per training example so far."""
         return {k: (v[0] / v[1] if v[1] else 0.0) for k, v in self.settled.items()}
+
+
+def noise_columns(spec, phase) -> list:
+    """[(layer index, first column, size)] of ``phase``'s noise draws: its layers in
+    the order the source lists them, side by side."""
+    names = [layer.name for layer in spec.network.layers]
+    out, col = [], 0
+    for name in phase.noise.layers:
+        l = names.index(name)
+        out.append((l, col, spec.network.layers[l].size))
+        col += spec.network.layers[l].size
+    return out
+
+
+def example_noise(spec, key: int, index: int, seed: int | None = None) -> dict:
+    """{phase name: (steps, units) draws} of one example: ``default_rng([seed, key,
+    index])`` (key TRAIN, EVAL or PROBE; index the example's place in the run), phase
+    by phase, step by step, the phase's layers side by side (:func:`noise_columns`),
+    times the source's std (``seed``: the run's, default the spec's). Every engine
+    that draws a phase's noise draws this."""
+    rng = np.random.default_rng([spec.training.seed if seed is None else seed, key,
+                                 index])
+    out = {}
+    for p in phases_of(spec):
+        if p.noise is not None:
+            width = sum(size for _, _, size in noise_columns(spec, p))
+            out[p.name] = p.noise.std * rng.standard_normal((p.steps, width))
+    return out
 
 
 def refuse_unsupported(spec, backend: str = NAME) -> None:

@@ -405,9 +405,26 @@ def _check_builtin_needs(spec, pyramidal, fb_rules) -> None:
                         "network.feedback.rule")
 
 
+# What a phased spec can need beyond simulation.teach's window, one kind per
+# capability, so a backend says which it lowers by kind (no string matching).
+SETTLING, ERROR_POPULATIONS, COMPARTMENTS, PHASE_VALUES, FEEDBACK_RULE, NOISE, \
+    NOISE_ADD, INPUT_NOISE, PHASES = ("settling", "error_populations", "compartments",
+                                      "phase_values", "feedback_rule", "noise",
+                                      "noise_add", "input_noise", "phases")
+
+
+@dataclass(frozen=True)
+class Need:
+    """One capability a phased spec needs: its ``kind`` (a constant above), ``what``
+    of the spec needs it, and the capability in words."""
+    kind: str
+    what: str
+    capability: str
+
+
 def phased_needs(spec) -> list:
-    """What a phased spec needs beyond simulation.teach's two phases, as (what,
-    capability) pairs, most specific first (backends refuse by the first they lack)."""
+    """What a phased spec needs beyond simulation.teach's two phases, as :class:`Need`
+    entries, most specific first (backends refuse by the first they lack)."""
     from .neurons import Pyramidal
     if not is_phased(spec):
         return []
@@ -415,42 +432,58 @@ def phased_needs(spec) -> list:
     out = []
     dyn = dynamics_of(net)
     if dyn.settles:
-        out.append((f"network.dynamics {dyn.model!r}", "settling loops: each phase "
-                    "relaxes the network's states to equilibrium (a step size and a "
-                    "convergence test) before learning"))
+        out.append(Need(SETTLING, f"network.dynamics {dyn.model!r}", "settling loops: "
+                        "each phase relaxes the network's states to equilibrium (a step "
+                        "size and a convergence test) before learning"))
     if dyn.model == "predictive_coding":
-        out.append(("predictive-coding error populations", "an error population per "
-                    "layer (e = x - mu) beside its value units"))
+        out.append(Need(ERROR_POPULATIONS, "predictive-coding error populations",
+                        "an error population per layer (e = x - mu) beside its value "
+                        "units"))
     for i, layer in enumerate(net.layers):
         if isinstance(layer.neuron, Pyramidal):
-            out.append((f"neuron model 'pyramidal' (network.layers[{i}])",
-                        "three-compartment neurons (basal, apical, soma) with plateau "
-                        "potentials"))
+            out.append(Need(COMPARTMENTS, f"neuron model 'pyramidal' (network.layers[{i}])",
+                            "three-compartment neurons (basal, apical, soma) with plateau "
+                            "potentials"))
             break
     phased = [f for f in rule.all_factors() if f.phase is not None]
     if phased:
-        out.append((f"rule {rule.display_name!r} factor {phased[0]}", "phase snapshots "
-                    "and averages: a value held from the end of one phase (or its mean) "
-                    "and read in a later one"))
+        out.append(Need(PHASE_VALUES, f"rule {rule.display_name!r} factor {phased[0]}",
+                        "phase snapshots and averages: a value held from the end of one "
+                        "phase (or its mean) and read in a later one"))
     fb = feedback_rules(spec)
     if fb:
-        out.append((f"network.feedback.rule {fb[min(fb)].display_name!r}", "a plastic "
-                    "feedback projection learning with its own rule in its own phase"))
+        out.append(Need(FEEDBACK_RULE, f"network.feedback.rule "
+                        f"{fb[min(fb)].display_name!r}", "a plastic feedback projection "
+                        "learning with its own rule in its own phase"))
+    first = net.layers[0].name
+    for p in spec.phases:
+        if p.noise is not None and first in p.noise.layers:
+            out.append(Need(INPUT_NOISE, f"the noise source of phase {p.name!r} on the "
+                            f"input layer {first!r}", "noise on the input layer"))
+            break
+    for p in spec.phases:
+        if p.noise is not None and p.noise.mode == "add":
+            out.append(Need(NOISE_ADD, f"the noise source of phase {p.name!r} (mode "
+                            "'add')", "noise added to a layer's net input"))
+            break
     noisy = [p.name for p in spec.phases if p.noise is not None]
     if noisy:
-        out.append((f"the noise source of phase {noisy[0]!r}", "noise sources driving "
-                    "layers during a phase"))
-    out.append((f"phases {', '.join(p.name for p in spec.phases)}", "phases per example "
-                "with their own input, teacher, nudge and plasticity (beyond "
-                "simulation.teach's settle-then-teach window)"))
+        out.append(Need(NOISE, f"the noise source of phase {noisy[0]!r}", "noise sources "
+                        "driving layers during a phase"))
+    out.append(Need(PHASES, f"phases {', '.join(p.name for p in spec.phases)}", "phases "
+                    "per example with their own input, teacher, nudge and plasticity "
+                    "(beyond simulation.teach's settle-then-teach window)"))
     return out
 
 
 def refuse_phases(spec, backend: str, lowering: str,
-                  alternative: str = "numpy (the phased reference)") -> None:
-    """Refuse a phased spec by the first capability it needs (:func:`phased_needs`);
-    ``lowering`` says what the backend's lowering does instead."""
+                  alternative: str = "numpy (the phased reference)",
+                  supported: frozenset = frozenset()) -> None:
+    """Refuse a phased spec by the first capability it needs (:func:`phased_needs`)
+    whose kind is not in ``supported``; ``lowering`` says what the backend's lowering
+    does instead."""
     from ..errors import UnsupportedRule
-    for what, capability in phased_needs(spec):
-        raise UnsupportedRule(backend, what, f"it needs {capability}; {lowering}",
-                              alternative)
+    for need in phased_needs(spec):
+        if need.kind not in supported:
+            raise UnsupportedRule(backend, need.what, f"it needs {need.capability}; "
+                                  f"{lowering}", alternative)

@@ -63,8 +63,15 @@ class NengoNetwork(Network):
 
 def emulate(spec, *, steps, precision="float", seed=None, record_every=1, variant=None,
             dataset=None, time_limit=None):
-    """The emulator's Trace on the shared training stream (as ``simulate``)."""
+    """The emulator's Trace on the shared training stream (as ``simulate``); a spec in
+    phases (rate neurons, no declared approximation): the phased reference."""
     program = lower(spec, precision, variant=variant)
+    if program.phases:
+        from ...reference.phased import simulate_phased
+        tr = simulate_phased(spec, steps=steps, seed=seed, record_every=record_every,
+                             dataset=dataset)
+        tr.backend = "nengo emulator"
+        return tr
     tr = simulate(spec, steps=steps, precision=precision, seed=seed,
                   record_every=record_every, dataset=dataset, schedule=program.schedule,
                   network=NengoNetwork)
@@ -81,6 +88,8 @@ def emulate_infer(spec, params, *, precision="float", profile=None, dataset=None
 
     from ...data import load_dataset
     from ..inference import frozen_params, frozen_spec, grade, step_network, presentation
+    from .lower import refuse_phased_inference
+    refuse_phased_inference(spec)
     frozen = frozen_spec(spec)
     program = lower(frozen, precision, profile, variant)
     ds = dataset if dataset is not None else load_dataset(spec.data, spec.training.seed)

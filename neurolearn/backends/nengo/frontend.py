@@ -13,11 +13,15 @@ import nengo
 import numpy as np
 from nengo.builder import Builder, Signal
 from nengo.builder.network import build_network
+from nengo.builder.neurons import build_neurons
 from nengo.params import BoolParam, IntParam, Parameter
 
+from ...reference.phased import TRAIN, example_noise, noise_columns
 from ...reference.simulator import batches_of
 from ...reference.stream import example_order
-from .ops import N_FLAGS, SimPostFactors, SimSumOfProducts
+from .ops import (APPLY, EXAMPLE, N_BATCH, N_FLAGS, PASS, PHASE, PHASE_STEP,
+                  PLASTIC, TEACH, SimFeedbackRule, SimPhasedOutput, SimPostFactors,
+                  SimSumOfProducts)
 
 
 # -- neuron types ----------------------------------------------------------------------
@@ -36,8 +40,35 @@ class ConstantUnit(nengo.neurons.NeuronType):
         output[...] = 1.0
 
 
+class PhasedOutput(nengo.neurons.NeuronType):
+    """A layer whose output a phase replaces with noise or the teacher nudges: nengo's
+    ``base`` type computes f(J) into a signal of its own, and the network's builder
+    adds :class:`~.ops.SimPhasedOutput`, which writes the layer's output from it."""
+    base = Parameter("base", readonly=True)
+
+    def __init__(self, base):
+        super().__init__()
+        self.base = base
+
+    def step(self, dt, J, output):  # nengo's gain/bias bookkeeping reads the base's rates
+        self.base.step(dt, J, output)
+
+
+@Builder.register(PhasedOutput)
+def build_phased_output(model, neuron_type, neurons, input_sig=None, output_sig=None):
+    sig = Signal(np.zeros(neurons.size_in), name=f"{neurons}.base_out")
+    model.sig[neurons]["base_out"] = sig
+    build_neurons(model, neuron_type.base, neurons, input_sig=input_sig, output_sig=sig)
+
+
 def neuron_type(layer):
     """The nengo neuron type of a :class:`~.lower.LayerMap`."""
+    if layer.phased:
+        return PhasedOutput(_stock_type(layer))
+    return _stock_type(layer)
+
+
+def _stock_type(layer):
     kind = layer.neuron_type
     if kind in ("identity", "linear"):
         return Identity()
@@ -57,7 +88,8 @@ def neuron_type(layer):
 # -- the stream of examples --------------------------------------------------------------
 class ExampleStream(nengo.Process):
     """The shared training stream (:mod:`neurolearn.reference.stream`), one step at a
-    time: ``[x | y | teach, n_batch, pass, apply]``.
+    time: ``[x | y | flags]``, flags (:mod:`.ops`) teach, n_batch, pass, apply,
+    plastic, phase, phase step, example.
 
     x is the example's input (rate), or its spikes (regular or poisson encoding,
     carried across examples as the reference's encoder does), each 1 / (dt max_rate)
@@ -105,6 +137,16 @@ class ExampleStream(nengo.Process):
         poisson = sim.encoding == "poisson"
         prng = np.random.default_rng([self.stream_seed, 3])
         cur = {"e": -1, "p": None, "draws": None}
+        # per step of an example: (phase, step in phase, teach, plastic, input on)
+        if prog.phases:
+            at = [(i, j, ph.target, ph.plastic, ph.input)
+                  for i, ph in enumerate(prog.phases) for j in range(ph.steps)]
+        else:
+            at = [(0, s, s >= k - n_teach, s >= k - n_teach, True) for s in range(k)]
+        # the input layer's noise per phase: (mode, first column), drawn per example
+        in_noise = {i: (ph.noise.mode, c) for i, ph in enumerate(prog.phases)
+                    if ph.noise is not None
+                    for l, c, _ in noise_columns(prog.spec, ph) if l == 0}
 
         def step_stream(t):
             i = int(round(t / dt)) - 1
@@ -120,10 +162,19 @@ class ExampleStream(nengo.Process):
                     cur["p"] = np.clip(self.x[idx], 0.0, None) * sim.max_rate * sim.dt
                     if poisson:
                         cur["draws"] = prng.random((k, n_in))
-                else:
-                    x_out[...] = self.x[idx]
-                flags[1] = self.n_batch[e]
-                flags[2] = self.passes[e]
+                flags[N_BATCH] = self.n_batch[e]
+                flags[PASS] = self.passes[e]
+                flags[EXAMPLE] = e
+            at_phase, j, teach, plastic, on = at[s]
+            if not spiking:
+                x_out[...] = self.x[self.order[e]] if on else 0.0
+                if at_phase in in_noise:  # as the reference: x replaced, or x + noise
+                    if cur.get("noise_e") != e:
+                        cur["noise_e"] = e
+                        cur["noise"] = example_noise(prog.spec, TRAIN, e, self.stream_seed)
+                    mode, c = in_noise[at_phase]
+                    xi = cur["noise"][prog.phases[at_phase].name][j, c:c + n_in]
+                    x_out[...] = xi if mode == "replace" else x_out + xi
             if spiking:
                 if poisson:
                     fire = cur["draws"][s] < cur["p"]
@@ -132,8 +183,9 @@ class ExampleStream(nengo.Process):
                     fire = phase >= 1.0
                     phase[fire] -= 1.0
                 x_out[...] = fire * spike
-            flags[0] = s >= k - n_teach
-            flags[3] = s == k - 1 and self.last[e]
+            flags[TEACH], flags[PLASTIC], flags[PHASE], flags[PHASE_STEP] = \
+                teach, plastic, at_phase, j
+            flags[APPLY] = s == k - 1 and self.last[e]
             return out
 
         return step_stream
@@ -158,6 +210,42 @@ class CurrentNoise(nengo.Process):
             return std * gen.standard_normal((1, n))[0]
 
         return step_noise
+
+
+class PhaseNoise(nengo.Process):
+    """The noise a spec's phases add to layer ``layer``'s net input: on the steps of a
+    phase whose source drives the layer in mode 'add', the reference's draw
+    (:func:`neurolearn.reference.phased.example_noise` of the step's example, the
+    run's ``seed``), else 0. Its clock is the stream's (k steps per example)."""
+
+    def __init__(self, program, layer, seed):
+        super().__init__(default_size_in=0, default_size_out=program.layers[layer].size)
+        self.program, self.layer, self.noise_seed = program, layer, seed
+
+    __eq__ = object.__eq__
+    __hash__ = object.__hash__
+
+    def make_step(self, shape_in, shape_out, dt, rng, state):
+        prog, l = self.program, self.layer
+        at = [(i, j) for i, ph in enumerate(prog.phases) for j in range(ph.steps)]
+        cols = {i: c for i, ph in enumerate(prog.phases)
+                if ph.noise is not None and ph.noise.mode == "add"
+                for m, c, _ in noise_columns(prog.spec, ph) if m == l}
+        n, k = shape_out[0], prog.k
+        zeros = np.zeros(n)
+        cur = {"e": -1, "draws": None}
+
+        def step_phase_noise(t):
+            e, s = divmod(int(round(t / dt)) - 1, k)
+            i, j = at[s]
+            if i not in cols:
+                return zeros
+            if e != cur["e"]:
+                cur["e"] = e
+                cur["draws"] = example_noise(prog.spec, TRAIN, e, self.noise_seed)
+            return cur["draws"][prog.phases[i].name][j, cols[i]:cols[i] + n]
+
+        return step_phase_noise
 
 
 # -- learning --------------------------------------------------------------------------
@@ -194,6 +282,7 @@ class LearningNetwork(nengo.Network):
         L = program.L
         n_in = layers[0].size
         self.projections, self.bias_projections, self.noise_nodes = {}, {}, {}
+        self.phase_noise = {}  # layer -> Node adding a phase's noise to its net input
         with self:
             self.stream = nengo.Node(stream, label="stream")
             self.populations = []
@@ -227,6 +316,11 @@ class LearningNetwork(nengo.Network):
                                       label=f"noise{l}")
                     nengo.Connection(node, self.populations[l].neurons, synapse=None)
                     self.noise_nodes[l] = node
+                if lm.add_noise:  # rate neurons: gain 1, so J gains the noise itself
+                    node = nengo.Node(PhaseNoise(program, l, seed or 0),
+                                      label=f"phase_noise{l}")
+                    nengo.Connection(node, self.populations[l].neurons, synapse=None)
+                    self.phase_noise[l] = node
 
 
 # -- shared signals of one built network ---------------------------------------------------
@@ -272,7 +366,7 @@ def _feedback(model, net, l):
     """Hidden layer l's feedback matrix B (writable when it learns)."""
     sig = _shared(model, net)
     if ("B", l) not in sig:
-        learned = net.program.learns_feedback(l)
+        learned = net.program.learns_feedback(l) or l in net.program.feedback
         sig[("B", l)] = Signal(net.B0[l].copy(), name=f"B{l}", readonly=not learned)
     return sig[("B", l)]
 
@@ -337,10 +431,35 @@ def build_sum_of_products(model, rule_type, rule):
 
 @Builder.register(LearningNetwork)
 def build_learning_network(model, net, progress=None):
-    """nengo's own network builder, then the post-factor operator."""
+    """nengo's own network builder, then the phased outputs, the feedback rules and
+    the post-factor operator."""
     build_network(model, net, progress=progress)
     prog = net.program
     L = prog.L
+    flags = _stream_slice(model, net, "flags")
+    for l, lm in enumerate(prog.layers):
+        if lm.phased:
+            neurons = net.populations[l].neurons
+            model.add_op(SimPhasedOutput(
+                prog, l, net.seed or 0, sets=[(("out",), model.sig[neurons]["out"])],
+                reads=[(("base",), model.sig[neurons]["base_out"]), (("flags",), flags),
+                       (("y",), _stream_slice(model, net, "y"))]))
+    for l, fb in prog.feedback.items():
+        reads = [(("flags",), flags)]
+        for side, layer in (("pre", fb.source), ("post", l)):
+            reads += [((side, "I"), model.sig[net.projections[layer]]["weighted"]),
+                      ((side, "h"), _activity(model, net, layer))]
+            if layer in net.bias_projections:
+                reads.append(((side, "b"), model.sig[net.bias_projections[layer]]["weighted"]))
+            if layer in net.phase_noise:
+                reads.append(((side, "noise"), model.sig[net.phase_noise[layer]]["out"]))
+        B = _feedback(model, net, l)
+        updates = [(("B",), B), (("acc",), Signal(np.zeros(B.shape), name=f"B{l}.acc"))]
+        if prog.momentum:
+            updates.append((("vel",), Signal(np.zeros(B.shape), name=f"B{l}.vel")))
+        model.add_op(SimFeedbackRule(prog, l, reads, updates,
+                                     fixed_bias={k: net.fixed_bias.get(k)
+                                                 for k in (fb.source, l)}))
     need = prog.post_needed & {"error_drive", "burst_prob_dev", "activity_sq_avg"}
     if not need and prog.reward is None:
         return
@@ -356,6 +475,8 @@ def build_learning_network(model, net, progress=None):
         reads.append((("I", l), model.sig[net.projections[l]]["weighted"]))
         if l in net.bias_projections:
             reads.append((("b", l), model.sig[net.bias_projections[l]]["weighted"]))
+        if l in net.phase_noise:
+            reads.append((("noise", l), model.sig[net.phase_noise[l]]["out"]))
         reads.append((("h", l), _activity(model, net, l)))
     net_spec = prog.spec.network
     for l in range(1, L):

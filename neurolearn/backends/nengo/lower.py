@@ -28,7 +28,17 @@ Mapping (the runtime, :mod:`.runtime` and :mod:`.frontend`, builds it):
 - spike-timing rules (terms with ``when = pre_spike | post_spike``, STDP spike
   traces) and the eligibility tag (a second state per synapse with its own sum of
   products) live in each projection's learning operator (:mod:`.ops`), which masks a
-  gated term by the step's pre or post spikes as the reference does.
+  gated term by the step's pre or post spikes as the reference does;
+- phases (``[[phases]]``, feedforward rate networks): the stream flags every step
+  with its phase (input on or off, teacher, plasticity); a layer that a phase's noise
+  replaces, or an output that the teacher nudges, runs its nengo neuron type and then
+  an operator that puts the noise (the reference's draws,
+  :func:`neurolearn.reference.phased.example_noise`) or the nudge in its output; a
+  plastic feedback matrix (``network.feedback.rule``) learns in its own operator on
+  its phase's steps; noise added to a layer's net input comes from a Node on its
+  neurons, and the input layer's noise from the stream. Settling loops, error
+  populations, pyramidal compartments, phase snapshots and averages, and the phased
+  reference's own signals in the forward rule are refused by name.
 """
 
 from __future__ import annotations
@@ -41,6 +51,7 @@ from ...reference.schedule import Schedule
 from ...reference.simulator import teach_steps
 from ...reference.stream import steps_per_example
 from ...reference.signals import layer_etas
+from ...rules import phases as P
 from ...rules.neurons import LIF, Burst, BurstRate, Linear, ReLU, Sigmoid, Tanh
 from ..base import Approximation, Program
 
@@ -98,6 +109,8 @@ class LayerMap:
     plastic: bool
     noise: float              # std of current noise in nengo's J units (0: none)
     neuron: object = None     # the IR node (f, fprime)
+    phased: bool = False      # a phase's noise replaces its output or the teacher nudges it
+    add_noise: bool = False   # a phase's noise is added to its net input
 
 
 @dataclass
@@ -124,6 +137,8 @@ class NengoProgram(Program):
     loss: str = "mse"
     dt: float = 0.001
     max_rate: float = 200.0
+    phases: list = field(default_factory=list)   # [[phases]] (empty: simulation.teach)
+    feedback: dict = field(default_factory=dict)  # hidden l -> FeedbackMap
 
     @property
     def L(self) -> int:
@@ -132,6 +147,41 @@ class NengoProgram(Program):
     def learns_feedback(self, l: int) -> bool:
         """Whether hidden layer l's feedback matrix learns (Kolen-Pollack)."""
         return 1 <= l < self.L and self.spec.network.feedback_of(l).kind == "learned"
+
+
+@dataclass
+class FeedbackMap:
+    """A plastic feedback matrix B_l (``network.feedback.rule``): B is the synapse from
+    the pathway's source layer (pre) to hidden layer l (post), learning on the steps
+    of phase ``phase`` (its index) with the rule's terms and eta."""
+    source: int
+    phase: int
+    steps: int
+    eta: float
+    terms: list
+
+
+# what the nengo lowering expresses of a phased spec (neurolearn.rules.phases): phases
+# as per-step stream flags, noise in place of a layer's output, a feedback rule
+PHASED_SUPPORT = frozenset({P.PHASES, P.NOISE, P.NOISE_ADD, P.INPUT_NOISE,
+                            P.FEEDBACK_RULE})
+# what a feedback rule's factors may read on nengo (activity and net input of its two
+# layers; syn.w is B)
+FEEDBACK_SIGNALS = frozenset({"activity", "net_input"})
+PHASED_LOWERING = ("the nengo model runs feedforward rate Ensembles whose phases are "
+                   "per-step flags of the example stream (input, teacher, nudge, "
+                   "plasticity, noise in place of a layer's output, a feedback rule)")
+
+
+def refuse_phased_inference(spec) -> None:
+    """Inference on nengo presents every example for simulation.t_example with learning
+    off; a spec in phases reads out after its phases before the teacher, which that
+    presentation does not run: refused by name rather than graded on another readout."""
+    if P.is_phased(spec):
+        _refuse(f"inference of spec {spec.name!r} in phases", "nengo's inference "
+                "presents each example for simulation.t_example; a phased spec's readout "
+                "is the state after its phases before the teacher", "numpy (the phased "
+                "reference's evaluation, as `neurolearn run` grades it)")
 
 
 def _refuse(what, reason, alternative="numpy (neurolearn.reference.simulator) or lava"):
@@ -194,9 +244,11 @@ def _untraced(terms, filtered, kind):
 
 def lower(spec, precision: str = "float", profile=None, variant=None) -> NengoProgram:
     """The nengo Program of ``spec``, or UnsupportedRule naming the reason."""
-    from ...rules.phases import refuse_phases
-    refuse_phases(spec, NAME, "the nengo model runs Connections learning every step "
-                  "in simulation.teach's window, with fixed feedback transforms")
+    phased = P.is_phased(spec)
+    if phased:
+        from ...reference.phased import refuse_unsupported
+        refuse_unsupported(spec, NAME)  # what has no phased meaning (spiking, tags...)
+        P.refuse_phases(spec, NAME, PHASED_LOWERING, supported=PHASED_SUPPORT)
     rule = spec.rule.display_name
     if precision != "float":
         _refuse(f"precision {precision!r}", "nengo.Simulator computes in float64 only",
@@ -230,6 +282,38 @@ def lower(spec, precision: str = "float", profile=None, variant=None) -> NengoPr
               for i, layer in enumerate(net.layers)]
     t = spec.training
     approx = [LIF_APPROXIMATION] if spiking else []
+    k, n_teach, phases, feedback = steps_per_example(sim), teach_steps(sim), [], {}
+    if phased:
+        phases = P.phases_of(spec)
+        k = sum(p.steps for p in phases)
+        n_teach = max(1, sum(p.steps for p in phases if p.plastic))
+        names = [layer.name for layer in net.layers]
+        for p in phases:
+            for name in (p.noise.layers if p.noise is not None else []):
+                i = names.index(name)
+                if i and p.noise.mode == "replace":
+                    layers[i].phased = True
+                elif i:
+                    layers[i].add_noise = True
+            if p.target and p.nudge:
+                layers[-1].phased = True
+        own = sorted({f"{f.kind}.{f.signal}" for f in spec.rule.all_factors()
+                      if (f.kind, f.signal) in P.PHASED_SIGNALS})
+        if own:
+            _refuse(f"rule {rule!r} factor {own[0]}", "the signal is the phased "
+                    "reference's own; nengo's learning operator reads activities, "
+                    "traces and the post factors", "numpy (the phased reference)")
+        from ...reference.signals import feedback_source
+        for l, r in P.feedback_rules(spec).items():
+            bad = [f for t in r.resolved_terms() for f in t.factors
+                   if f.kind != "syn" and f.signal not in FEEDBACK_SIGNALS]
+            if bad:
+                _refuse(f"network.feedback.rule {r.display_name!r} factor {bad[0]}",
+                        "nengo's feedback-rule operator reads the activity and net input "
+                        "of its two layers", "numpy (the phased reference)")
+            i = next(j for j, p in enumerate(phases) if p.name == r.phase)
+            feedback[l] = FeedbackMap(feedback_source(net, l), i, phases[i].steps, r.eta,
+                                      list(r.resolved_terms()))
     return NengoProgram(
         NAME, precision, SPIKING_SCHEDULE if spiking else RATE_SCHEDULE, variant, approx,
         spec=spec, spiking=spiking, layers=layers,
@@ -240,6 +324,6 @@ def lower(spec, precision: str = "float", profile=None, variant=None) -> NengoPr
         post_needed=frozenset(post), pre_needed=_untraced(all_terms, set(filtered), "pre"),
         post_raw=_untraced(all_terms, set(filtered), "post"), globals_needed=frozenset(glob),
         gated=gated, reward=spec.reward,
-        k=steps_per_example(sim), n_teach=teach_steps(sim), batch_size=t.batch_size,
+        k=k, n_teach=n_teach, batch_size=t.batch_size,
         momentum=t.momentum, lr_decay=t.lr_decay, loss=t.loss, dt=sim.dt,
-        max_rate=sim.max_rate)
+        max_rate=sim.max_rate, phases=phases, feedback=feedback)

@@ -1,5 +1,6 @@
-"""The two nengo operators of a lowered spec: the post factors of every layer, and
-one projection's learning (accumulate over the batch, emit through momentum).
+"""The nengo operators of a lowered spec: the post factors of every layer, one
+projection's learning (accumulate over the batch, emit through momentum), and for
+specs in phases a layer's phased output and a plastic feedback matrix's rule.
 
 Signals live only in an operator's ``sets``/``reads``/``updates`` lists (nengo's
 optimizer rewrites those lists when it merges signals); ``keys`` name them. Rows
@@ -13,7 +14,9 @@ from __future__ import annotations
 import numpy as np
 from nengo.builder import Operator
 
+from ...reference.dynamics import nudge_activity
 from ...reference.params import Params
+from ...reference.phased import TRAIN, example_noise, noise_columns
 from ...reference.reward import RewardState
 from ...reference.signals import (burst_prob_devs, error_drives, output_error,
                                   output_readout)
@@ -21,12 +24,24 @@ from ...reference.terms import error_free_part, term_update
 from .lower import trace_name
 
 # the stream's flags, after its input and target (see frontend.ExampleStream)
-TEACH, N_BATCH, PASS, APPLY = range(4)
-N_FLAGS = 4
+TEACH, N_BATCH, PASS, APPLY, PLASTIC, PHASE, PHASE_STEP, EXAMPLE = range(8)
+N_FLAGS = 8
 
 
 def _row(a):
     return a.reshape(1, -1)
+
+
+def _apply_to(M, acc, vel, mu):
+    """A feedback matrix's batch change through momentum (v = mu v + acc; M += v, as
+    the reference's apply), then the accumulator cleared."""
+    if mu:
+        vel[...] *= mu
+        vel[...] += acc
+        M[...] += vel
+    else:
+        M[...] += acc
+    acc[...] = 0.0
 
 
 class _Keyed(Operator):
@@ -67,7 +82,8 @@ class SimPostFactors(_Keyed):
     error only, BrainProp; else the teacher's).
 
     keys: ('I', l) (what projection l delivers, after its synapse), ('b', l) (a
-    learned bias; else the fixed one), ('h', l) (rate output or spiking trace),
+    learned bias; else the fixed one), ('noise', l) (a phase's noise added to the net
+    input), ('h', l) (rate output or spiking trace),
     ('y',), ('flags',), ('W', l), ('B', l) read; ('pf', l, name), ('glob', name)
     set; ('sq', l), ('sq_started',) updated.
     """
@@ -108,8 +124,11 @@ class SimPostFactors(_Keyed):
             if prog.reward is not None else None
         clock = {"step": 0}
 
+        noise = {l: _row(v[("noise", l)]) for l in range(1, L + 1) if ("noise", l) in v}
+
         def net_input(l):
-            return current[l] + bias[l]
+            a = current[l] + bias[l]
+            return a + noise[l] if l in noise else a  # a phase's added noise
 
         def readout(a_out):
             return h[L] if spiking else output_readout(a_out, h[L], loss)
@@ -130,6 +149,9 @@ class SimPostFactors(_Keyed):
             if reward is not None:
                 err = reward_step(teach)[1]
             if not teach:
+                if prog.phases and "error_drive" in need:
+                    for l in range(1, L + 1):  # no teacher, no error (a plastic phase
+                        drive[l][...] = 0.0    # may run without one)
                 return
             a = [None] + [net_input(l) for l in range(1, L + 1)]
             if "error_drive" in need:
@@ -277,7 +299,7 @@ class SimSumOfProducts(_Keyed):
                     pm, qm = masks(t.when)
                     tag[...] += term_update(t, sig_pre, sig_post, W, 1, scale=1.0,
                                             pre_mask=pm, post_mask=qm)[0]
-            if flags[TEACH]:
+            if flags[PLASTIC]:
                 n_batch = flags[N_BATCH]
                 step_scale = state["eta"] * (1.0 / (prog.n_teach * n_batch))
                 event_scale = state["eta"] * (1.0 / n_batch)
@@ -303,12 +325,97 @@ class SimSumOfProducts(_Keyed):
                     acc[...] = 0.0
                     state["dirty"] = True
                 if B is not None:
-                    if mu:
-                        velB[...] *= mu
-                        velB[...] += accB
-                        B[...] += velB
-                    else:
-                        B[...] += accB
-                    accB[...] = 0.0
+                    _apply_to(B, accB, velB, mu)
 
         return step_sum_of_products
+
+
+class SimPhasedOutput(_Keyed):
+    """The output of a layer in phases, from what its nengo neuron type computed
+    (``base``, f(J)): the phase's noise where the phase's source replaces the layer
+    (the reference's draws, :func:`neurolearn.reference.phased.example_noise` of the
+    stream's example index), then, at the output while the phase's teacher nudges,
+    h + nudge (y - h) (:func:`neurolearn.reference.dynamics.nudge_activity`).
+
+    keys: ('base',), ('flags',), ('y',) read; ('out',) set."""
+
+    def __init__(self, program, layer, seed, sets, reads, tag=None):
+        super().__init__(sets, reads, (), tag=tag or f"PhasedOutput[{layer}]")
+        self.program, self.layer, self.seed = program, layer, seed
+
+    def make_step(self, signals, dt, rng):
+        prog, l = self.program, self.layer
+        v = self.views(signals)
+        base, flags, y, out = v[("base",)], v[("flags",)], v[("y",)], v[("out",)]
+        spec = prog.spec
+        cols = {i: {k: (c, n) for k, c, n in noise_columns(spec, ph)}.get(l)
+                for i, ph in enumerate(prog.phases) if ph.noise is not None}
+        replaced = {i: c for i, c in cols.items()
+                    if c is not None and prog.phases[i].noise.mode == "replace"}
+        nudge = {i: ph.nudge for i, ph in enumerate(prog.phases)
+                 if l == prog.L and ph.target and ph.nudge}
+        cur = {"e": -1, "draws": None}
+
+        def step_phased_output():
+            i = int(flags[PHASE])
+            h = base
+            if i in replaced:
+                e = int(flags[EXAMPLE])
+                if e != cur["e"]:
+                    cur["e"], cur["draws"] = e, example_noise(spec, TRAIN, e, self.seed)
+                c, n = replaced[i]
+                h = cur["draws"][prog.phases[i].name][int(flags[PHASE_STEP]), c:c + n]
+            if i in nudge:
+                h = nudge_activity(h, y, nudge[i])
+            out[...] = h
+
+        return step_phased_output
+
+
+class SimFeedbackRule(_Keyed):
+    """A plastic feedback matrix B_l (``network.feedback.rule``): on every step of
+    its phase its terms, evaluated by :func:`neurolearn.reference.terms.term_update`
+    with pre = the pathway's source layer and post = layer l (activity h, net input
+    a = I + b), add eta_B * term / (phase steps * n_batch) to the accumulated change;
+    after the batch's last step it goes through momentum (v = mu v + acc) into B (the
+    reference: eta_B times the mean over the batch and the phase's steps, with the
+    forward weights' momentum, applied after the batch). The post-factor operator
+    reads B; nengo runs an update after every read of the step.
+
+    keys: ('flags',), (side, 'I'), (side, 'h'), (side, 'b') (a learned bias; else
+    the fixed one), (side, 'noise') (a phase's added noise) read, side 'pre' or
+    'post'; ('B',), ('acc',), ('vel',) updated."""
+
+    def __init__(self, program, layer, reads, updates, fixed_bias, tag=None):
+        super().__init__((), reads, updates, tag=tag or f"FeedbackRule[B{layer}]")
+        self.program, self.layer, self.fixed_bias = program, layer, fixed_bias
+
+    def make_step(self, signals, dt, rng):
+        prog, l = self.program, self.layer
+        fb = prog.feedback[l]
+        v = self.views(signals)
+        flags, B, acc, vel = v[("flags",)], v[("B",)], v[("acc",)], v.get(("vel",))
+        mu = prog.momentum
+        sides = {}
+        for side, layer in (("pre", fb.source), ("post", l)):
+            b = v.get((side, "b"))
+            xi = v.get((side, "noise"))
+            sides[side] = (_row(v[(side, "I")]), _row(v[(side, "h")]),
+                           _row(b) if b is not None else self.fixed_bias[layer].reshape(1, -1),
+                           None if xi is None else _row(xi))
+
+        def signals_of(side):
+            I, h, b, xi = sides[side]
+            a = I + b
+            return {"activity": h, "net_input": a if xi is None else a + xi}
+
+        def step_feedback_rule():
+            if int(flags[PHASE]) == fb.phase:
+                pre, post = signals_of("pre"), signals_of("post")
+                scale = fb.eta * (1.0 / (fb.steps * flags[N_BATCH]))
+                for t in fb.terms:
+                    acc[...] += term_update(t, pre, post, B, 1, scale=scale)[0]
+            if flags[APPLY]:
+                _apply_to(B, acc, vel, mu)
+
+        return step_feedback_rule

@@ -17,6 +17,7 @@ from ...reference.trainer import BatchedTrainer
 from ...result import RunResult, Trace, add_history_row, new_history
 from .frontend import ExampleStream, LearningNetwork
 from .lower import NAME, lower
+from .ops import APPLY, N_BATCH, PLASTIC, TEACH
 
 
 def _check_data(program, ds):
@@ -82,6 +83,8 @@ def simulate(spec, *, steps, precision="float", seed=None, record_every=1, varia
     ds = _dataset(spec, dataset)
     _check_data(program, ds)
     params = init_params(spec.network, seed)
+    if program.phases:
+        return _simulate_phased(program, params, ds, steps, seed, record_every)
     k = program.k
     net = build_network(program, params, ds, -(-steps // k), seed)
     L = program.L
@@ -141,9 +144,52 @@ def simulate(spec, *, steps, precision="float", seed=None, record_every=1, varia
                         "approximations": [str(a) for a in program.approximations]})
 
 
+def _simulate_phased(program, params, ds, steps, seed, record_every) -> Trace:
+    """A spec in phases, as :func:`neurolearn.reference.phased.simulate_phased` runs
+    it: the whole examples that fit in ``steps``, the plastic layers' weights recorded
+    after every update whose last step reaches a multiple of ``record_every``."""
+    from ...reference.simulator import batches_of
+    spec, k, L = program.spec, program.k, program.L
+    n = len(ds.x_train)
+    n_examples = max(1, steps // k)
+    net = build_network(program, params, ds, n_examples, seed)
+    names = [lm.name for lm in program.layers]
+    plastic = [l for l in range(1, L + 1) if program.layers[l].plastic]
+    rec_steps, rec_w = [], {names[l]: [] for l in plastic}
+    t0 = time.perf_counter()
+    with _simulator(net, program) as sim:
+        build_s = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        pos = done = 0
+        for size in batches_of(n, program.batch_size, n_examples):
+            end = (pos + size) * k
+            if end // record_every > pos * k // record_every or pos + size == n_examples:
+                sim.run_steps(end - done)
+                done = end
+                p = learned_params(sim, net)
+                rec_steps.append(end - 1)
+                for l in plastic:
+                    rec_w[names[l]].append(p.W[l - 1])
+            pos += size
+        wall = time.perf_counter() - t0
+        final = learned_params(sim, net)
+    return Trace(backend=NAME, schedule=program.schedule.name, precision="float",
+                 steps=np.asarray(rec_steps, dtype=int),
+                 weights={k_: np.asarray(v) for k_, v in rec_w.items()},
+                 wall_seconds=wall,
+                 extra={"params": final, "build_seconds": build_s,
+                        "ms_per_step": 1e3 * wall / max(done, 1),
+                        "approximations": []})
+
+
 def evaluate(spec, params, x, y, k_in=1, k_out=1, classification=True):
     """(loss, accuracy): the reference's evaluation of ``params`` (the batched
-    trainer's forward pass for rate networks, the time-stepped one for spiking)."""
+    trainer's forward pass for rate networks, the time-stepped one for spiking, the
+    phased trainer's readout for a spec in phases)."""
+    from ...rules.phases import is_phased
+    if is_phased(spec):
+        from ...reference.phased import PhasedTrainer
+        return PhasedTrainer(spec, params).evaluate(x, y, classification)
     if spec.network.spiking:
         loss, acc, _ = evaluate_stepped(spec, params, x, y, k_in, k_out, spec.training.seed,
                                         classification)
@@ -229,7 +275,7 @@ class RasterStream(ExampleStream):
         k, n_teach, steps = prog.k, prog.n_teach, len(self.raster)
         out = np.zeros(shape_out)
         flags = out[n_in + n_out:]
-        flags[1] = 1.0  # n_batch
+        flags[N_BATCH] = 1.0
 
         def step_raster(t):
             i = int(round(t / dt)) - 1
@@ -238,8 +284,8 @@ class RasterStream(ExampleStream):
                                    "for more")
             out[:n_in] = self.raster[i] * spike
             s = i % k
-            flags[0] = s >= k - n_teach
-            flags[3] = s == k - 1 or i == steps - 1
+            flags[TEACH] = flags[PLASTIC] = s >= k - n_teach
+            flags[APPLY] = s == k - 1 or i == steps - 1
             return out
 
         return step_raster
@@ -268,7 +314,7 @@ class InferenceStream(ExampleStream):
         enc = Encoder(sim, n_in, self.stream_seed) if prog.spiking else None
         spike = 1.0 / (sim.dt * sim.max_rate)  # a unit-area filter reads activity units
         out = np.zeros(shape_out)
-        out[n_in + n_out + 1] = 1.0  # n_batch (nothing learns)
+        out[n_in + n_out + N_BATCH] = 1.0  # (nothing learns)
         cur = {"e": -1, "xs": None}
 
         def step_inference(t):
@@ -289,6 +335,8 @@ def inference_program(spec, precision="float", profile=None, variant=None):
     """(frozen spec, NengoProgram): the trained network with learning off (every
     projection a plain Connection with the trained W, b the Ensembles' fixed bias)."""
     from ..inference import frozen_spec
+    from .lower import refuse_phased_inference
+    refuse_phased_inference(spec)
     frozen = frozen_spec(spec)
     return frozen, lower(frozen, precision, profile, variant)
 

@@ -154,6 +154,7 @@ APPROXIMATIONS = [
 class LoihiProgram(Program):
     spec: object = None
     spiking: bool = False          # the stream's rate inputs (ExampleStream reads it)
+    phases: list = field(default_factory=list)  # none: phased specs are refused (the stream)
     L: int = 0
     sizes: list = field(default_factory=list)
     codes: list = field(default_factory=list)     # per pre layer 0..L-1: 'rate' or 'signed'

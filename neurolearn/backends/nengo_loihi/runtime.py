@@ -23,10 +23,9 @@ from ...reference.simulator import population_factors
 from ...reference.trainer import BatchedTrainer
 from ...result import RunResult, Trace, add_history_row, new_history
 from ..nengo.frontend import ExampleStream
+from ..nengo.ops import N_BATCH, N_FLAGS, PASS, PLASTIC
 from .lower import (DECODE_TAU, ERROR_RANGE, LEARN_EPOCH, NAME, OUT_TAU, RELAY_GAIN,
                     balanced_scales, lower)
-
-N_FLAGS = 4
 
 
 def _zero_start():
@@ -154,7 +153,7 @@ class Composition:
         def post_f(t, v):
             flags = v[-N_FLAGS:]
             i = int(round(t / prog.dt))
-            if not flags[0] or i % LEARN_EPOCH:
+            if not flags[PLASTIC] or i % LEARN_EPOCH:
                 return zeros  # the chip reads only its learning steps' errors
             m = learning_steps((i - 1) // k)
             y = v[offs[-1]:-N_FLAGS][None, :]
@@ -167,7 +166,8 @@ class Composition:
             else:
                 factors = burst_prob_devs(net, params, h, y)
             # eta per batch and per pass: the batch's size and lr_decay^pass
-            gain = (bs / flags[1]) * prog.lr_decay ** flags[2] * n_teach / (LEARN_EPOCH * m)
+            gain = ((bs / flags[N_BATCH]) * prog.lr_decay ** flags[PASS] * n_teach
+                    / (LEARN_EPOCH * m))
             e = -c * gain * np.concatenate([f[0] for f in factors])
             state["sent"] += e.size
             over = np.abs(e) > ERROR_RANGE
