@@ -122,6 +122,45 @@ def test_added_and_input_noise_on_nengo_give_the_phased_references_weights(specs
     assert np.abs(base.W[0] - ref.extra["params"].W[0]).max() > 1e-4
 
 
+def _contrastive(specs_dir):
+    """A feedforward rule that reads phases: contrastive Hebbian with the teacher's
+    nudge (the nudged phase's snapshot minus the free phase's average, noise added to
+    h1 in the free phase so its steps differ) plus the delta rule at the plastic
+    phase's end; batch 3, momentum 0.3."""
+    d = _mirror(specs_dir)
+    d.pop("description", None)
+    d["name"] = "contrastive_feedforward"
+    d["network"]["feedback"] = {"kind": "random"}
+    d["network"]["layers"][1]["size"] = 32
+
+    def f(kind, signal, phase=None, value="snapshot"):
+        out = {"kind": kind, "signal": signal}
+        if phase is not None:
+            out.update(phase=phase, phase_value=value)
+        return out
+    d["rule"] = {"name": "contrastive", "eta": 0.05, "terms": [
+        {"factors": [f("pre", "activity", "nudged"), f("post", "activity", "nudged")]},
+        {"coeff": -1.0, "factors": [f("pre", "activity", "free", "average"),
+                                    f("post", "activity", "free", "average")]},
+        {"factors": [f("pre", "activity"), f("post", "error_drive")]}]}
+    d["training"].update(batch_size=3, momentum=0.3)
+    d["phases"] = [
+        {"name": "free", "steps": 3, "window": 2,
+         "noise": {"std": 0.3, "layers": ["h1"], "mode": "add"}},
+        {"name": "nudged", "steps": 2, "target": True, "nudge": 0.5, "plastic": True}]
+    return from_dict(Spec, d)
+
+
+def test_a_rule_reading_phase_snapshots_and_averages_on_nengo(specs_dir):
+    spec = _contrastive(specs_dir)
+    assert nengo_backend.lower(spec).per_phase
+    ours = nengo_backend.simulate(spec, steps=5 * 20)
+    ref = simulate_phased(spec, steps=5 * 20)
+    assert _equal_params(ours.extra["params"], ref.extra["params"]) <= EXACT
+    W0 = init_params(spec.network, spec.training.seed).W
+    assert np.abs(ref.extra["params"].W[0] - W0[0]).max() > 1e-3  # it learned
+
+
 @pytest.mark.parametrize("edit,match", [
     (lambda d: d["rule"].update(builtin=None, terms=[
         {"factors": [{"kind": "pre", "signal": "net_input"},

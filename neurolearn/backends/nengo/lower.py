@@ -36,9 +36,10 @@ Mapping (the runtime, :mod:`.runtime` and :mod:`.frontend`, builds it):
   :func:`neurolearn.reference.phased.example_noise`) or the nudge in its output; a
   plastic feedback matrix (``network.feedback.rule``) learns in its own operator on
   its phase's steps; noise added to a layer's net input comes from a Node on its
-  neurons, and the input layer's noise from the stream. Settling loops, error
-  populations, pyramidal compartments, phase snapshots and averages, and the phased
-  reference's own signals in the forward rule are refused by name.
+  neurons, and the input layer's noise from the stream; a rule reading phase
+  snapshots or averages records them in its learning operator and runs at the end of
+  each plastic phase. Settling loops, error populations, pyramidal compartments and
+  the phased reference's own signals in the forward rule are refused by name.
 """
 
 from __future__ import annotations
@@ -86,6 +87,14 @@ LIF_APPROXIMATION = Approximation(
 Factor = namedtuple("Factor", "kind signal tau")
 Term = namedtuple("Term", "factors coeff when")
 Trace = namedtuple("Trace", "kind signal tau update read")
+# a factor that reads a phase (its snapshot, or its average over the last ``window``
+# steps), recorded by the learning operator under ``name``
+PhaseRead = namedtuple("PhaseRead", "kind signal phase value window name")
+
+
+def phase_name(fa) -> str:
+    """The signal name a factor reading a phase carries in the operator's dicts."""
+    return f"{fa.signal}@{fa.phase}:{fa.phase_value}"
 
 
 def trace_name(tr) -> str:
@@ -139,6 +148,11 @@ class NengoProgram(Program):
     max_rate: float = 200.0
     phases: list = field(default_factory=list)   # [[phases]] (empty: simulation.teach)
     feedback: dict = field(default_factory=dict)  # hidden l -> FeedbackMap
+    phase_reads: list = field(default_factory=list)  # PhaseRead of the rule's factors
+    # the rule reads phases: it runs once at the end of each plastic phase (eta over
+    # their number), not on every plastic step
+    per_phase: bool = False
+    n_plastic_phases: int = 0
 
     @property
     def L(self) -> int:
@@ -164,7 +178,7 @@ class FeedbackMap:
 # what the nengo lowering expresses of a phased spec (neurolearn.rules.phases): phases
 # as per-step stream flags, noise in place of a layer's output, a feedback rule
 PHASED_SUPPORT = frozenset({P.PHASES, P.NOISE, P.NOISE_ADD, P.INPUT_NOISE,
-                            P.FEEDBACK_RULE})
+                            P.FEEDBACK_RULE, P.PHASE_VALUES})
 # what a feedback rule's factors may read on nengo (activity and net input of its two
 # layers; syn.w is B)
 FEEDBACK_SIGNALS = frozenset({"activity", "net_input"})
@@ -230,6 +244,8 @@ def _filtered_factors(terms):
 
 def _renamed(terms, filtered):
     def name(fa):
+        if getattr(fa, "phase", None) is not None:
+            return Factor(fa.kind, phase_name(fa), None)
         tr = Trace(fa.kind, fa.signal, fa.tau, fa.update, fa.read) \
             if fa.kind in ("pre", "post") else None
         return Factor(fa.kind, trace_name(tr), fa.tau) if tr in filtered else fa
@@ -283,6 +299,7 @@ def lower(spec, precision: str = "float", profile=None, variant=None) -> NengoPr
     t = spec.training
     approx = [LIF_APPROXIMATION] if spiking else []
     k, n_teach, phases, feedback = steps_per_example(sim), teach_steps(sim), [], {}
+    phase_reads = []
     if phased:
         phases = P.phases_of(spec)
         k = sum(p.steps for p in phases)
@@ -303,6 +320,11 @@ def lower(spec, precision: str = "float", profile=None, variant=None) -> NengoPr
             _refuse(f"rule {rule!r} factor {own[0]}", "the signal is the phased "
                     "reference's own; nengo's learning operator reads activities, "
                     "traces and the post factors", "numpy (the phased reference)")
+        index = {p.name: i for i, p in enumerate(phases)}
+        phase_reads = sorted({PhaseRead(f.kind, f.signal, index[f.phase], f.phase_value,
+                                        phases[index[f.phase]].window
+                                        or phases[index[f.phase]].steps, phase_name(f))
+                              for f in spec.rule.all_factors() if f.phase is not None})
         from ...reference.signals import feedback_source
         for l, r in P.feedback_rules(spec).items():
             bad = [f for t in r.resolved_terms() for f in t.factors
@@ -326,4 +348,6 @@ def lower(spec, precision: str = "float", profile=None, variant=None) -> NengoPr
         gated=gated, reward=spec.reward,
         k=k, n_teach=n_teach, batch_size=t.batch_size,
         momentum=t.momentum, lr_decay=t.lr_decay, loss=t.loss, dt=sim.dt,
-        max_rate=sim.max_rate, phases=phases, feedback=feedback)
+        max_rate=sim.max_rate, phases=phases, feedback=feedback, phase_reads=phase_reads,
+        per_phase=bool(phase_reads),
+        n_plastic_phases=sum(1 for p in phases if p.plastic))

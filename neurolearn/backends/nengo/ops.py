@@ -200,7 +200,10 @@ class SimSumOfProducts(_Keyed):
     constant activity 1 whose every pre signal is 1, as the reference's bias; a
     term's tag factor is 1 there, as in the reference). A learned feedback matrix B
     of the layer below (Kolen-Pollack) gets eta_l (syn-free part)^T - eta_l decay B
-    the same way.
+    the same way. A rule that reads phases (``program.per_phase``) records each
+    phase factor at its phase's end (snapshot, or the mean over the window) and runs
+    once at the end of each plastic phase, eta_l * term / (plastic phases * n_batch),
+    as the phased reference.
 
     keys: ('flags',), ('W',), ('pre', name), ('post', name) (global signals
     included), ('raw_pre',), ('raw_post',) read; ('delta',), ('acc',), ('vel',),
@@ -277,6 +280,33 @@ class SimSumOfProducts(_Keyed):
                 return None, (_row(raw["post"]) > 0).astype(float)
             return None, None
 
+        # factors that read a phase: recorded at the phase's end (its last step's value,
+        # or the mean over its last `window` steps, summed step by step as the reference)
+        reads_at = {}
+        for r in prog.phase_reads:
+            reads_at.setdefault(r.phase, []).append(r)
+        records, sums = {}, {}
+
+        def record_phase(sig_pre, sig_post):
+            i, j = int(flags[PHASE]), int(flags[PHASE_STEP])
+            steps = prog.phases[i].steps
+            for r in reads_at.get(i, ()):
+                key = (r.kind, r.name)
+                if bias and r.kind == "pre":
+                    records[key] = ones  # the constant unit
+                    continue
+                v = (sig_pre if r.kind == "pre" else sig_post)[r.signal]
+                if r.value == "average":
+                    if j == steps - r.window:
+                        sums[key] = v.copy()
+                    elif j > steps - r.window:
+                        sums[key] = sums[key] + v
+                    if j == steps - 1:
+                        records[key] = sums[key] / r.window
+                elif j == steps - 1:
+                    records[key] = v.copy()
+            return j == steps - 1
+
         def step_sum_of_products():
             if flags[PASS] > state["pass"]:  # a new pass: eta decays (per pass)
                 while state["pass"] < flags[PASS]:
@@ -299,7 +329,18 @@ class SimSumOfProducts(_Keyed):
                     pm, qm = masks(t.when)
                     tag[...] += term_update(t, sig_pre, sig_post, W, 1, scale=1.0,
                                             pre_mask=pm, post_mask=qm)[0]
-            if flags[PLASTIC]:
+            if prog.phase_reads:
+                phase_end = record_phase(sig_pre, sig_post)
+                if prog.per_phase and flags[PLASTIC] and phase_end and learn_w:
+                    # the rule once per plastic phase, with the phases' records
+                    scale = state["eta"] * (1.0 / (prog.n_plastic_phases * flags[N_BATCH]))
+                    pre_r = {**sig_pre, **{n: v for (k, n), v in records.items()
+                                           if k == "pre"}}
+                    post_r = {**sig_post, **{n: v for (k, n), v in records.items()
+                                             if k != "pre"}}
+                    for t in terms:
+                        acc[...] += term_update(t, pre_r, post_r, W, 1, scale=scale)[0]
+            if flags[PLASTIC] and not prog.per_phase:
                 n_batch = flags[N_BATCH]
                 step_scale = state["eta"] * (1.0 / (prog.n_teach * n_batch))
                 event_scale = state["eta"] * (1.0 / n_batch)
