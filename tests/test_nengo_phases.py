@@ -74,23 +74,89 @@ def test_another_seed_draws_other_noise_alike(specs_dir):
     assert np.abs(other.extra["params"].B[1] - ours.extra["params"].B[1]).max() > 1e-3
 
 
-def test_a_run_on_nengo_grades_as_the_reference(specs_dir):
-    """One epoch of the digits spec (1437 examples, 24,429 steps): the same weights
-    and so the same test accuracy and loss as the phased reference."""
-    spec = load(specs_dir / "weight_mirror_digits.toml")
+@pytest.mark.parametrize("rule,bar", [
+    # chance is 10 %; seed 0 measured after this one pass: weight mirror 78.2 %,
+    # equilibrium propagation 94.2 %, predictive coding 89.8 %
+    ("weight_mirror", 0.7), ("equilibrium_propagation", 0.9), ("predictive_coding", 0.85)])
+def test_a_run_on_nengo_grades_as_the_reference(specs_dir, rule, bar):
+    """One epoch of the digits spec (1347 examples): the same weights and so the same
+    test accuracy and loss as the phased reference."""
+    spec = load(specs_dir / f"{rule}_digits.toml")
     ours = nengo_backend.run(spec, epochs=1, quiet=True)
     ref = backends.package("numpy").run(spec, epochs=1, quiet=True)
     assert max(np.abs(a - b).max() for a, b in zip(ours.weights, ref.weights)) <= 1e-11
     assert ours.test_accuracy == ref.test_accuracy
     assert ours.test_loss == pytest.approx(ref.test_loss, abs=1e-12)
-    # it learned: chance is 10 %; seed 0 measured 78.2 % after this one pass (92.0 % after 2)
-    assert ours.test_accuracy > 0.7
+    assert ours.test_accuracy > bar
+
+
+def _deep_settling(specs_dir, rule):
+    """Two hidden layers (each feels the layer above through its W^T), batch 3,
+    momentum 0.4."""
+    d = to_dict(load(specs_dir / f"{rule}_digits.toml"))
+    model = d["network"]["layers"][1]["neuron"]["model"]
+    d["network"]["layers"] = [
+        {"name": "input", "size": 64},
+        {"name": "h1", "size": 20, "neuron": {"model": model}},
+        {"name": "h2", "size": 12, "neuron": {"model": model}},
+        {"name": "output", "size": 10, "neuron": d["network"]["layers"][2]["neuron"]},
+    ]
+    d["training"].update(batch_size=3, momentum=0.4)
+    return from_dict(Spec, d)
+
+
+@pytest.mark.parametrize("rule", ["equilibrium_propagation", "predictive_coding"])
+@pytest.mark.parametrize("deep", [False, True], ids=["digits spec", "two hidden, momentum"])
+def test_settling_rules_on_nengo_give_the_phased_references_weights(specs_dir, rule,
+                                                                     deep):
+    """Settling in an operator per layer over connections one step late (equilibrium:
+    states up and down; predictive coding: errors down, from error populations), W^T
+    following W, the sweep taken layer by layer: the reference's W and b."""
+    import nengo
+    from neurolearn.backends.nengo.runtime import build_network, learned_params
+    from neurolearn.data import load_dataset
+    spec = _deep_settling(specs_dir, rule) if deep else \
+        load(specs_dir / f"{rule}_digits.toml")
+    prog = nengo_backend.lower(spec)
+    k = sum(p.steps for p in spec.phases)
+    assert prog.sweep == prog.L and prog.k == prog.L + k
+    n_ex = 16
+    ref = simulate_phased(spec, steps=k * n_ex)
+    ds = load_dataset(spec.data, spec.training.seed)
+    net = build_network(prog, init_params(spec.network, 0), ds, n_ex, 0)
+    with nengo.Simulator(net, progress_bar=False) as sim:
+        sim.run_steps(n_ex * prog.k)
+        got = learned_params(sim, net)
+        for l, conn in net.transposed.items():
+            # W^T is still W's transpose, bit for bit (both before the pending delta,
+            # which nengo adds to both at the start of the next step)
+            wt = sim.signals[sim.model.sig[conn]["weights"]]
+            w = sim.signals[sim.model.sig[net.projections[l]]["weights"]]
+            assert np.array_equal(wt, w.T), l
+            assert np.abs(w - init_params(spec.network, 0).W[l - 1]).max() > 1e-4
+    want = ref.extra["params"]
+    assert _equal_params(got, want) <= EXACT
+    W0 = init_params(spec.network, 0).W
+    assert min(np.abs(w - w0).max() for w, w0 in zip(want.W, W0)) > 1e-3  # it learned
+
+
+def test_settling_to_a_tolerance_is_refused_on_nengo(specs_dir):
+    d = to_dict(load(specs_dir / "equilibrium_propagation_digits.toml"))
+    d["phases"][0]["settle"]["tol"] = 1e-4
+    with pytest.raises(UnsupportedRule, match="settle.tol of phase 'free'"):
+        nengo_backend.lower(from_dict(Spec, d))
+
+
+def test_predictive_coding_with_the_input_off_is_refused_on_nengo(specs_dir):
+    d = to_dict(load(specs_dir / "predictive_coding_digits.toml"))
+    d["phases"].insert(0, {"name": "dark", "steps": 5, "input": False,
+                           "settle": {"step": 0.1}})
+    with pytest.raises(UnsupportedRule, match="phase 'dark' with the input off"):
+        nengo_backend.lower(from_dict(Spec, d))
 
 
 @pytest.mark.parametrize("rule,what,capability", [
     ("segregated_dendrites", "neuron model 'pyramidal'", "three-compartment"),
-    ("equilibrium_propagation", "network.dynamics 'equilibrium'", "settling loops"),
-    ("predictive_coding", "network.dynamics 'predictive_coding'", "settling loops"),
 ])
 def test_nengo_refuses_what_it_cannot_express_by_name(specs_dir, rule, what, capability):
     spec = load(specs_dir / f"{rule}_digits.toml")

@@ -23,11 +23,10 @@ EXACT = 1e-12
 # by name; BrainProp (a reward task) included
 RATE_ROWS = [(label, spec) for label, spec in catalog()
              if not spec.network.spiking and not spec.phases]
-# burst neurons, and phased rules other than the weight mirror (settling, compartments:
-# tests/test_nengo_phases.py)
+# burst neurons, and pyramidal compartments (segregated dendrites;
+# tests/test_nengo_phases.py lowers the other phased rules)
 REFUSED = {label for label, spec in catalog()
-           if (spec.phases and spec.rule.builtin != "weight_mirror")
-           or spec.rule.builtin == "burstprop"}
+           if spec.rule.builtin in ("segregated_dendrites", "burstprop")}
 
 
 def max_diff(a, b):

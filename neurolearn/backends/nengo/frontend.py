@@ -21,7 +21,8 @@ from ...reference.simulator import batches_of
 from ...reference.stream import example_order
 from .ops import (APPLY, EXAMPLE, N_BATCH, N_FLAGS, PASS, PHASE, PHASE_STEP,
                   PLASTIC, TEACH, SimFeedbackRule, SimPhasedOutput, SimPostFactors,
-                  SimSumOfProducts)
+                  SimPredictionError, SimSettling, SimSumOfProducts,
+                  SimTransposedDelta)
 
 
 # -- neuron types ----------------------------------------------------------------------
@@ -61,8 +62,48 @@ def build_phased_output(model, neuron_type, neurons, input_sig=None, output_sig=
     build_neurons(model, neuron_type.base, neurons, input_sig=input_sig, output_sig=sig)
 
 
+class SettlingUnit(nengo.neurons.NeuronType):
+    """A layer of equilibrium dynamics: its state relaxes in
+    :class:`~.ops.SimSettling` (added by the network's builder), which writes the
+    output f(s); ``base`` is the nengo type of f (nengo's gain and bias bookkeeping)."""
+    base = Parameter("base", readonly=True)
+
+    def __init__(self, base):
+        super().__init__()
+        self.base = base
+
+    def step(self, dt, J, output):
+        self.base.step(dt, J, output)
+
+
+@Builder.register(SettlingUnit)
+def build_settling_unit(model, neuron_type, neurons, input_sig=None, output_sig=None):
+    """No neuron operator: SimSettling sets the output."""
+
+
+class Mirrored(nengo.learning_rules.LearningRuleType):
+    """The top-down connection of a settling loop, W_(l+1)^T: its weights change by
+    the transpose of projection l+1's change (:class:`~.ops.SimTransposedDelta`, added
+    by the network's builder), so it stays W_(l+1)^T to the bit."""
+
+    modifies = "weights"
+    probeable = ("delta",)
+    layer = IntParam("layer", low=1, readonly=True)
+
+    def __init__(self, layer):
+        super().__init__(0.0, size_in=0)
+        self.layer = layer
+
+
+@Builder.register(Mirrored)
+def build_mirrored(model, rule_type, rule):
+    """Nothing of its own: the delta nengo adds is set by SimTransposedDelta."""
+
+
 def neuron_type(layer):
     """The nengo neuron type of a :class:`~.lower.LayerMap`."""
+    if layer.settling:  # f is SimSettling's; Identity only for nengo's bookkeeping
+        return SettlingUnit(Identity())
     if layer.phased:
         return PhasedOutput(_stock_type(layer))
     return _stock_type(layer)
@@ -138,9 +179,10 @@ class ExampleStream(nengo.Process):
         prng = np.random.default_rng([self.stream_seed, 3])
         cur = {"e": -1, "p": None, "draws": None}
         # per step of an example: (phase, step in phase, teach, plastic, input on)
-        if prog.phases:
-            at = [(i, j, ph.target, ph.plastic, ph.input)
-                  for i, ph in enumerate(prog.phases) for j in range(ph.steps)]
+        if prog.phases:  # the sweep (-1) shows the input, no teacher, no learning
+            at = [(i, j, False, False, True) if i < 0 else
+                  (i, j, prog.phases[i].target, prog.phases[i].plastic,
+                   prog.phases[i].input) for i, j in prog.step_table]
         else:
             at = [(0, s, s >= k - n_teach, s >= k - n_teach, True) for s in range(k)]
         # the input layer's noise per phase: (mode, first column), drawn per example
@@ -227,7 +269,7 @@ class PhaseNoise(nengo.Process):
 
     def make_step(self, shape_in, shape_out, dt, rng, state):
         prog, l = self.program, self.layer
-        at = [(i, j) for i, ph in enumerate(prog.phases) for j in range(ph.steps)]
+        at = prog.step_table
         cols = {i: c for i, ph in enumerate(prog.phases)
                 if ph.noise is not None and ph.noise.mode == "add"
                 for m, c, _ in noise_columns(prog.spec, ph) if m == l}
@@ -283,6 +325,8 @@ class LearningNetwork(nengo.Network):
         n_in = layers[0].size
         self.projections, self.bias_projections, self.noise_nodes = {}, {}, {}
         self.phase_noise = {}  # layer -> Node adding a phase's noise to its net input
+        self.transposed = {}   # l -> the settling loop's W_l^T, from layer l to l - 1
+        self.own_error = {}    # l -> predictive coding's e_l into layer l's value units
         with self:
             self.stream = nengo.Node(stream, label="stream")
             self.populations = []
@@ -293,6 +337,12 @@ class LearningNetwork(nengo.Network):
                     bias=lm.offset + lm.gain * np.broadcast_to(fixed, lm.size),
                     label=lm.name))
             nengo.Connection(self.stream[:n_in], self.populations[0].neurons, synapse=None)
+            coding = program.dynamics == "predictive_coding"
+            # predictive coding: an error population per layer, which the projection
+            # (its prediction mu = W h_below + b) drives; SimPredictionError sets it
+            self.errors = {l: nengo.Ensemble(layers[l].size, 1, neuron_type=SettlingUnit(
+                Identity()), gain=np.ones(layers[l].size), bias=np.zeros(layers[l].size),
+                label=f"{layers[l].name}.error") for l in range(1, L + 1)} if coding else {}
             learned_bias = [l for l in range(1, L + 1) if layers[l].bias == "learned"]
             self.unit = nengo.Ensemble(1, 1, neuron_type=ConstantUnit(), gain=[1.0],
                                        bias=[0.0], label="unit") if learned_bias else None
@@ -300,14 +350,30 @@ class LearningNetwork(nengo.Network):
                 lm = layers[l]
                 learns = lm.plastic or program.learns_feedback(l - 1)
                 rule = SumOfProducts(program.eta[l - 1], self, l) if learns else None
+                # a settling loop's connections deliver one step late (Lowpass(0) in
+                # nengo's update mode): every layer relaxes from the previous step's
+                # states, as the reference's; the input drives layer 1 at once
+                loop = lm.settling and l > 1 and not coding
+                target = self.errors[l] if coding else self.populations[l]
                 self.projections[l] = nengo.Connection(
-                    self.populations[l - 1].neurons, self.populations[l].neurons,
+                    self.populations[l - 1].neurons, target.neurons,
                     transform=params.W[l - 1].copy(),
-                    synapse=nengo.Lowpass(lm.synapse) if lm.synapse else None,
+                    synapse=nengo.Lowpass(lm.synapse) if lm.synapse else
+                    (nengo.Lowpass(0) if loop else None),
                     learning_rule_type=rule, label=f"W{l}")
+                if loop or (coding and l > 1):  # down: W_l^T of the states or errors
+                    self.transposed[l] = nengo.Connection(
+                        target.neurons, self.populations[l - 1].neurons,
+                        transform=params.W[l - 1].T.copy(), synapse=nengo.Lowpass(0),
+                        learning_rule_type=Mirrored(l) if rule is not None else None,
+                        label=f"W{l}^T")
+                if coding:  # a layer's value units read its errors one step late
+                    self.own_error[l] = nengo.Connection(
+                        self.errors[l].neurons, self.populations[l].neurons,
+                        synapse=nengo.Lowpass(0), label=f"e{l}")
                 if l in learned_bias:
                     self.bias_projections[l] = nengo.Connection(
-                        self.unit.neurons, self.populations[l].neurons,
+                        self.unit.neurons, target.neurons,
                         transform=params.b[l - 1][:, None].copy(), synapse=None,
                         learning_rule_type=SumOfProducts(program.eta[l - 1], self, l, True),
                         label=f"b{l}")
@@ -382,7 +448,12 @@ def _global(model, net, name):
 def _post_signals(model, net, l):
     out = []
     for name in sorted(net.program.post_raw):
-        s = _activity(model, net, l) if name == "activity" else _post_factor(model, net, l, name)
+        if name == "activity":
+            s = _activity(model, net, l)
+        elif name == "error" and l in net.errors:  # predictive coding's error population
+            s = model.sig[net.errors[l].neurons]["out"]
+        else:
+            s = _post_factor(model, net, l, name)
         out.append((("post", name), s))
     for name in sorted(net.program.globals_needed):
         out.append((("post", name), _global(model, net, name)))
@@ -437,6 +508,34 @@ def build_learning_network(model, net, progress=None):
     prog = net.program
     L = prog.L
     flags = _stream_slice(model, net, "flags")
+    for l, lm in enumerate(prog.layers):
+        if lm.settling:
+            neurons = net.populations[l].neurons
+            reads = [(("ff",), model.sig[net.projections[l]]["weighted"]),
+                     (("flags",), flags), (("y",), _stream_slice(model, net, "y"))]
+            if l + 1 in net.transposed:
+                reads.append((("fb",), model.sig[net.transposed[l + 1]]["weighted"]))
+            bias = []
+            if l in net.bias_projections:
+                bias = [(("b",), model.sig[net.bias_projections[l]]["weighted"])]
+            sets = [(("out",), model.sig[neurons]["out"])]
+            if l in net.own_error:
+                reads.append((("e",), model.sig[net.own_error[l]]["weighted"]))
+                x = Signal(np.zeros(lm.size), name=f"x{l}")
+                sets.append((("x",), x))
+                errors = net.errors[l].neurons
+                model.add_op(SimPredictionError(
+                    net.fixed_bias.get(l), sets=[(("out",), model.sig[errors]["out"])],
+                    reads=[(("x",), x), (("mu",), model.sig[net.projections[l]]["weighted"])]
+                    + bias, tag=f"PredictionError[{l}]"))
+            model.add_op(SimSettling(
+                prog, l, net.fixed_bias.get(l), sets=sets, reads=reads + bias,
+                updates=[(("s",), Signal(np.zeros(lm.size), name=f"s{l}"))]))
+    for l, conn in net.transposed.items():
+        if conn.learning_rule is not None:
+            model.add_op(SimTransposedDelta(
+                model.sig[net.projections[l].learning_rule]["delta"],
+                model.sig[conn.learning_rule]["delta"], tag=f"TransposedDelta[W{l}]"))
     for l, lm in enumerate(prog.layers):
         if lm.phased:
             neurons = net.populations[l].neurons

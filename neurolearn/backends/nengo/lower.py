@@ -38,8 +38,14 @@ Mapping (the runtime, :mod:`.runtime` and :mod:`.frontend`, builds it):
   its phase's steps; noise added to a layer's net input comes from a Node on its
   neurons, and the input layer's noise from the stream; a rule reading phase
   snapshots or averages records them in its learning operator and runs at the end of
-  each plastic phase. Settling loops, error populations, pyramidal compartments and
-  the phased reference's own signals in the forward rule are refused by name.
+  each plastic phase; equilibrium dynamics (equilibrium propagation) settle in an
+  operator per layer over connections that deliver one step late (W up, a mirrored
+  W^T down that follows W's changes), every example starting with L steps that take
+  the forward sweep's states; predictive coding's value units do the same beside an
+  error population per layer (e = x - (W f(x_below) + b), in the step) whose errors
+  reach the values one step late. Per-example convergence (settle.tol), pyramidal
+  compartments and the phased reference's other signals in the forward rule are
+  refused by name.
 """
 
 from __future__ import annotations
@@ -51,7 +57,7 @@ from ...errors import UnsupportedRule
 from ...reference.schedule import Schedule
 from ...reference.simulator import teach_steps
 from ...reference.stream import steps_per_example
-from ...reference.signals import layer_etas
+from ...reference.signals import feedback_source, layer_etas
 from ...rules import phases as P
 from ...rules.neurons import LIF, Burst, BurstRate, Linear, ReLU, Sigmoid, Tanh
 from ..base import Approximation, Program
@@ -107,7 +113,8 @@ class LayerMap:
     """How one layer becomes a nengo Ensemble (index 0: the input)."""
     name: str
     size: int
-    neuron_type: str          # 'identity' (input), 'sigmoid', 'tanh', 'relu', 'linear', 'lif'
+    neuron_type: str          # 'identity' (input), 'sigmoid', 'tanh', 'relu', 'linear',
+                              # 'lif', 'settling'
     neuron_args: dict         # constructor arguments of the nengo type
     gain: float               # J = offset + gain * a
     offset: float
@@ -120,6 +127,10 @@ class LayerMap:
     neuron: object = None     # the IR node (f, fprime)
     phased: bool = False      # a phase's noise replaces its output or the teacher nudges it
     add_noise: bool = False   # a phase's noise is added to its net input
+    settling: bool = False    # equilibrium dynamics: its state relaxes (SimSettling)
+
+    def __post_init__(self):
+        self.settling = self.neuron_type == "settling"
 
 
 @dataclass
@@ -153,6 +164,18 @@ class NengoProgram(Program):
     # their number), not on every plastic step
     per_phase: bool = False
     n_plastic_phases: int = 0
+    # settling dynamics: steps before an example's phases in which the layers take the
+    # forward sweep's states one by one (the reference's sweep is instantaneous; a
+    # settling loop's connections deliver one step late)
+    sweep: int = 0
+    example_steps: int = 1   # the reference's steps per example (k less the sweep)
+    dynamics: str = "feedforward"  # or 'equilibrium', 'predictive_coding' (settling)
+
+    @property
+    def step_table(self) -> list:
+        """(phase index, step in phase) of every step of an example; -1: the sweep."""
+        return [(-1, j) for j in range(self.sweep)] + [
+            (i, j) for i, p in enumerate(self.phases) for j in range(p.steps)]
 
     @property
     def L(self) -> int:
@@ -178,7 +201,8 @@ class FeedbackMap:
 # what the nengo lowering expresses of a phased spec (neurolearn.rules.phases): phases
 # as per-step stream flags, noise in place of a layer's output, a feedback rule
 PHASED_SUPPORT = frozenset({P.PHASES, P.NOISE, P.NOISE_ADD, P.INPUT_NOISE,
-                            P.FEEDBACK_RULE, P.PHASE_VALUES})
+                            P.FEEDBACK_RULE, P.PHASE_VALUES, P.SETTLING,
+                            P.ERROR_POPULATIONS})
 # what a feedback rule's factors may read on nengo (activity and net input of its two
 # layers; syn.w is B)
 FEEDBACK_SIGNALS = frozenset({"activity", "net_input"})
@@ -202,7 +226,7 @@ def _refuse(what, reason, alternative="numpy (neurolearn.reference.simulator) or
     raise UnsupportedRule(NAME, what, reason, alternative)
 
 
-def _layer(i, layer, spiking, sim, first_hidden) -> LayerMap:
+def _layer(i, layer, spiking, sim, first_hidden, settling=False) -> LayerMap:
     n = layer.neuron
     fixed = not (layer.bias and layer.plastic)
     if i == 0:
@@ -221,7 +245,8 @@ def _layer(i, layer, spiking, sim, first_hidden) -> LayerMap:
                          "amplitude": 1.0 / sim.max_rate},
                         gain, 1.0, n.tau_syn, n.tau_syn, "fixed" if fixed else "learned",
                         layer.bias_init, layer.plastic, n.noise / n.threshold, n)
-    kind = RATE_TYPES.get(type(n))
+    # a settling layer's f is its operator's (SimSettling), any rate model
+    kind = "settling" if settling else RATE_TYPES.get(type(n))
     if kind is None:
         _refuse(f"neuron model {n.model!r} (network.layers[{i}].neuron)",
                 "no nengo neuron type is mapped to it", "numpy")
@@ -258,6 +283,69 @@ def _untraced(terms, filtered, kind):
                      not in filtered)
 
 
+def _phased_parts(spec, layers, settles):
+    """What a spec in phases adds to the Program (module docstring), marking the
+    layers a phase's noise or nudge reaches; refuses what nengo does not lower."""
+    net, rule = spec.network, spec.rule.display_name
+    feedback, sweep, dynamics = {}, 0, "feedforward"
+    phases = P.phases_of(spec)
+    k = sum(p.steps for p in phases)
+    n_teach = max(1, sum(p.steps for p in phases if p.plastic))
+    names = [layer.name for layer in net.layers]
+    for p in phases:
+        for name in (p.noise.layers if p.noise is not None else []):
+            i = names.index(name)
+            if i and p.noise.mode == "replace":
+                layers[i].phased = True
+            elif i:
+                layers[i].add_noise = True
+        if p.target and p.nudge and not settles:  # settling: a force (SimSettling)
+            layers[-1].phased = True
+    # 1/nudge is a constant of its phase; post.error is predictive coding's error
+    # population
+    mapped = {("global", "inv_nudge"), ("post", "error")}
+    own = sorted({f"{f.kind}.{f.signal}" for f in spec.rule.all_factors()
+                  if (f.kind, f.signal) in P.PHASED_SIGNALS - mapped})
+    if own:
+        _refuse(f"rule {rule!r} factor {own[0]}", "the signal is the phased "
+                "reference's own; nengo's learning operator reads activities, "
+                "traces and the post factors", "numpy (the phased reference)")
+    if P.dynamics_of(net).settles:
+        tol = [p.name for p in phases if p.settle.tol is not None]
+        if tol:
+            _refuse(f"settle.tol of phase {tol[0]!r}", "an example stops settling "
+                    "when no layer moves by more than tol; on nengo each layer "
+                    "settles in its own operator and none sees the others' moves",
+                    "numpy (the phased reference), or a fixed number of steps")
+        sweep = len(net.layers) - 1
+        dynamics = P.dynamics_of(net).model
+        off = [p.name for p in phases if not p.input]
+        if dynamics == "predictive_coding" and off:
+            _refuse(f"phase {off[0]!r} with the input off under predictive coding",
+                    "the reference recomputes the first layer's prediction error when "
+                    "a phase clamps its input, before the phase's first step; on nengo "
+                    "the value units read their errors one step late",
+                    "numpy (the phased reference)")
+    example_steps = k
+    k += sweep
+    index = {p.name: i for i, p in enumerate(phases)}
+    phase_reads = sorted({PhaseRead(f.kind, f.signal, index[f.phase], f.phase_value,
+                                    phases[index[f.phase]].window
+                                    or phases[index[f.phase]].steps, phase_name(f))
+                          for f in spec.rule.all_factors() if f.phase is not None})
+    for l, r in P.feedback_rules(spec).items():
+        bad = [f for t in r.resolved_terms() for f in t.factors
+               if f.kind != "syn" and f.signal not in FEEDBACK_SIGNALS]
+        if bad:
+            _refuse(f"network.feedback.rule {r.display_name!r} factor {bad[0]}",
+                    "nengo's feedback-rule operator reads the activity and net input "
+                    "of its two layers", "numpy (the phased reference)")
+        i = next(j for j, p in enumerate(phases) if p.name == r.phase)
+        feedback[l] = FeedbackMap(feedback_source(net, l), i, phases[i].steps, r.eta,
+                                  list(r.resolved_terms()))
+    return (phases, k, n_teach, feedback, phase_reads, sweep, example_steps, dynamics)
+
+
 def lower(spec, precision: str = "float", profile=None, variant=None) -> NengoProgram:
     """The nengo Program of ``spec``, or UnsupportedRule naming the reason."""
     phased = P.is_phased(spec)
@@ -274,8 +362,10 @@ def lower(spec, precision: str = "float", profile=None, variant=None) -> NengoPr
                 "without a variant")
     net = spec.network
     spiking = net.spiking
+    settles = phased and P.dynamics_of(net).settles
     for i, layer in enumerate(net.layers[1:], start=1):
-        _layer(i, layer, spiking, spec.simulation, net.layers[1].neuron)  # neuron refusals
+        _layer(i, layer, spiking, spec.simulation, net.layers[1].neuron,
+               settles)  # neuron refusals
     terms = spec.rule.resolved_terms()
     tag = spec.rule.resolved_tag()
     all_terms = list(terms) + (list(tag.terms) if tag is not None else [])
@@ -294,48 +384,15 @@ def lower(spec, precision: str = "float", profile=None, variant=None) -> NengoPr
                 "a trace needs a time constant, and rate neurons have no tau_syn",
                 "nengo with a tau on the factor")
     sim = spec.simulation
-    layers = [_layer(i, layer, spiking, sim, net.layers[1].neuron)
+    layers = [_layer(i, layer, spiking, sim, net.layers[1].neuron, settles)
               for i, layer in enumerate(net.layers)]
     t = spec.training
     approx = [LIF_APPROXIMATION] if spiking else []
     k, n_teach, phases, feedback = steps_per_example(sim), teach_steps(sim), [], {}
-    phase_reads = []
+    phase_reads, sweep, example_steps, dynamics = [], 0, k, "feedforward"
     if phased:
-        phases = P.phases_of(spec)
-        k = sum(p.steps for p in phases)
-        n_teach = max(1, sum(p.steps for p in phases if p.plastic))
-        names = [layer.name for layer in net.layers]
-        for p in phases:
-            for name in (p.noise.layers if p.noise is not None else []):
-                i = names.index(name)
-                if i and p.noise.mode == "replace":
-                    layers[i].phased = True
-                elif i:
-                    layers[i].add_noise = True
-            if p.target and p.nudge:
-                layers[-1].phased = True
-        own = sorted({f"{f.kind}.{f.signal}" for f in spec.rule.all_factors()
-                      if (f.kind, f.signal) in P.PHASED_SIGNALS})
-        if own:
-            _refuse(f"rule {rule!r} factor {own[0]}", "the signal is the phased "
-                    "reference's own; nengo's learning operator reads activities, "
-                    "traces and the post factors", "numpy (the phased reference)")
-        index = {p.name: i for i, p in enumerate(phases)}
-        phase_reads = sorted({PhaseRead(f.kind, f.signal, index[f.phase], f.phase_value,
-                                        phases[index[f.phase]].window
-                                        or phases[index[f.phase]].steps, phase_name(f))
-                              for f in spec.rule.all_factors() if f.phase is not None})
-        from ...reference.signals import feedback_source
-        for l, r in P.feedback_rules(spec).items():
-            bad = [f for t in r.resolved_terms() for f in t.factors
-                   if f.kind != "syn" and f.signal not in FEEDBACK_SIGNALS]
-            if bad:
-                _refuse(f"network.feedback.rule {r.display_name!r} factor {bad[0]}",
-                        "nengo's feedback-rule operator reads the activity and net input "
-                        "of its two layers", "numpy (the phased reference)")
-            i = next(j for j, p in enumerate(phases) if p.name == r.phase)
-            feedback[l] = FeedbackMap(feedback_source(net, l), i, phases[i].steps, r.eta,
-                                      list(r.resolved_terms()))
+        (phases, k, n_teach, feedback, phase_reads, sweep, example_steps,
+         dynamics) = _phased_parts(spec, layers, settles)
     return NengoProgram(
         NAME, precision, SPIKING_SCHEDULE if spiking else RATE_SCHEDULE, variant, approx,
         spec=spec, spiking=spiking, layers=layers,
@@ -350,4 +407,5 @@ def lower(spec, precision: str = "float", profile=None, variant=None) -> NengoPr
         momentum=t.momentum, lr_decay=t.lr_decay, loss=t.loss, dt=sim.dt,
         max_rate=sim.max_rate, phases=phases, feedback=feedback, phase_reads=phase_reads,
         per_phase=bool(phase_reads),
-        n_plastic_phases=sum(1 for p in phases if p.plastic))
+        n_plastic_phases=sum(1 for p in phases if p.plastic), sweep=sweep,
+        example_steps=example_steps, dynamics=dynamics)

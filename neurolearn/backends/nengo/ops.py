@@ -14,7 +14,8 @@ from __future__ import annotations
 import numpy as np
 from nengo.builder import Operator
 
-from ...reference.dynamics import nudge_activity
+from ...reference.dynamics import (bound_state, equilibrium_force, nudge_activity,
+                                   output_delta, prediction_error, value_force)
 from ...reference.params import Params
 from ...reference.phased import TRAIN, example_noise, noise_columns
 from ...reference.reward import RewardState
@@ -289,11 +290,16 @@ class SimSumOfProducts(_Keyed):
 
         def record_phase(sig_pre, sig_post):
             i, j = int(flags[PHASE]), int(flags[PHASE_STEP])
+            if i < 0:  # the sweep
+                return False
             steps = prog.phases[i].steps
             for r in reads_at.get(i, ()):
                 key = (r.kind, r.name)
                 if bias and r.kind == "pre":
                     records[key] = ones  # the constant unit
+                    continue
+                if r.kind == "global":  # inv_nudge: 1 / the phase's nudge
+                    records[key] = np.full((1, 1), 1.0 / prog.phases[i].nudge)
                     continue
                 v = (sig_pre if r.kind == "pre" else sig_post)[r.signal]
                 if r.value == "average":
@@ -460,3 +466,111 @@ class SimFeedbackRule(_Keyed):
                 _apply_to(B, acc, vel, mu)
 
         return step_feedback_rule
+
+
+class SimSettling(_Keyed):
+    """One layer of settling dynamics (the reference's formulas,
+    :mod:`neurolearn.reference.dynamics`); the connections of the loop deliver the
+    previous step's values, so every layer moves from the same previous state.
+
+    Equilibrium (Scellier & Bengio's Hopfield energy): W_l h_(l-1) arrives one step
+    late (the input's at once), and W_(l+1)^T h_(l+1) from above;
+
+    - the sweep's step l - 1 (flags' phase -1): s = bound(W_l h_(l-1) + b_l), the
+      reference's forward sweep taken one layer per step;
+    - a settling step: s <- bound(s + step (f'(s) drive - s)), drive = W_l h_(l-1) +
+      b_l + W_(l+1)^T h_(l+1), plus nudge times the output's delta at the output
+      while the phase's teacher nudges.
+
+    Predictive coding (value units x = s): the layer's own error e_l and W_(l+1)^T
+    e_(l+1) arrive one step late; the sweep sets x = W_l h_(l-1) + b_l (the
+    prediction, read in the step); a settling step moves x by step (-e_l + f'(x)
+    W_(l+1)^T e_(l+1)) (at the output -e_L plus the nudge's delta); ``x`` is set so
+    the layer's :class:`SimPredictionError` reads the new state in the step.
+
+    The output is f(s). keys: ('ff',), ('fb',) (not at the output), ('e',)
+    (predictive coding), ('b',) (a learned bias; else the fixed one), ('flags',),
+    ('y',) read; ('s',) updated; ('out',), ('x',) set."""
+
+    def __init__(self, program, layer, fixed_bias, sets, reads, updates, tag=None):
+        super().__init__(sets, reads, updates, tag=tag or f"Settling[{layer}]")
+        self.program, self.layer, self.fixed_bias = program, layer, fixed_bias
+
+    def make_step(self, signals, dt, rng):
+        prog, l = self.program, self.layer
+        n = prog.layers[l].neuron
+        v = self.views(signals)
+        ff, fb, flags, y = _row(v[("ff",)]), v.get(("fb",)), v[("flags",)], _row(v[("y",)])
+        fb = None if fb is None else _row(fb)
+        b = _row(v[("b",)]) if ("b",) in v else self.fixed_bias.reshape(1, -1)
+        s, out = _row(v[("s",)]), _row(v[("out",)])
+        x, e = v.get(("x",)), v.get(("e",))
+        coding = e is not None
+        x, e = (_row(x), _row(e)) if coding else (None, None)
+        is_out = l == prog.L
+        loss = prog.loss
+
+        def step_settling():
+            i, j = int(flags[PHASE]), int(flags[PHASE_STEP])
+            if i < 0:
+                if j == l - 1:
+                    s[...] = ff + b if coding else bound_state(n, ff + b)
+            else:
+                ph = prog.phases[i]
+                if coding:
+                    force = value_force(n, s, out, e, fb)
+                else:
+                    drive = ff + b
+                    if fb is not None:
+                        drive = drive + fb
+                    force = equilibrium_force(n, s, out, drive)
+                if is_out and ph.target and ph.nudge:
+                    force = force + ph.nudge * output_delta(n, s, out, y, loss)
+                new = s + ph.settle.step * force
+                s[...] = new if coding else bound_state(n, new)
+            out[...] = n.f(s)
+            if coding:
+                x[...] = s
+
+        return step_settling
+
+
+class SimPredictionError(_Keyed):
+    """Predictive coding's error population of a layer: e = x - mu, mu = W_l
+    h_(l-1) + b_l, all of the step (the value units' new state, the prediction from
+    the layer below's new activity), as the reference recomputes them after every
+    settling step.
+
+    keys: ('x',), ('mu',) (the projection's W_l h_(l-1)), ('b',) (a learned bias;
+    else the fixed one) read; ('out',) set."""
+
+    def __init__(self, fixed_bias, sets, reads, tag=None):
+        super().__init__(sets, reads, (), tag=tag)
+        self.fixed_bias = fixed_bias
+
+    def make_step(self, signals, dt, rng):
+        v = self.views(signals)
+        x, mu, out = v[("x",)], v[("mu",)], v[("out",)]
+        b = v[("b",)] if ("b",) in v else self.fixed_bias
+
+        def step_prediction_error():
+            out[...] = prediction_error(x, mu + b)
+
+        return step_prediction_error
+
+
+class SimTransposedDelta(Operator):
+    """The settling loop's top-down W^T follows W: its delta is W's delta transposed,
+    read when nengo's own Copy reads W's (so both change in the same step)."""
+
+    def __init__(self, delta, mirror, tag=None):
+        super().__init__(tag=tag)
+        self.sets, self.incs, self.reads, self.updates = [mirror], [], [delta], []
+
+    def make_step(self, signals, dt, rng):
+        delta, mirror = signals[self.reads[0]], signals[self.sets[0]]
+
+        def step_transposed_delta():
+            mirror[...] = delta.T
+
+        return step_transposed_delta

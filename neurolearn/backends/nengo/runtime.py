@@ -151,7 +151,8 @@ def _simulate_phased(program, params, ds, steps, seed, record_every) -> Trace:
     from ...reference.simulator import batches_of
     spec, k, L = program.spec, program.k, program.L
     n = len(ds.x_train)
-    n_examples = max(1, steps // k)
+    k_ref = program.example_steps  # the reference's steps per example (no sweep)
+    n_examples = max(1, steps // k_ref)
     net = build_network(program, params, ds, n_examples, seed)
     names = [lm.name for lm in program.layers]
     plastic = [l for l in range(1, L + 1) if program.layers[l].plastic]
@@ -162,10 +163,10 @@ def _simulate_phased(program, params, ds, steps, seed, record_every) -> Trace:
         t0 = time.perf_counter()
         pos = done = 0
         for size in batches_of(n, program.batch_size, n_examples):
-            end = (pos + size) * k
-            if end // record_every > pos * k // record_every or pos + size == n_examples:
-                sim.run_steps(end - done)
-                done = end
+            end = (pos + size) * k_ref
+            if end // record_every > pos * k_ref // record_every or pos + size == n_examples:
+                sim.run_steps((pos + size) * k - done)
+                done = (pos + size) * k
                 p = learned_params(sim, net)
                 rec_steps.append(end - 1)
                 for l in plastic:
