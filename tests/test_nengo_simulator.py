@@ -23,10 +23,8 @@ EXACT = 1e-12
 # by name; BrainProp (a reward task) included
 RATE_ROWS = [(label, spec) for label, spec in catalog()
              if not spec.network.spiking and not spec.phases]
-# burst neurons, and pyramidal compartments (segregated dendrites;
-# tests/test_nengo_phases.py lowers the other phased rules)
-REFUSED = {label for label, spec in catalog()
-           if spec.rule.builtin in ("segregated_dendrites", "burstprop")}
+# burst neurons (tests/test_nengo_phases.py lowers the phased rules)
+REFUSED = {label for label, spec in catalog() if spec.rule.builtin == "burstprop"}
 
 
 def max_diff(a, b):

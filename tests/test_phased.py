@@ -260,16 +260,18 @@ def test_every_phased_need_is_named():
         backends.package("lava").lower(plain)
 
 
-def test_nengo_refuses_phased_specs_it_cannot_express(specs_dir):
-    """Segregated dendrites is refused; the others lower (tests/test_nengo_phases.py)."""
+def test_nengo_lowers_every_phased_builtin(specs_dir):
+    """Each lowers (tests/test_nengo_phases.py grades them); a spiking network in phases
+    is refused by the phased reference's own capability."""
+    from dataclasses import replace
     nengo = backends.package("nengo")
     for rule in RULES:
-        spec = load(specs_dir / f"{rule}_digits.toml")
-        if rule != "segregated_dendrites":
-            assert nengo.lower(spec).phases
-            continue
-        with pytest.raises(UnsupportedRule, match="cannot run on nengo: it needs"):
-            nengo.lower(spec)
+        assert nengo.lower(load(specs_dir / f"{rule}_digits.toml")).phases
+    fa = load(specs_dir / "fa_digits_spiking.toml")
+    spiking = fa.with_(phases=phases_of(fa), simulation=replace(fa.simulation, teach=1.0))
+    with pytest.raises(UnsupportedRule, match="phases in a spiking network cannot run on "
+                                              "nengo"):
+        nengo.lower(spiking)
 
 
 def test_numpy_refuses_what_the_phased_reference_cannot_run(specs_dir):

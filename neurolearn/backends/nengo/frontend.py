@@ -21,8 +21,8 @@ from ...reference.simulator import batches_of
 from ...reference.stream import example_order
 from .ops import (APPLY, EXAMPLE, N_BATCH, N_FLAGS, PASS, PHASE, PHASE_STEP,
                   PLASTIC, TEACH, SimFeedbackRule, SimPhasedOutput, SimPostFactors,
-                  SimPredictionError, SimSettling, SimSumOfProducts,
-                  SimTransposedDelta)
+                  SimPredictionError, SimPyramidal, SimSettling, SimSlope,
+                  SimSumOfProducts, SimTransposedDelta)
 
 
 # -- neuron types ----------------------------------------------------------------------
@@ -102,8 +102,8 @@ def build_mirrored(model, rule_type, rule):
 
 def neuron_type(layer):
     """The nengo neuron type of a :class:`~.lower.LayerMap`."""
-    if layer.settling:  # f is SimSettling's; Identity only for nengo's bookkeeping
-        return SettlingUnit(Identity())
+    if layer.settling or layer.pyramidal:  # f is our operator's; Identity only for
+        return SettlingUnit(Identity())      # nengo's gain and bias bookkeeping
     if layer.phased:
         return PhasedOutput(_stock_type(layer))
     return _stock_type(layer)
@@ -327,6 +327,7 @@ class LearningNetwork(nengo.Network):
         self.phase_noise = {}  # layer -> Node adding a phase's noise to its net input
         self.transposed = {}   # l -> the settling loop's W_l^T, from layer l to l - 1
         self.own_error = {}    # l -> predictive coding's e_l into layer l's value units
+        self.apical_late, self.apical_now = {}, {}  # pyramidal l -> B_l h_src connections
         with self:
             self.stream = nengo.Node(stream, label="stream")
             self.populations = []
@@ -350,6 +351,20 @@ class LearningNetwork(nengo.Network):
                 lm = layers[l]
                 learns = lm.plastic or program.learns_feedback(l - 1)
                 rule = SumOfProducts(program.eta[l - 1], self, l) if learns else None
+                if lm.pyramidal:
+                    # the apical potential B h_src: one step late into the soma (the
+                    # reference reads it after the step), and in the step for the
+                    # plateau the rule reads (built before the projection, whose
+                    # learning operator reads it)
+                    src = program.apical[l]
+                    self.apical_late[l] = nengo.Connection(
+                        self.populations[src].neurons, self.populations[l].neurons,
+                        transform=params.B[l].copy(), synapse=nengo.Lowpass(0),
+                        label=f"apical{l}")
+                    sink = nengo.Node(size_in=lm.size, label=f"apical{l}.now")
+                    self.apical_now[l] = nengo.Connection(
+                        self.populations[src].neurons, sink, transform=params.B[l].copy(),
+                        synapse=None, label=f"apical{l}.now")
                 # a settling loop's connections deliver one step late (Lowpass(0) in
                 # nengo's update mode): every layer relaxes from the previous step's
                 # states, as the reference's; the input drives layer 1 at once
@@ -452,6 +467,9 @@ def _post_signals(model, net, l):
             s = _activity(model, net, l)
         elif name == "error" and l in net.errors:  # predictive coding's error population
             s = model.sig[net.errors[l].neurons]["out"]
+        elif name == "plateau":  # a pyramidal layer's apical potential (raw), else h
+            s = model.sig[net.apical_now[l]]["weighted"] if l in net.apical_now else \
+                _activity(model, net, l)
         else:
             s = _post_factor(model, net, l, name)
         out.append((("post", name), s))
@@ -531,6 +549,30 @@ def build_learning_network(model, net, progress=None):
             model.add_op(SimSettling(
                 prog, l, net.fixed_bias.get(l), sets=sets, reads=reads + bias,
                 updates=[(("s",), Signal(np.zeros(lm.size), name=f"s{l}"))]))
+    need_slope = "slope" in prog.post_raw
+    for l, lm in enumerate(prog.layers):
+        if lm.pyramidal:
+            neurons = net.populations[l].neurons
+            reads = [(("ff",), model.sig[net.projections[l]]["weighted"]),
+                     (("A",), model.sig[net.apical_late[l]]["weighted"]),
+                     (("flags",), flags)]
+            if l in net.bias_projections:
+                reads.append((("b",), model.sig[net.bias_projections[l]]["weighted"]))
+            model.add_op(SimPyramidal(
+                prog, l, net.fixed_bias.get(l),
+                sets=[(("out",), model.sig[neurons]["out"]),
+                      (("slope",), _post_factor(model, net, l, "slope"))],
+                reads=reads, updates=[(("C",), Signal(np.zeros(lm.size), name=f"C{l}"))]))
+        elif l and need_slope:
+            reads = [(("I",), model.sig[net.projections[l]]["weighted"]),
+                     (("h",), _activity(model, net, l))]
+            if l in net.bias_projections:
+                reads.append((("b",), model.sig[net.bias_projections[l]]["weighted"]))
+            if l in net.phase_noise:
+                reads.append((("noise",), model.sig[net.phase_noise[l]]["out"]))
+            model.add_op(SimSlope(lm.neuron, net.fixed_bias.get(l),
+                                  sets=[(("slope",), _post_factor(model, net, l, "slope"))],
+                                  reads=reads, tag=f"Slope[{l}]"))
     for l, conn in net.transposed.items():
         if conn.learning_rule is not None:
             model.add_op(SimTransposedDelta(

@@ -29,7 +29,7 @@ Mapping (the runtime, :mod:`.runtime` and :mod:`.frontend`, builds it):
   traces) and the eligibility tag (a second state per synapse with its own sum of
   products) live in each projection's learning operator (:mod:`.ops`), which masks a
   gated term by the step's pre or post spikes as the reference does;
-- phases (``[[phases]]``, feedforward rate networks): the stream flags every step
+- phases (``[[phases]]``, rate networks): the stream flags every step
   with its phase (input on or off, teacher, plasticity); a layer that a phase's noise
   replaces, or an output that the teacher nudges, runs its nengo neuron type and then
   an operator that puts the noise (the reference's draws,
@@ -43,9 +43,11 @@ Mapping (the runtime, :mod:`.runtime` and :mod:`.frontend`, builds it):
   W^T down that follows W's changes), every example starting with L steps that take
   the forward sweep's states; predictive coding's value units do the same beside an
   error population per layer (e = x - (W f(x_below) + b), in the step) whose errors
-  reach the values one step late. Per-example convergence (settle.tol), pyramidal
-  compartments and the phased reference's other signals in the forward rule are
-  refused by name.
+  reach the values one step late; a pyramidal layer's soma integrates in its own
+  operator, its apical input arriving one step late (the reference's apical potential
+  is read after the step), its plateau read in the step from a second connection.
+  Per-example convergence (settle.tol) and the phased reference's other signals in
+  the forward rule are refused by name.
 """
 
 from __future__ import annotations
@@ -59,7 +61,7 @@ from ...reference.simulator import teach_steps
 from ...reference.stream import steps_per_example
 from ...reference.signals import feedback_source, layer_etas
 from ...rules import phases as P
-from ...rules.neurons import LIF, Burst, BurstRate, Linear, ReLU, Sigmoid, Tanh
+from ...rules.neurons import LIF, Burst, BurstRate, Linear, Pyramidal, ReLU, Sigmoid, Tanh
 from ..base import Approximation, Program
 
 NAME = "nengo"
@@ -114,7 +116,7 @@ class LayerMap:
     name: str
     size: int
     neuron_type: str          # 'identity' (input), 'sigmoid', 'tanh', 'relu', 'linear',
-                              # 'lif', 'settling'
+                              # 'lif', 'settling', 'pyramidal'
     neuron_args: dict         # constructor arguments of the nengo type
     gain: float               # J = offset + gain * a
     offset: float
@@ -131,6 +133,11 @@ class LayerMap:
 
     def __post_init__(self):
         self.settling = self.neuron_type == "settling"
+
+    @property
+    def pyramidal(self) -> bool:
+        """Basal, apical and somatic compartments (SimPyramidal)."""
+        return self.neuron_type == "pyramidal"
 
 
 @dataclass
@@ -169,6 +176,7 @@ class NengoProgram(Program):
     # settling loop's connections deliver one step late)
     sweep: int = 0
     example_steps: int = 1   # the reference's steps per example (k less the sweep)
+    apical: dict = field(default_factory=dict)  # pyramidal l -> its apical source layer
     dynamics: str = "feedforward"  # or 'equilibrium', 'predictive_coding' (settling)
 
     @property
@@ -198,17 +206,17 @@ class FeedbackMap:
     terms: list
 
 
-# what the nengo lowering expresses of a phased spec (neurolearn.rules.phases): phases
-# as per-step stream flags, noise in place of a layer's output, a feedback rule
+# what the nengo lowering expresses of a phased spec (neurolearn.rules.phases): every
+# kind of need today; a new kind is refused by name until it is lowered
 PHASED_SUPPORT = frozenset({P.PHASES, P.NOISE, P.NOISE_ADD, P.INPUT_NOISE,
                             P.FEEDBACK_RULE, P.PHASE_VALUES, P.SETTLING,
-                            P.ERROR_POPULATIONS})
+                            P.ERROR_POPULATIONS, P.COMPARTMENTS})
 # what a feedback rule's factors may read on nengo (activity and net input of its two
 # layers; syn.w is B)
 FEEDBACK_SIGNALS = frozenset({"activity", "net_input"})
-PHASED_LOWERING = ("the nengo model runs feedforward rate Ensembles whose phases are "
-                   "per-step flags of the example stream (input, teacher, nudge, "
-                   "plasticity, noise in place of a layer's output, a feedback rule)")
+PHASED_LOWERING = ("the nengo lowering runs phases as per-step flags of the example "
+                   "stream, with operators for noise, settling, error populations, "
+                   "pyramidal somata, phase values and feedback rules")
 
 
 def refuse_phased_inference(spec) -> None:
@@ -245,8 +253,10 @@ def _layer(i, layer, spiking, sim, first_hidden, settling=False) -> LayerMap:
                          "amplitude": 1.0 / sim.max_rate},
                         gain, 1.0, n.tau_syn, n.tau_syn, "fixed" if fixed else "learned",
                         layer.bias_init, layer.plastic, n.noise / n.threshold, n)
-    # a settling layer's f is its operator's (SimSettling), any rate model
-    kind = "settling" if settling else RATE_TYPES.get(type(n))
+    # a settling layer's f is its operator's (SimSettling), any rate model; so is a
+    # pyramidal layer's (SimPyramidal)
+    kind = "settling" if settling else "pyramidal" if isinstance(n, Pyramidal) else \
+        RATE_TYPES.get(type(n))
     if kind is None:
         _refuse(f"neuron model {n.model!r} (network.layers[{i}].neuron)",
                 "no nengo neuron type is mapped to it", "numpy")
@@ -302,8 +312,9 @@ def _phased_parts(spec, layers, settles):
         if p.target and p.nudge and not settles:  # settling: a force (SimSettling)
             layers[-1].phased = True
     # 1/nudge is a constant of its phase; post.error is predictive coding's error
-    # population
-    mapped = {("global", "inv_nudge"), ("post", "error")}
+    # population; slope and plateau are set per layer (SimPyramidal, SimSlope)
+    mapped = {("global", "inv_nudge"), ("post", "error"), ("post", "slope"),
+              ("post", "plateau")}
     own = sorted({f"{f.kind}.{f.signal}" for f in spec.rule.all_factors()
                   if (f.kind, f.signal) in P.PHASED_SIGNALS - mapped})
     if own:
@@ -326,6 +337,20 @@ def _phased_parts(spec, layers, settles):
                     "a phase clamps its input, before the phase's first step; on nengo "
                     "the value units read their errors one step late",
                     "numpy (the phased reference)")
+    pyramidal = [l for l, lm in enumerate(layers) if lm.pyramidal]
+    if pyramidal:
+        noisy = [p.name for p in phases if p.noise is not None and any(
+            names.index(name) in pyramidal for name in p.noise.layers)]
+        if noisy:
+            _refuse(f"the noise source of phase {noisy[0]!r} on a pyramidal layer",
+                    "nengo's pyramidal operator integrates its basal input without noise",
+                    "numpy (the phased reference)")
+        kinds = sorted({net.feedback_of(l).kind for l in pyramidal} - {"random", "direct"})
+        if kinds:
+            _refuse(f"feedback kind {kinds[0]!r} into a pyramidal layer's apical dendrite",
+                    "nengo's apical connections carry a fixed feedback matrix",
+                    "numpy (the phased reference), or kind 'random' or 'direct'")
+        sweep = 1  # the sweep's somata at rest, bottom-up in one step (no delays)
     example_steps = k
     k += sweep
     index = {p.name: i for i, p in enumerate(phases)}
@@ -343,7 +368,8 @@ def _phased_parts(spec, layers, settles):
         i = next(j for j, p in enumerate(phases) if p.name == r.phase)
         feedback[l] = FeedbackMap(feedback_source(net, l), i, phases[i].steps, r.eta,
                                   list(r.resolved_terms()))
-    return (phases, k, n_teach, feedback, phase_reads, sweep, example_steps, dynamics)
+    return (phases, k, n_teach, feedback, phase_reads, sweep, example_steps, dynamics,
+            {l: feedback_source(net, l) for l in pyramidal})
 
 
 def lower(spec, precision: str = "float", profile=None, variant=None) -> NengoProgram:
@@ -389,10 +415,10 @@ def lower(spec, precision: str = "float", profile=None, variant=None) -> NengoPr
     t = spec.training
     approx = [LIF_APPROXIMATION] if spiking else []
     k, n_teach, phases, feedback = steps_per_example(sim), teach_steps(sim), [], {}
-    phase_reads, sweep, example_steps, dynamics = [], 0, k, "feedforward"
+    phase_reads, sweep, example_steps, dynamics, apical = [], 0, k, "feedforward", {}
     if phased:
         (phases, k, n_teach, feedback, phase_reads, sweep, example_steps,
-         dynamics) = _phased_parts(spec, layers, settles)
+         dynamics, apical) = _phased_parts(spec, layers, settles)
     return NengoProgram(
         NAME, precision, SPIKING_SCHEDULE if spiking else RATE_SCHEDULE, variant, approx,
         spec=spec, spiking=spiking, layers=layers,
@@ -408,4 +434,4 @@ def lower(spec, precision: str = "float", profile=None, variant=None) -> NengoPr
         max_rate=sim.max_rate, phases=phases, feedback=feedback, phase_reads=phase_reads,
         per_phase=bool(phase_reads),
         n_plastic_phases=sum(1 for p in phases if p.plastic), sweep=sweep,
-        example_steps=example_steps, dynamics=dynamics)
+        example_steps=example_steps, dynamics=dynamics, apical=apical)

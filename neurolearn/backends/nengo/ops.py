@@ -15,7 +15,8 @@ import numpy as np
 from nengo.builder import Operator
 
 from ...reference.dynamics import (bound_state, equilibrium_force, nudge_activity,
-                                   output_delta, prediction_error, value_force)
+                                   output_delta, plateau, prediction_error, soma_rest,
+                                   soma_step, value_force)
 from ...reference.params import Params
 from ...reference.phased import TRAIN, example_noise, noise_columns
 from ...reference.reward import RewardState
@@ -287,6 +288,7 @@ class SimSumOfProducts(_Keyed):
         for r in prog.phase_reads:
             reads_at.setdefault(r.phase, []).append(r)
         records, sums = {}, {}
+        pyramidal_post = prog.layers[l].pyramidal
 
         def record_phase(sig_pre, sig_post):
             i, j = int(flags[PHASE]), int(flags[PHASE_STEP])
@@ -302,15 +304,18 @@ class SimSumOfProducts(_Keyed):
                     records[key] = np.full((1, 1), 1.0 / prog.phases[i].nudge)
                     continue
                 v = (sig_pre if r.kind == "pre" else sig_post)[r.signal]
+                # a pyramidal layer's plateau: of the apical potential, or of its mean
+                apical = r.kind == "post" and r.signal == "plateau" and pyramidal_post
                 if r.value == "average":
                     if j == steps - r.window:
                         sums[key] = v.copy()
                     elif j > steps - r.window:
                         sums[key] = sums[key] + v
                     if j == steps - 1:
-                        records[key] = sums[key] / r.window
+                        mean = sums[key] / r.window
+                        records[key] = plateau(mean) if apical else mean
                 elif j == steps - 1:
-                    records[key] = v.copy()
+                    records[key] = plateau(v) if apical else v.copy()
             return j == steps - 1
 
         def step_sum_of_products():
@@ -337,6 +342,8 @@ class SimSumOfProducts(_Keyed):
                                             pre_mask=pm, post_mask=qm)[0]
             if prog.phase_reads:
                 phase_end = record_phase(sig_pre, sig_post)
+                if pyramidal_post and "plateau" in sig_post:  # the step's own plateau
+                    sig_post["plateau"] = plateau(sig_post["plateau"])
                 if prog.per_phase and flags[PLASTIC] and phase_end and learn_w:
                     # the rule once per plastic phase, with the phases' records
                     scale = state["eta"] * (1.0 / (prog.n_plastic_phases * flags[N_BATCH]))
@@ -468,7 +475,27 @@ class SimFeedbackRule(_Keyed):
         return step_feedback_rule
 
 
-class SimSettling(_Keyed):
+class _LayerOp(_Keyed):
+    """An operator that runs layer ``layer``'s neurons (its bias: the learned one's
+    signal ('b',), else the fixed one); tagged ``kind[layer]``."""
+    kind = "Layer"
+
+    def __init__(self, program, layer, fixed_bias, sets, reads, updates, tag=None):
+        super().__init__(sets, reads, updates, tag=tag or f"{self.kind}[{layer}]")
+        self.program, self.layer, self.fixed_bias = program, layer, fixed_bias
+
+    def layer_views(self, signals):
+        """(the layer's neuron node, the signal views, its bias row)."""
+        v = self.views(signals)
+        return self.program.layers[self.layer].neuron, v, _bias(v, self.fixed_bias)
+
+
+def _bias(v, fixed):
+    """The layer's bias as a row: its learned bias's signal, else the fixed one."""
+    return _row(v[("b",)]) if ("b",) in v else fixed.reshape(1, -1)
+
+
+class SimSettling(_LayerOp):
     """One layer of settling dynamics (the reference's formulas,
     :mod:`neurolearn.reference.dynamics`); the connections of the loop deliver the
     previous step's values, so every layer moves from the same previous state.
@@ -492,17 +519,13 @@ class SimSettling(_Keyed):
     (predictive coding), ('b',) (a learned bias; else the fixed one), ('flags',),
     ('y',) read; ('s',) updated; ('out',), ('x',) set."""
 
-    def __init__(self, program, layer, fixed_bias, sets, reads, updates, tag=None):
-        super().__init__(sets, reads, updates, tag=tag or f"Settling[{layer}]")
-        self.program, self.layer, self.fixed_bias = program, layer, fixed_bias
+    kind = "Settling"
 
     def make_step(self, signals, dt, rng):
         prog, l = self.program, self.layer
-        n = prog.layers[l].neuron
-        v = self.views(signals)
+        n, v, b = self.layer_views(signals)
         ff, fb, flags, y = _row(v[("ff",)]), v.get(("fb",)), v[("flags",)], _row(v[("y",)])
         fb = None if fb is None else _row(fb)
-        b = _row(v[("b",)]) if ("b",) in v else self.fixed_bias.reshape(1, -1)
         s, out = _row(v[("s",)]), _row(v[("out",)])
         x, e = v.get(("x",)), v.get(("e",))
         coding = e is not None
@@ -574,3 +597,62 @@ class SimTransposedDelta(Operator):
             mirror[...] = delta.T
 
         return step_transposed_delta
+
+
+class SimPyramidal(_LayerOp):
+    """A pyramidal layer (Guerguiev et al. 2017; the reference's formulas,
+    :mod:`neurolearn.reference.dynamics`): basal input W_l h_(l-1) + b_l in the step,
+    apical potential A = B_l h_src one step late (the reference reads it after the
+    step's layers), the soma C integrated exactly over the step:
+
+    - the sweep (flags' phase -1): C = the soma's rest for the basal input alone;
+    - a phase step: C <- soma_step(C, basal, A, dt);
+    - the output f(C) and the slope f'(C) (the rule's post.slope).
+
+    keys: ('ff',), ('A',), ('b',) (a learned bias; else the fixed one), ('flags',)
+    read; ('C',) updated; ('out',), ('slope',) set."""
+
+    kind = "Pyramidal"
+
+    def make_step(self, signals, dt, rng):
+        n, v, b = self.layer_views(signals)
+        ff, A, flags = _row(v[("ff",)]), _row(v[("A",)]), v[("flags",)]
+        C, out, slope = _row(v[("C",)]), _row(v[("out",)]), _row(v[("slope",)])
+        step = self.program.dt
+
+        def step_pyramidal():
+            if int(flags[PHASE]) < 0:
+                C[...] = soma_rest(n, ff + b)
+            else:
+                C[...] = soma_step(n, C, ff + b, A, step)
+            out[...] = n.f(C)
+            slope[...] = n.fprime(C, out)
+
+        return step_pyramidal
+
+
+class SimSlope(_Keyed):
+    """A rate layer's slope f'(a, h) of the step (the rule's post.slope), a = I + b
+    (+ a phase's added noise).
+
+    keys: ('I',), ('b',) (a learned bias; else the fixed one), ('noise',), ('h',)
+    read; ('slope',) set."""
+
+    def __init__(self, neuron, fixed_bias, sets, reads, tag=None):
+        super().__init__(sets, reads, (), tag=tag)
+        self.neuron, self.fixed_bias = neuron, fixed_bias
+
+    def make_step(self, signals, dt, rng):
+        v = self.views(signals)
+        I, h, slope = _row(v[("I",)]), _row(v[("h",)]), _row(v[("slope",)])
+        b = _bias(v, self.fixed_bias)
+        xi = v.get(("noise",))
+        n = self.neuron
+
+        def step_slope():
+            a = I + b
+            if xi is not None:
+                a = a + xi
+            slope[...] = n.fprime(a, h)
+
+        return step_slope
