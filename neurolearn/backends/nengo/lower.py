@@ -330,13 +330,6 @@ def _phased_parts(spec, layers, settles):
                     "numpy (the phased reference), or a fixed number of steps")
         sweep = len(net.layers) - 1
         dynamics = P.dynamics_of(net).model
-        off = [p.name for p in phases if not p.input]
-        if dynamics == "predictive_coding" and off:
-            _refuse(f"phase {off[0]!r} with the input off under predictive coding",
-                    "the reference recomputes the first layer's prediction error when "
-                    "a phase clamps its input, before the phase's first step; on nengo "
-                    "the value units read their errors one step late",
-                    "numpy (the phased reference)")
     pyramidal = [l for l, lm in enumerate(layers) if lm.pyramidal]
     if pyramidal:
         noisy = [p.name for p in phases if p.noise is not None and any(

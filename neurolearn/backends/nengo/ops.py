@@ -510,10 +510,12 @@ class SimSettling(_LayerOp):
       while the phase's teacher nudges.
 
     Predictive coding (value units x = s): the layer's own error e_l and W_(l+1)^T
-    e_(l+1) arrive one step late; the sweep sets x = W_l h_(l-1) + b_l (the
-    prediction, read in the step); a settling step moves x by step (-e_l + f'(x)
-    W_(l+1)^T e_(l+1)) (at the output -e_L plus the nudge's delta); ``x`` is set so
-    the layer's :class:`SimPredictionError` reads the new state in the step.
+    e_(l+1) arrive one step late (layer 1's own error is x - (W_1 x_in + b_1) of the
+    step, so a phase that switches the input is seen at its first step, as the
+    reference's); the sweep sets x = W_l h_(l-1) + b_l (the prediction, read in the
+    step); a settling step moves x by step (-e_l + f'(x) W_(l+1)^T e_(l+1)) (at the
+    output -e_L plus the nudge's delta); ``x`` is set so the layer's
+    :class:`SimPredictionError` reads the new state in the step.
 
     The output is f(s). keys: ('ff',), ('fb',) (not at the output), ('e',)
     (predictive coding), ('b',) (a learned bias; else the fixed one), ('flags',),
@@ -541,7 +543,10 @@ class SimSettling(_LayerOp):
             else:
                 ph = prog.phases[i]
                 if coding:
-                    force = value_force(n, s, out, e, fb)
+                    # layer 1's prediction is of the input of this step (the reference
+                    # recomputes it when a phase clamps its input): its error in the step
+                    err = prediction_error(s, ff + b) if l == 1 else e
+                    force = value_force(n, s, out, err, fb)
                 else:
                     drive = ff + b
                     if fb is not None:
