@@ -21,8 +21,8 @@ from ...reference.simulator import batches_of
 from ...reference.stream import example_order
 from .ops import (APPLY, EXAMPLE, N_BATCH, N_FLAGS, PASS, PHASE, PHASE_STEP,
                   PLASTIC, TEACH, SimFeedbackRule, SimPhasedOutput, SimPostFactors,
-                  SimPredictionError, SimPyramidal, SimSettling, SimSlope,
-                  SimSumOfProducts, SimTransposedDelta)
+                  SimConvergence, SimPredictionError, SimPyramidal, SimRateSignals,
+                  SimSettling, SimSumOfProducts, SimTransposedDelta)
 
 
 # -- neuron types ----------------------------------------------------------------------
@@ -487,8 +487,12 @@ def build_sum_of_products(model, rule_type, rule):
     reads = [(("flags",), _stream_slice(model, net, "flags")), (("W",), W)]
     if not bias:
         for name in sorted(prog.pre_needed):
-            # rate: event_trace is the activity itself; spiking: it needs burst neurons
-            reads.append((("pre", name), _activity(model, net, l - 1)))
+            # rate: event_trace is the activity itself; spiking: it needs burst neurons;
+            # net_input: the input's own value, else the layer's (SimRateSignals,
+            # SimPyramidal, SimSettling)
+            sig = _post_factor(model, net, l - 1, name) if name == "net_input" and l > 1 \
+                else _activity(model, net, l - 1)
+            reads.append((("pre", name), sig))
     reads += _post_signals(model, net, l)
     kinds = {tr.kind for tr in prog.filtered}
     if ("pre" in kinds or "pre_spike" in prog.gated) and not bias:
@@ -526,6 +530,11 @@ def build_learning_network(model, net, progress=None):
     prog = net.program
     L = prog.L
     flags = _stream_slice(model, net, "flags")
+    need_net = "net_input" in prog.pre_needed  # pre.net_input: set by each layer's op
+    # settle.tol: the example's convergence flag, and each settling layer's move
+    tol = any(p.settle is not None and p.settle.tol is not None for p in prog.phases)
+    active = Signal(np.ones(1), name="active") if tol else None
+    moves = {}
     for l, lm in enumerate(prog.layers):
         if lm.settling:
             neurons = net.populations[l].neurons
@@ -546,9 +555,18 @@ def build_learning_network(model, net, progress=None):
                     net.fixed_bias.get(l), sets=[(("out",), model.sig[errors]["out"])],
                     reads=[(("x",), x), (("mu",), model.sig[net.projections[l]]["weighted"])]
                     + bias, tag=f"PredictionError[{l}]"))
+            if need_net and l < L:
+                sets.append((("net_input",), _post_factor(model, net, l, "net_input")))
+            if tol:
+                reads.append((("active",), active))
+                moves[l] = Signal(np.zeros(1), name=f"moved{l}")
+                sets.append((("moved",), moves[l]))
             model.add_op(SimSettling(
                 prog, l, net.fixed_bias.get(l), sets=sets, reads=reads + bias,
                 updates=[(("s",), Signal(np.zeros(lm.size), name=f"s{l}"))]))
+    if tol:
+        model.add_op(SimConvergence(prog, [(("flags",), flags)] + [
+            (("moved", l), m) for l, m in moves.items()], [(("active",), active)]))
     need_slope = "slope" in prog.post_raw
     for l, lm in enumerate(prog.layers):
         if lm.pyramidal:
@@ -558,21 +576,27 @@ def build_learning_network(model, net, progress=None):
                      (("flags",), flags)]
             if l in net.bias_projections:
                 reads.append((("b",), model.sig[net.bias_projections[l]]["weighted"]))
+            if l in net.phase_noise:
+                reads.append((("noise",), model.sig[net.phase_noise[l]]["out"]))
             model.add_op(SimPyramidal(
                 prog, l, net.fixed_bias.get(l),
                 sets=[(("out",), model.sig[neurons]["out"]),
-                      (("slope",), _post_factor(model, net, l, "slope"))],
+                      (("slope",), _post_factor(model, net, l, "slope"))] +
+                ([(("net_input",), _post_factor(model, net, l, "net_input"))]
+                 if need_net and l < L else []),
                 reads=reads, updates=[(("C",), Signal(np.zeros(lm.size), name=f"C{l}"))]))
-        elif l and need_slope:
+        elif l and not lm.settling and (need_slope or (need_net and l < L)):
             reads = [(("I",), model.sig[net.projections[l]]["weighted"]),
                      (("h",), _activity(model, net, l))]
             if l in net.bias_projections:
                 reads.append((("b",), model.sig[net.bias_projections[l]]["weighted"]))
             if l in net.phase_noise:
                 reads.append((("noise",), model.sig[net.phase_noise[l]]["out"]))
-            model.add_op(SimSlope(lm.neuron, net.fixed_bias.get(l),
-                                  sets=[(("slope",), _post_factor(model, net, l, "slope"))],
-                                  reads=reads, tag=f"Slope[{l}]"))
+            sets = [((name,), _post_factor(model, net, l, name))
+                    for name, on in (("slope", need_slope), ("net_input", need_net and l < L))
+                    if on]
+            model.add_op(SimRateSignals(lm.neuron, net.fixed_bias.get(l), sets=sets,
+                                        reads=reads, tag=f"RateSignals[{l}]"))
     for l, conn in net.transposed.items():
         if conn.learning_rule is not None:
             model.add_op(SimTransposedDelta(

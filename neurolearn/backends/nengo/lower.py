@@ -45,9 +45,9 @@ Mapping (the runtime, :mod:`.runtime` and :mod:`.frontend`, builds it):
   error population per layer (e = x - (W f(x_below) + b), in the step) whose errors
   reach the values one step late; a pyramidal layer's soma integrates in its own
   operator, its apical input arriving one step late (the reference's apical potential
-  is read after the step), its plateau read in the step from a second connection.
-  Per-example convergence (settle.tol) and the phased reference's other signals in
-  the forward rule are refused by name.
+  is read after the step), its plateau read in the step from a second connection;
+  settle.tol's per-example convergence is one operator reading every layer's move.
+  Noise replacing a pyramidal rate and a learned apical pathway are refused by name.
 """
 
 from __future__ import annotations
@@ -312,9 +312,10 @@ def _phased_parts(spec, layers, settles):
         if p.target and p.nudge and not settles:  # settling: a force (SimSettling)
             layers[-1].phased = True
     # 1/nudge is a constant of its phase; post.error is predictive coding's error
-    # population; slope and plateau are set per layer (SimPyramidal, SimSlope)
+    # population; slope, plateau and the net input are set per layer (SimPyramidal,
+    # SimSettling, SimRateSignals)
     mapped = {("global", "inv_nudge"), ("post", "error"), ("post", "slope"),
-              ("post", "plateau")}
+              ("post", "plateau"), ("pre", "net_input")}
     own = sorted({f"{f.kind}.{f.signal}" for f in spec.rule.all_factors()
                   if (f.kind, f.signal) in P.PHASED_SIGNALS - mapped})
     if own:
@@ -322,22 +323,17 @@ def _phased_parts(spec, layers, settles):
                 "reference's own; nengo's learning operator reads activities, "
                 "traces and the post factors", "numpy (the phased reference)")
     if P.dynamics_of(net).settles:
-        tol = [p.name for p in phases if p.settle.tol is not None]
-        if tol:
-            _refuse(f"settle.tol of phase {tol[0]!r}", "an example stops settling "
-                    "when no layer moves by more than tol; on nengo each layer "
-                    "settles in its own operator and none sees the others' moves",
-                    "numpy (the phased reference), or a fixed number of steps")
         sweep = len(net.layers) - 1
         dynamics = P.dynamics_of(net).model
     pyramidal = [l for l, lm in enumerate(layers) if lm.pyramidal]
     if pyramidal:
-        noisy = [p.name for p in phases if p.noise is not None and any(
-            names.index(name) in pyramidal for name in p.noise.layers)]
+        noisy = [p.name for p in phases if p.noise is not None and p.noise.mode ==
+                 "replace" and any(names.index(name) in pyramidal for name in p.noise.layers)]
         if noisy:
-            _refuse(f"the noise source of phase {noisy[0]!r} on a pyramidal layer",
-                    "nengo's pyramidal operator integrates its basal input without noise",
-                    "numpy (the phased reference)")
+            _refuse(f"the noise source of phase {noisy[0]!r} replacing a pyramidal "
+                    "layer's activity", "nengo's pyramidal operator adds noise to the "
+                    "basal input; a rate replaced by noise has no soma to integrate",
+                    "numpy (the phased reference), or noise mode 'add'")
         kinds = sorted({net.feedback_of(l).kind for l in pyramidal} - {"random", "direct"})
         if kinds:
             _refuse(f"feedback kind {kinds[0]!r} into a pyramidal layer's apical dendrite",

@@ -517,9 +517,13 @@ class SimSettling(_LayerOp):
     output -e_L plus the nudge's delta); ``x`` is set so the layer's
     :class:`SimPredictionError` reads the new state in the step.
 
+    With settle.tol the operator sets its largest move of the step and holds its
+    state while :class:`SimConvergence` says the example has converged.
+
     The output is f(s). keys: ('ff',), ('fb',) (not at the output), ('e',)
     (predictive coding), ('b',) (a learned bias; else the fixed one), ('flags',),
-    ('y',) read; ('s',) updated; ('out',), ('x',) set."""
+    ('y',), ('active',) (settle.tol) read; ('s',) updated; ('out',), ('x',),
+    ('moved',) (settle.tol), ('net_input',) (s, when read) set."""
 
     kind = "Settling"
 
@@ -530,6 +534,9 @@ class SimSettling(_LayerOp):
         fb = None if fb is None else _row(fb)
         s, out = _row(v[("s",)]), _row(v[("out",)])
         x, e = v.get(("x",)), v.get(("e",))
+        active, moved = v.get(("active",)), v.get(("moved",))  # settle.tol
+        net = v.get(("net_input",))  # pre.net_input of the layer above: the state
+        net = None if net is None else _row(net)
         coding = e is not None
         x, e = (_row(x), _row(e)) if coding else (None, None)
         is_out = l == prog.L
@@ -555,12 +562,53 @@ class SimSettling(_LayerOp):
                 if is_out and ph.target and ph.nudge:
                     force = force + ph.nudge * output_delta(n, s, out, y, loss)
                 new = s + ph.settle.step * force
-                s[...] = new if coding else bound_state(n, new)
+                if not coding:
+                    new = bound_state(n, new)
+                if active is None or active[0]:
+                    if moved is not None:
+                        moved[...] = np.abs(new - s).max()
+                    s[...] = new
+                elif moved is not None:  # converged: the state holds (settle.tol)
+                    moved[...] = 0.0
             out[...] = n.f(s)
             if coding:
                 x[...] = s
+            if net is not None:
+                net[...] = s
 
         return step_settling
+
+
+class SimConvergence(_Keyed):
+    """settle.tol: an example stops settling at the first step that moves none of its
+    layers' states by more than tol, and its states hold for the phase's remaining
+    steps, as the reference's. Reads every settling layer's largest move of the
+    step; updates the flag the settling operators read on the next step (1 again
+    from each phase's first step).
+
+    keys: ('moved', l) for each settling layer, ('flags',) read; ('active',)
+    updated."""
+
+    def __init__(self, program, reads, updates, tag="Convergence"):
+        super().__init__((), reads, updates, tag=tag)
+        self.program = program
+
+    def make_step(self, signals, dt, rng):
+        prog = self.program
+        v = self.views(signals)
+        flags, active = v[("flags",)], v[("active",)]
+        moved = [s for k, s in v.items() if k[0] == "moved"]
+
+        def step_convergence():
+            i, j = int(flags[PHASE]), int(flags[PHASE_STEP])
+            if i < 0 or j == prog.phases[i].steps - 1:
+                active[0] = 1.0  # the next step starts a phase (or the sweep goes on)
+                return
+            tol = prog.phases[i].settle.tol
+            if tol is not None and active[0]:
+                active[0] = float(max(float(m[0]) for m in moved) > tol)
+
+        return step_convergence
 
 
 class SimPredictionError(_Keyed):
@@ -614,8 +662,9 @@ class SimPyramidal(_LayerOp):
     - a phase step: C <- soma_step(C, basal, A, dt);
     - the output f(C) and the slope f'(C) (the rule's post.slope).
 
-    keys: ('ff',), ('A',), ('b',) (a learned bias; else the fixed one), ('flags',)
-    read; ('C',) updated; ('out',), ('slope',) set."""
+    keys: ('ff',), ('A',), ('b',) (a learned bias; else the fixed one), ('noise',)
+    (a phase's noise added to the basal input), ('flags',) read; ('C',) updated;
+    ('out',), ('slope',) set."""
 
     kind = "Pyramidal"
 
@@ -623,25 +672,32 @@ class SimPyramidal(_LayerOp):
         n, v, b = self.layer_views(signals)
         ff, A, flags = _row(v[("ff",)]), _row(v[("A",)]), v[("flags",)]
         C, out, slope = _row(v[("C",)]), _row(v[("out",)]), _row(v[("slope",)])
+        xi = v.get(("noise",))
+        xi = None if xi is None else _row(xi)
+        net = v.get(("net_input",))  # pre.net_input of the layer above: the soma
+        net = None if net is None else _row(net)
         step = self.program.dt
 
         def step_pyramidal():
             if int(flags[PHASE]) < 0:
                 C[...] = soma_rest(n, ff + b)
             else:
-                C[...] = soma_step(n, C, ff + b, A, step)
+                basal = ff + b if xi is None else ff + b + xi  # a phase's added noise
+                C[...] = soma_step(n, C, basal, A, step)
             out[...] = n.f(C)
             slope[...] = n.fprime(C, out)
+            if net is not None:
+                net[...] = C
 
         return step_pyramidal
 
 
-class SimSlope(_Keyed):
-    """A rate layer's slope f'(a, h) of the step (the rule's post.slope), a = I + b
-    (+ a phase's added noise).
+class SimRateSignals(_Keyed):
+    """A rate layer's net input a = I + b (+ a phase's added noise) and slope
+    f'(a, h) of the step, for rules that read pre.net_input or post.slope.
 
     keys: ('I',), ('b',) (a learned bias; else the fixed one), ('noise',), ('h',)
-    read; ('slope',) set."""
+    read; ('net_input',), ('slope',) set (either)."""
 
     def __init__(self, neuron, fixed_bias, sets, reads, tag=None):
         super().__init__(sets, reads, (), tag=tag)
@@ -649,15 +705,19 @@ class SimSlope(_Keyed):
 
     def make_step(self, signals, dt, rng):
         v = self.views(signals)
-        I, h, slope = _row(v[("I",)]), _row(v[("h",)]), _row(v[("slope",)])
+        I, h = _row(v[("I",)]), _row(v[("h",)])
+        slope, net = v.get(("slope",)), v.get(("net_input",))
         b = _bias(v, self.fixed_bias)
         xi = v.get(("noise",))
         n = self.neuron
 
-        def step_slope():
+        def step_rate_signals():
             a = I + b
             if xi is not None:
                 a = a + xi
-            slope[...] = n.fprime(a, h)
+            if net is not None:
+                net[...] = a[0]
+            if slope is not None:
+                slope[...] = n.fprime(a, h)[0]
 
-        return step_slope
+        return step_rate_signals
