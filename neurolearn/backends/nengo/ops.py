@@ -182,6 +182,57 @@ class SimPostFactors(_Keyed):
         return step_post_factors
 
 
+class _PhaseRecords:
+    """The factors of projection ``layer``'s rule that read a phase (the program's
+    PhaseRead list): each recorded at its phase's end, the last step's value or the
+    mean over the phase's last ``window`` steps summed step by step (as the
+    reference's), 1/nudge for global.inv_nudge, 1 on the bias's constant unit; a
+    pyramidal layer's plateau is of its apical potential, or of the potential's mean."""
+
+    def __init__(self, program, layer, bias):
+        self.program, self.bias = program, bias
+        self.at = {}
+        for r in program.phase_reads:
+            self.at.setdefault(r.phase, []).append(r)
+        self.records, self.sums = {}, {}
+        self.pyramidal = program.layers[layer].pyramidal
+
+    def record(self, flags, sig_pre, sig_post) -> bool:
+        """Record this step's values; True at a phase's last step. A pyramidal post
+        layer's own plateau of the step becomes the plateau of its potential."""
+        i, j = int(flags[PHASE]), int(flags[PHASE_STEP])
+        steps = self.program.phases[i].steps if i >= 0 else 0  # i < 0: the sweep
+        for r in self.at.get(i, ()):
+            key = (r.kind, r.name)
+            if self.bias and r.kind == "pre":
+                self.records[key] = np.ones((1, 1))  # the constant unit
+                continue
+            if r.kind == "global":  # inv_nudge: 1 / the phase's nudge
+                self.records[key] = np.full((1, 1), 1.0 / self.program.phases[i].nudge)
+                continue
+            v = (sig_pre if r.kind == "pre" else sig_post)[r.signal]
+            apical = r.kind == "post" and r.signal == "plateau" and self.pyramidal
+            if r.value == "average":
+                if j == steps - r.window:
+                    self.sums[key] = v.copy()
+                elif j > steps - r.window:
+                    self.sums[key] = self.sums[key] + v
+                if j == steps - 1:
+                    mean = self.sums[key] / r.window
+                    self.records[key] = plateau(mean) if apical else mean
+            elif j == steps - 1:
+                self.records[key] = plateau(v) if apical else v.copy()
+        if self.pyramidal and "plateau" in sig_post:
+            sig_post["plateau"] = plateau(sig_post["plateau"])
+        return i >= 0 and j == steps - 1
+
+    def signals(self, sig_pre, sig_post):
+        """(pre, post) signal dicts with the recorded phase values added."""
+        pre = {**sig_pre, **{n: v for (k, n), v in self.records.items() if k == "pre"}}
+        post = {**sig_post, **{n: v for (k, n), v in self.records.items() if k != "pre"}}
+        return pre, post
+
+
 class SimSumOfProducts(_Keyed):
     """One projection's learning, the reference's update (simulator docstring):
 
@@ -282,41 +333,7 @@ class SimSumOfProducts(_Keyed):
                 return None, (_row(raw["post"]) > 0).astype(float)
             return None, None
 
-        # factors that read a phase: recorded at the phase's end (its last step's value,
-        # or the mean over its last `window` steps, summed step by step as the reference)
-        reads_at = {}
-        for r in prog.phase_reads:
-            reads_at.setdefault(r.phase, []).append(r)
-        records, sums = {}, {}
-        pyramidal_post = prog.layers[l].pyramidal
-
-        def record_phase(sig_pre, sig_post):
-            i, j = int(flags[PHASE]), int(flags[PHASE_STEP])
-            if i < 0:  # the sweep
-                return False
-            steps = prog.phases[i].steps
-            for r in reads_at.get(i, ()):
-                key = (r.kind, r.name)
-                if bias and r.kind == "pre":
-                    records[key] = ones  # the constant unit
-                    continue
-                if r.kind == "global":  # inv_nudge: 1 / the phase's nudge
-                    records[key] = np.full((1, 1), 1.0 / prog.phases[i].nudge)
-                    continue
-                v = (sig_pre if r.kind == "pre" else sig_post)[r.signal]
-                # a pyramidal layer's plateau: of the apical potential, or of its mean
-                apical = r.kind == "post" and r.signal == "plateau" and pyramidal_post
-                if r.value == "average":
-                    if j == steps - r.window:
-                        sums[key] = v.copy()
-                    elif j > steps - r.window:
-                        sums[key] = sums[key] + v
-                    if j == steps - 1:
-                        mean = sums[key] / r.window
-                        records[key] = plateau(mean) if apical else mean
-                elif j == steps - 1:
-                    records[key] = plateau(v) if apical else v.copy()
-            return j == steps - 1
+        phase = _PhaseRecords(prog, l, bias) if prog.phase_reads else None
 
         def step_sum_of_products():
             if flags[PASS] > state["pass"]:  # a new pass: eta decays (per pass)
@@ -340,17 +357,12 @@ class SimSumOfProducts(_Keyed):
                     pm, qm = masks(t.when)
                     tag[...] += term_update(t, sig_pre, sig_post, W, 1, scale=1.0,
                                             pre_mask=pm, post_mask=qm)[0]
-            if prog.phase_reads:
-                phase_end = record_phase(sig_pre, sig_post)
-                if pyramidal_post and "plateau" in sig_post:  # the step's own plateau
-                    sig_post["plateau"] = plateau(sig_post["plateau"])
+            if phase is not None:
+                phase_end = phase.record(flags, sig_pre, sig_post)
                 if prog.per_phase and flags[PLASTIC] and phase_end and learn_w:
                     # the rule once per plastic phase, with the phases' records
                     scale = state["eta"] * (1.0 / (prog.n_plastic_phases * flags[N_BATCH]))
-                    pre_r = {**sig_pre, **{n: v for (k, n), v in records.items()
-                                           if k == "pre"}}
-                    post_r = {**sig_post, **{n: v for (k, n), v in records.items()
-                                             if k != "pre"}}
+                    pre_r, post_r = phase.signals(sig_pre, sig_post)
                     for t in terms:
                         acc[...] += term_update(t, pre_r, post_r, W, 1, scale=scale)[0]
             if flags[PLASTIC] and not prog.per_phase:
