@@ -3,8 +3,6 @@ the two-phase case of [[phases]], the phased reference is deterministic and its
 examples independent, every backend refuses what it lacks by name, and the
 estimate counts phases and settling steps."""
 
-import copy
-
 import numpy as np
 import pytest
 

@@ -63,7 +63,7 @@ from .signals import (error_drives, feedback_matrix, feedback_source, output_err
                       output_readout)
 from .stream import example_order
 from .terms import rule_update
-from .trainer import BatchedTrainer, angle_deg
+from .trainer import BatchedTrainer
 
 NAME = "numpy"
 TRAIN, EVAL, PROBE = 7, 8, 9  # noise generator keys: default_rng([seed, key, i])
