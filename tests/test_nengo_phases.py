@@ -18,6 +18,8 @@ from neurolearn.rules.schema import from_dict, to_dict
 
 pytest.importorskip("nengo")
 nengo_backend = backends.package("nengo")
+RULES = ["weight_mirror", "segregated_dendrites", "equilibrium_propagation",
+         "predictive_coding"]
 EXACT = 1e-12
 
 
@@ -335,10 +337,32 @@ def test_nengo_refuses_signals_its_operators_do_not_compute(specs_dir, edit, mat
         nengo_backend.lower(spec)
 
 
-def test_inference_of_a_phased_spec_on_nengo_is_refused(specs_dir):
+@pytest.mark.parametrize("rule", RULES)
+def test_inference_of_a_phased_spec_on_nengo_is_the_references_readout(specs_dir, rule):
+    """Trained weights (12 batches of the reference), learning off, each test example
+    from its sweep through its phases before the teacher: nengo's readout of every
+    test example equals the phased reference's evaluation (and so its accuracy)."""
+    from neurolearn.reference.phased import PhasedTrainer
+    spec = load(specs_dir / f"{rule}_digits.toml")
+    ds = load_dataset(spec.data, 0)
+    tr = PhasedTrainer(spec)
+    for i in range(12):
+        tr.step(ds.x_train[4 * i:4 * i + 4], ds.y_train[4 * i:4 * i + 4])
+    got = nengo_backend.infer(spec, tr.params, dataset=ds)
+    want = nengo_backend.emulate_infer(spec, tr.params, dataset=ds)
+    assert np.abs(np.asarray(got.readout) - np.asarray(want.readout)).max() <= EXACT
+    loss, acc = tr.evaluate(ds.x_test, ds.y_test)
+    assert got.accuracy == acc and got.loss == pytest.approx(loss, abs=1e-12)
+    assert got.n == len(ds.x_test)
+
+
+def test_phased_inference_refuses_a_rest_and_cross_entropy(specs_dir):
+    from neurolearn.errors import SpecError
     spec = load(specs_dir / "weight_mirror_digits.toml")
     params = init_params(spec.network, 0)
-    for infer in (nengo_backend.infer, nengo_backend.emulate_infer):
-        with pytest.raises(UnsupportedRule, match="inference of spec 'weight_mirror_digits' "
-                                                  "in phases"):
-            infer(spec, params)
+    with pytest.raises(SpecError, match="nothing for a rest to let decay"):
+        nengo_backend.infer(spec, params, rest=0.01)
+    d = _mirror(specs_dir)
+    d["training"]["loss"] = "cross_entropy"
+    with pytest.raises(UnsupportedRule, match="cross-entropy loss"):
+        nengo_backend.infer(from_dict(Spec, d), params)

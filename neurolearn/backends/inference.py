@@ -119,10 +119,27 @@ class Window:
 
 
 def presentation(spec, dataset, rest=None) -> Window:
+    """How the test set is shown. A spec in phases: each example for the steps of its
+    phases before the teacher (at least one), read at the last of them (the phased
+    reference's readout); every example starts from its forward sweep, so there is
+    no state for a rest to let decay (``rest`` must be 0 or unset)."""
     k_in, k_out = population_factors(spec, dataset)
+    n_rest = rest_steps(rest, spec.simulation.dt)
+    from ..rules.phases import is_phased, phases_of
+    if is_phased(spec):
+        if n_rest:
+            from ..errors import SpecError
+            raise SpecError("a spec in phases starts every example from its forward "
+                            "sweep: there is nothing for a rest to let decay; give 0",
+                            "--rest")
+        free = []
+        for p in phases_of(spec):
+            if p.target:
+                break
+            free.append(p.steps)
+        return Window(len(dataset.x_test), max(1, sum(free)), 1, k_in, k_out, 0)
     return Window(len(dataset.x_test), steps_per_example(spec.simulation),
-                  teach_steps(spec.simulation), k_in, k_out,
-                  rest_steps(rest, spec.simulation.dt))
+                  teach_steps(spec.simulation), k_in, k_out, n_rest)
 
 
 def presented_inputs(dataset, w: Window):
@@ -218,6 +235,9 @@ def reference_on_stream(spec, params, dataset, w: Window, schedule=None) -> Infe
     """The reference's network (textbook schedule unless ``schedule``) over the
     engine's presentation of the test set: what the presentation alone changes."""
     from ..reference.simulator import Network
+    from ..rules.phases import is_phased
+    if is_phased(spec):  # the phased reference's readout (no carried state, no delays)
+        return _phased_reference(spec, params, dataset, w)
     frozen = frozen_spec(spec)
     kw = {} if schedule is None else {"schedule": schedule}
     net = Network(frozen, params=frozen_params(frozen, params), **kw)
@@ -226,3 +246,17 @@ def reference_on_stream(spec, params, dataset, w: Window, schedule=None) -> Infe
     out = step_network(net, frozen, dataset, w)
     return grade("numpy", "float", frozen, dataset, w, out,
                  seconds=time.perf_counter() - t0)
+
+
+def _phased_reference(spec, params, dataset, w: Window) -> Inference:
+    """The phased reference's readout of the test set (its evaluation), as per-step
+    outputs read at each example's last step."""
+    import time
+
+    from ..reference.phased import PhasedTrainer
+    x, _ = presented_inputs(dataset, w)
+    t0 = time.perf_counter()
+    r = PhasedTrainer(spec, params).predict(x)
+    out = np.zeros((w.steps, r.shape[1]))
+    out[w.period - 1::w.period] = r
+    return grade("numpy", "float", spec, dataset, w, out, seconds=time.perf_counter() - t0)

@@ -53,17 +53,23 @@ def evaluate_on(backend: str, spec, trained, *, precision="float", profile=None,
     from .trained import TrainedNetwork  # the spec's network with the trained params
     ref = TrainedNetwork(spec=spec, params=params, epoch=trained.epoch,
                          data_shape=trained.data_shape).evaluate(ds)
-    same = reference_on_stream(spec, params, ds, w)
+    from ..rules.phases import is_phased
+    phased = is_phased(spec)  # each example from its sweep: the presentation is the
+    same = None if phased else reference_on_stream(spec, params, ds, w)  # reference's
     dep = {"init_from": str(trained.path), "trained_epochs": trained.epoch,
            "evaluated": "test", "engine": backend, "n": got.n, "steps": got.steps,
            "seconds": seconds, "reference_accuracy": ref["accuracy"],
            "reference_loss": ref["loss"], "reference_gap_points": _points(got, ref),
-           "reference_presented_accuracy": same.accuracy,
-           "reference_presented_gap_points": _points(got, {"accuracy": same.accuracy}),
+           "reference_presented_accuracy": None if phased else same.accuracy,
+           "reference_presented_gap_points": None if phased else
+           _points(got, {"accuracy": same.accuracy}),
            "rest_s": w.rest * spec.simulation.dt,
-           "presented": f"the test set in order, {w.rest} steps without input then "
-                        f"{w.k} steps per example, no reset, learning off; readout over "
-                        f"each example's last {w.window} steps",
+           "presented": (f"the test set in order, each example from its forward sweep "
+                         f"through its phases before the teacher ({w.k} steps of the "
+                         "reference), learning off; readout at the last step") if phased
+           else (f"the test set in order, {w.rest} steps without input then "
+                 f"{w.k} steps per example, no reset, learning off; readout over "
+                 f"each example's last {w.window} steps"),
            **{k: v for k, v in got.extra.items() if k != "approximations"}}
     if got.extra.get("approximations"):
         dep["approximations"] = got.extra["approximations"]

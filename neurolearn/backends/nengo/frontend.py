@@ -147,6 +147,9 @@ class ExampleStream(nengo.Process):
         self.x, self.y = x, y
         self.program = program
         self.stream_seed = seed
+        # phases: the steps of an example, and the noise generators' key (training)
+        self.table = program.step_table if program.phases else []
+        self.noise_key = TRAIN
         self.order = example_order(n, n_examples, seed)
         self.n_batch = np.zeros(n_examples)
         self.last = np.zeros(n_examples, bool)
@@ -167,7 +170,7 @@ class ExampleStream(nengo.Process):
 
     def make_step(self, shape_in, shape_out, dt, rng, state):
         prog = self.program
-        k, n_teach = prog.k, prog.n_teach
+        k, n_teach = (len(self.table) if prog.phases else prog.k), prog.n_teach
         n_in, n_out = self.x.shape[1], self.y.shape[1]
         out = np.zeros(shape_out)
         x_out, y_out, flags = out[:n_in], out[n_in:n_in + n_out], out[n_in + n_out:]
@@ -182,7 +185,7 @@ class ExampleStream(nengo.Process):
         if prog.phases:  # the sweep (-1) shows the input, no teacher, no learning
             at = [(i, j, False, False, True) if i < 0 else
                   (i, j, prog.phases[i].target, prog.phases[i].plastic,
-                   prog.phases[i].input) for i, j in prog.step_table]
+                   prog.phases[i].input) for i, j in self.table]
         else:
             at = [(0, s, s >= k - n_teach, s >= k - n_teach, True) for s in range(k)]
         # the input layer's noise per phase: (mode, first column), drawn per example
@@ -213,7 +216,8 @@ class ExampleStream(nengo.Process):
                 if at_phase in in_noise:  # as the reference: x replaced, or x + noise
                     if cur.get("noise_e") != e:
                         cur["noise_e"] = e
-                        cur["noise"] = example_noise(prog.spec, TRAIN, e, self.stream_seed)
+                        cur["noise"] = example_noise(prog.spec, self.noise_key, e,
+                                                     self.stream_seed)
                     mode, c = in_noise[at_phase]
                     xi = cur["noise"][prog.phases[at_phase].name][j, c:c + n_in]
                     x_out[...] = xi if mode == "replace" else x_out + xi
@@ -260,20 +264,21 @@ class PhaseNoise(nengo.Process):
     (:func:`neurolearn.reference.phased.example_noise` of the step's example, the
     run's ``seed``), else 0. Its clock is the stream's (k steps per example)."""
 
-    def __init__(self, program, layer, seed):
+    def __init__(self, program, layer, seed, table, key):
         super().__init__(default_size_in=0, default_size_out=program.layers[layer].size)
         self.program, self.layer, self.noise_seed = program, layer, seed
+        self.table, self.key = table, key  # the stream's steps of an example, its key
 
     __eq__ = object.__eq__
     __hash__ = object.__hash__
 
     def make_step(self, shape_in, shape_out, dt, rng, state):
         prog, l = self.program, self.layer
-        at = prog.step_table
+        at = self.table
         cols = {i: c for i, ph in enumerate(prog.phases)
                 if ph.noise is not None and ph.noise.mode == "add"
                 for m, c, _ in noise_columns(prog.spec, ph) if m == l}
-        n, k = shape_out[0], prog.k
+        n, k = shape_out[0], len(at)
         zeros = np.zeros(n)
         cur = {"e": -1, "draws": None}
 
@@ -284,7 +289,7 @@ class PhaseNoise(nengo.Process):
                 return zeros
             if e != cur["e"]:
                 cur["e"] = e
-                cur["draws"] = example_noise(prog.spec, TRAIN, e, self.noise_seed)
+                cur["draws"] = example_noise(prog.spec, self.key, e, self.noise_seed)
             return cur["draws"][prog.phases[i].name][j, cols[i]:cols[i] + n]
 
         return step_phase_noise
@@ -398,7 +403,8 @@ class LearningNetwork(nengo.Network):
                     nengo.Connection(node, self.populations[l].neurons, synapse=None)
                     self.noise_nodes[l] = node
                 if lm.add_noise:  # rate neurons: gain 1, so J gains the noise itself
-                    node = nengo.Node(PhaseNoise(program, l, seed or 0),
+                    node = nengo.Node(PhaseNoise(program, l, seed or 0, stream.table,
+                                                 stream.noise_key),
                                       label=f"phase_noise{l}")
                     nengo.Connection(node, self.populations[l].neurons, synapse=None)
                     self.phase_noise[l] = node
@@ -606,7 +612,8 @@ def build_learning_network(model, net, progress=None):
         if lm.phased:
             neurons = net.populations[l].neurons
             model.add_op(SimPhasedOutput(
-                prog, l, net.seed or 0, sets=[(("out",), model.sig[neurons]["out"])],
+                prog, l, net.seed or 0, net.stream.output.noise_key,
+                sets=[(("out",), model.sig[neurons]["out"])],
                 reads=[(("base",), model.sig[neurons]["base_out"]), (("flags",), flags),
                        (("y",), _stream_slice(model, net, "y"))]))
     for l, fb in prog.feedback.items():

@@ -186,6 +186,16 @@ class NengoProgram(Program):
             (i, j) for i, p in enumerate(self.phases) for j in range(p.steps)]
 
     @property
+    def readout_table(self) -> list:
+        """The steps of an inference: the sweep and the phases before the first with
+        the teacher (the reference's readout is the state after them); at least one
+        step, the sweep's, when there are neither."""
+        first = next((i for i, p in enumerate(self.phases) if p.target), len(self.phases))
+        table = [(-1, j) for j in range(self.sweep)] + [
+            (i, j) for i, p in enumerate(self.phases[:first]) for j in range(p.steps)]
+        return table or [(-1, 0)]
+
+    @property
     def L(self) -> int:
         return len(self.layers) - 1
 
@@ -220,14 +230,15 @@ PHASED_LOWERING = ("the nengo lowering runs phases as per-step flags of the exam
 
 
 def refuse_phased_inference(spec) -> None:
-    """Inference on nengo presents every example for simulation.t_example with learning
-    off; a spec in phases reads out after its phases before the teacher, which that
-    presentation does not run: refused by name rather than graded on another readout."""
-    if P.is_phased(spec):
-        _refuse(f"inference of spec {spec.name!r} in phases", "nengo's inference "
-                "presents each example for simulation.t_example; a phased spec's readout "
-                "is the state after its phases before the teacher", "numpy (the phased "
-                "reference's evaluation, as `neurolearn run` grades it)")
+    """Inference of a spec in phases reads the output after the sweep and the phases
+    before the teacher; its activity is the readout for the MSE loss, while cross
+    entropy would need the output's net input, which a settling or pyramidal output
+    does not expose: refused by name."""
+    if P.is_phased(spec) and spec.training.loss == "cross_entropy":
+        _refuse(f"inference of spec {spec.name!r} in phases with the cross-entropy loss",
+                "the readout would be the softmax of the output's net input, which "
+                "nengo's phased outputs do not expose", "numpy (the phased reference's "
+                "evaluation), or the MSE loss")
 
 
 def _refuse(what, reason, alternative="numpy (neurolearn.reference.simulator) or lava"):

@@ -18,7 +18,7 @@ from ...reference.dynamics import (bound_state, equilibrium_force, nudge_activit
                                    output_delta, plateau, prediction_error, soma_rest,
                                    soma_step, value_force)
 from ...reference.params import Params
-from ...reference.phased import TRAIN, example_noise, noise_columns
+from ...reference.phased import example_noise, noise_columns
 from ...reference.reward import RewardState
 from ...reference.signals import (burst_prob_devs, error_drives, output_error,
                                   output_readout)
@@ -405,9 +405,9 @@ class SimPhasedOutput(_Keyed):
 
     keys: ('base',), ('flags',), ('y',) read; ('out',) set."""
 
-    def __init__(self, program, layer, seed, sets, reads, tag=None):
+    def __init__(self, program, layer, seed, key, sets, reads, tag=None):
         super().__init__(sets, reads, (), tag=tag or f"PhasedOutput[{layer}]")
-        self.program, self.layer, self.seed = program, layer, seed
+        self.program, self.layer, self.seed, self.key = program, layer, seed, key
 
     def make_step(self, signals, dt, rng):
         prog, l = self.program, self.layer
@@ -428,7 +428,7 @@ class SimPhasedOutput(_Keyed):
             if i in replaced:
                 e = int(flags[EXAMPLE])
                 if e != cur["e"]:
-                    cur["e"], cur["draws"] = e, example_noise(spec, TRAIN, e, self.seed)
+                    cur["e"], cur["draws"] = e, example_noise(spec, self.key, e, self.seed)
                 c, n = replaced[i]
                 h = cur["draws"][prog.phases[i].name][int(flags[PHASE_STEP]), c:c + n]
             if i in nudge:

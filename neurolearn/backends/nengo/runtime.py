@@ -332,6 +332,57 @@ class InferenceStream(ExampleStream):
         return step_inference
 
 
+class PhasedInferenceStream(ExampleStream):
+    """The test set in its order, each example for the program's readout steps (the
+    sweep and the phases before the teacher, :attr:`~.lower.NengoProgram.readout_table`):
+    no teacher, no learning, no batch applied; a phase's noise from the evaluation's
+    generators, ``default_rng([seed, 8, i])`` for test example i, as the phased
+    reference's readout draws it."""
+
+    def __init__(self, x, y, program, seed):
+        from ...reference.phased import EVAL
+        super().__init__(x, y, program, len(x), seed)
+        self.order = np.arange(len(x))
+        self.table = program.readout_table
+        self.noise_key = EVAL
+        self.last[:] = False  # nothing is applied
+        self.n_steps = len(x) * len(self.table)
+
+
+def _infer_phased(spec, params, precision, ds, rest):
+    """Inference of a spec in phases (:func:`infer`): the trained network with its
+    learning operators idle (no plastic or applying step), each test example for its
+    readout steps, the output's activity at the last of them read."""
+    from ..inference import grade, presentation, presented_inputs
+    from .lower import refuse_phased_inference
+    refuse_phased_inference(spec)
+    program = lower(spec, precision)
+    w = presentation(spec, ds, rest)  # the reference's readout steps; a bad rest fails
+    x, y = presented_inputs(ds, w)
+    seed = spec.training.seed
+    stream = PhasedInferenceStream(x, y, program, seed)
+    k = len(stream.table)
+    net = LearningNetwork(program, params, stream, seed=seed)
+    with net:
+        probe = nengo.Probe(net.populations[program.L].neurons, "output")
+    t0 = time.perf_counter()
+    with _simulator(net, program) as sim:
+        build_s = time.perf_counter() - t0
+        t1 = time.perf_counter()
+        sim.run_steps(len(x) * k)
+        run_s = time.perf_counter() - t1
+        raw = np.array(sim.data[probe])
+    from dataclasses import replace
+    engine = replace(w, k=k)  # the engine's steps per example: the sweep's too
+    return grade(NAME, precision, spec, ds, engine, raw, seconds=build_s + run_s,
+                 extra={"build_s": build_s, "run_s": run_s,
+                        "ms_per_step": 1e3 * run_s / (len(x) * k),
+                        "schedule": f"{program.sweep} sweep steps, then the phases "
+                                    "before the teacher, learning off; readout at the "
+                                    "last step",
+                        "approximations": []})
+
+
 def inference_program(spec, precision="float", profile=None, variant=None):
     """(frozen spec, NengoProgram): the trained network with learning off (every
     projection a plain Connection with the trained W, b the Ensembles' fixed bias)."""
@@ -350,8 +401,11 @@ def infer(spec, params, *, precision="float", profile=None, dataset=None, varian
     output Ensemble's rates (softmax of its input for cross-entropy), spiking ones
     its spikes. Returns an Inference."""
     from ..inference import frozen_params, grade, presented_inputs, presentation
-    frozen, program = inference_program(spec, precision, profile, variant)
+    from ...rules.phases import is_phased
     ds = _dataset(spec, dataset)
+    if is_phased(spec):
+        return _infer_phased(spec, params, precision, ds, rest)
+    frozen, program = inference_program(spec, precision, profile, variant)
     w = presentation(frozen, ds, rest)
     x, y = presented_inputs(ds, w)
     seed = frozen.training.seed
