@@ -237,7 +237,7 @@ def reference_on_stream(spec, params, dataset, w: Window, schedule=None) -> Infe
     from ..reference.simulator import Network
     from ..rules.phases import is_phased
     if is_phased(spec):  # the phased reference's readout (no carried state, no delays)
-        return _phased_reference(spec, params, dataset, w)
+        return _phased_readout(spec, params, dataset, w)
     frozen = frozen_spec(spec)
     kw = {} if schedule is None else {"schedule": schedule}
     net = Network(frozen, params=frozen_params(frozen, params), **kw)
@@ -248,7 +248,7 @@ def reference_on_stream(spec, params, dataset, w: Window, schedule=None) -> Infe
                  seconds=time.perf_counter() - t0)
 
 
-def _phased_reference(spec, params, dataset, w: Window) -> Inference:
+def _phased_readout(spec, params, dataset, w: Window) -> Inference:
     """The phased reference's readout of the test set (its evaluation), as per-step
     outputs read at each example's last step."""
     import time

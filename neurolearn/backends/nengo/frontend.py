@@ -199,7 +199,8 @@ class ExampleStream(nengo.Process):
             if e >= len(self.order):
                 raise RuntimeError(f"the example stream holds {self.n_steps} steps; "
                                    f"step {i + 1} asked for more")
-            if e != cur["e"]:
+            new = e != cur["e"]
+            if new:
                 cur["e"] = e
                 idx = self.order[e]
                 y_out[...] = self.y[idx]
@@ -211,7 +212,7 @@ class ExampleStream(nengo.Process):
                 flags[PASS] = self.passes[e]
                 flags[EXAMPLE] = e
             at_phase, j, teach, plastic, on = at[s]
-            if not spiking:
+            if not spiking and (new or prog.phases):  # phases switch it per step
                 x_out[...] = self.x[self.order[e]] if on else 0.0
                 if at_phase in in_noise:  # as the reference: x replaced, or x + noise
                     if cur.get("noise_e") != e:
@@ -441,6 +442,18 @@ def _activity(model, net, l):
     return sig[("trace", l)]
 
 
+def _bias_noise_reads(model, net, l, key):
+    """The reads of layer l's learned bias ('b', what its projection from the unit
+    delivers) and of a phase's noise added to its net input ('noise'), each where it
+    exists, keyed ``key(name)``."""
+    out = []
+    if l in net.bias_projections:
+        out.append((key("b"), model.sig[net.bias_projections[l]]["weighted"]))
+    if l in net.phase_noise:
+        out.append((key("noise"), model.sig[net.phase_noise[l]]["out"]))
+    return out
+
+
 def _post_factor(model, net, l, name):
     sig = _shared(model, net)
     if ("pf", l, name) not in sig:
@@ -548,9 +561,7 @@ def build_learning_network(model, net, progress=None):
                      (("flags",), flags), (("y",), _stream_slice(model, net, "y"))]
             if l + 1 in net.transposed:
                 reads.append((("fb",), model.sig[net.transposed[l + 1]]["weighted"]))
-            bias = []
-            if l in net.bias_projections:
-                bias = [(("b",), model.sig[net.bias_projections[l]]["weighted"])]
+            bias = _bias_noise_reads(model, net, l, lambda name: (name,))
             sets = [(("out",), model.sig[neurons]["out"])]
             if l in net.own_error:
                 reads.append((("e",), model.sig[net.own_error[l]]["weighted"]))
@@ -579,11 +590,7 @@ def build_learning_network(model, net, progress=None):
             neurons = net.populations[l].neurons
             reads = [(("ff",), model.sig[net.projections[l]]["weighted"]),
                      (("A",), model.sig[net.apical_late[l]]["weighted"]),
-                     (("flags",), flags)]
-            if l in net.bias_projections:
-                reads.append((("b",), model.sig[net.bias_projections[l]]["weighted"]))
-            if l in net.phase_noise:
-                reads.append((("noise",), model.sig[net.phase_noise[l]]["out"]))
+                     (("flags",), flags)] + _bias_noise_reads(model, net, l, lambda n: (n,))
             model.add_op(SimPyramidal(
                 prog, l, net.fixed_bias.get(l),
                 sets=[(("out",), model.sig[neurons]["out"]),
@@ -593,11 +600,8 @@ def build_learning_network(model, net, progress=None):
                 reads=reads, updates=[(("C",), Signal(np.zeros(lm.size), name=f"C{l}"))]))
         elif l and not lm.settling and (need_slope or (need_net and l < L)):
             reads = [(("I",), model.sig[net.projections[l]]["weighted"]),
-                     (("h",), _activity(model, net, l))]
-            if l in net.bias_projections:
-                reads.append((("b",), model.sig[net.bias_projections[l]]["weighted"]))
-            if l in net.phase_noise:
-                reads.append((("noise",), model.sig[net.phase_noise[l]]["out"]))
+                     (("h",), _activity(model, net, l))] + \
+                _bias_noise_reads(model, net, l, lambda n: (n,))
             sets = [((name,), _post_factor(model, net, l, name))
                     for name, on in (("slope", need_slope), ("net_input", need_net and l < L))
                     if on]
@@ -621,10 +625,7 @@ def build_learning_network(model, net, progress=None):
         for side, layer in (("pre", fb.source), ("post", l)):
             reads += [((side, "I"), model.sig[net.projections[layer]]["weighted"]),
                       ((side, "h"), _activity(model, net, layer))]
-            if layer in net.bias_projections:
-                reads.append(((side, "b"), model.sig[net.bias_projections[layer]]["weighted"]))
-            if layer in net.phase_noise:
-                reads.append(((side, "noise"), model.sig[net.phase_noise[layer]]["out"]))
+            reads += _bias_noise_reads(model, net, layer, lambda n, side=side: (side, n))
         B = _feedback(model, net, l)
         updates = [(("B",), B), (("acc",), Signal(np.zeros(B.shape), name=f"B{l}.acc"))]
         if prog.momentum:
@@ -645,10 +646,7 @@ def build_learning_network(model, net, progress=None):
         # the net input a = I + b as the reference forms it: what the projection delivers
         # (after its synapse) plus the bias (learned: its projection's; else fixed)
         reads.append((("I", l), model.sig[net.projections[l]]["weighted"]))
-        if l in net.bias_projections:
-            reads.append((("b", l), model.sig[net.bias_projections[l]]["weighted"]))
-        if l in net.phase_noise:
-            reads.append((("noise", l), model.sig[net.phase_noise[l]]["out"]))
+        reads += _bias_noise_reads(model, net, l, lambda n, l=l: (n, l))
         reads.append((("h", l), _activity(model, net, l)))
     net_spec = prog.spec.network
     for l in range(1, L):
