@@ -6,7 +6,9 @@ interpreter).
   and a stock ``LearningDense`` with the layer's generated ``Loihi3FLearningRule``
   (a stock ``Dense`` for a layer that does not learn); a stock ``Dense`` per
   feedback pathway (the feedback matrix, block-diagonal when the pathway carries
-  several signals). 1 + 2L + (pathways) processes.
+  several signals). 1 + 2L + (pathways) processes. A settling spec in phases has
+  instead a ``LearningDense`` per hidden layer holding the layer above's W^T (its
+  "mirror", :mod:`.phased`).
 - ``fused``: one FusedNetwork process (the reference's Network under the Program's
   schedule, the stream inside).
 """
@@ -65,6 +67,9 @@ def build_stock(program, stream, rec=None, fault=None):
         src.c_out.connect(pop.c_in)
         layers[lp.name] = {"population": pop, "dense": conn}
         pre = pop.s_out
+    for lp in program.layers:
+        if lp.mirror is not None:
+            layers[lp.name]["mirror"] = _mirror(program, lp, layers, rec, fault)
     out = program.layers[-1]
     for lp in program.layers:
         if lp.reward_in:
@@ -86,6 +91,28 @@ def build_stock(program, stream, rec=None, fault=None):
                   Population: PyPopulationModelFixed if fixed else PyPopulationModel,
                   Dense: PyDenseModelFloat}
     return src, layers, exceptions
+
+
+def _mirror(program, lp, layers, rec, fault):
+    """The LearningDense of the layer above's W^T into layer lp (settling): fed by the
+    upper population's payload, learning from lp's post factors."""
+    m = lp.mirror
+    up = layers[program.layers[m.index - 1].name]["population"]
+    pop = layers[lp.name]["population"]
+    if m.plastic:
+        conn = LearningDense(weights=m.W0.copy(), learning_rule=learning_rule(m),
+                             num_message_bits=GRADED_BITS,
+                             graded_spike_cfg=GradedSpikeCfg.OVERWRITE, rec=rec,
+                             layer=f"T{m.index}", fault=fault, name=f"mirror_{lp.name}")
+        pop.s_out_y1.connect(conn.s_in_y1)
+        pop.s_out_y2.connect(conn.s_in_y2)
+        pop.s_out_y3.connect(conn.s_in_y3)
+    else:
+        conn = Dense(weights=m.W0.copy(), num_message_bits=GRADED_BITS,
+                     name=f"mirror_{lp.name}")
+    (up.d_out if m.pre_port == "down" else up.s_out).connect(conn.s_in)
+    conn.a_out.connect(pop.fb_in)
+    return conn
 
 
 def build_fused(program, stream, rec=None, fault=None):
@@ -112,13 +139,18 @@ def record_files(program, job_dir, n_steps, at, spike_steps) -> list[str]:
     for l in range(1, L + 1):
         shapes[f"W_{l}"] = (len(at), sizes[l], sizes[l - 1])
         shapes[f"b_{l}"] = (len(at), sizes[l])
+    for lp in program.layers:
+        if lp.mirror is not None:
+            shapes[f"W_T{lp.mirror.index}"] = (len(at), lp.size, lp.mirror.n_pre)
     if spike_steps:
         for l in range(L + 1):
             shapes[f"spk_{l}"] = (spike_steps, sizes[l])
     for name, shape in shapes.items():
         mm = np.lib.format.open_memmap(os.path.join(job_dir, name + ".npy"), "w+", float,
                                        shape)
-        if name.startswith("W_") and program.variant == "stock":
+        if name.startswith("W_T"):
+            mm[:] = program.layers[int(name[3:]) - 2].mirror.W0
+        elif name.startswith("W_") and program.variant == "stock":
             lp = program.layers[int(name[2:]) - 1]
             if not lp.plastic:  # a Dense that does not learn keeps its weights
                 mm[:] = lp.W0

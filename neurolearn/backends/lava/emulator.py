@@ -33,7 +33,7 @@ import numpy as np
 
 from ...result import Trace
 from .lower import FIXED_PROFILE, WEIGHT_HEADROOM, Y_TAU
-from .population import LayerStep
+from .phased import layer_step
 
 
 def dense_out(W, s, graded: bool):
@@ -214,10 +214,16 @@ class EmulatedNetwork:
 
     def __init__(self, program):
         self.program = program
-        self.layers = [LayerStep(lp) for lp in program.layers]
+        self.layers = [layer_step(lp) for lp in program.layers]
         self.W = [lp.W0.copy() for lp in program.layers]
         eng = FixedEngine if program.precision == "fixed" else FloatEngine
         self.engines = [eng(lp) if lp.plastic else None for lp in program.layers]
+        # settling: W_(l+1)^T into layer l, a LearningDense of its own (.phased)
+        self.mirrors = {i: lp.mirror for i, lp in enumerate(program.layers)
+                        if lp.mirror is not None}
+        self.WT = {i: m.W0.copy() for i, m in self.mirrors.items()}
+        self.mirror_engines = {i: FloatEngine(m) for i, m in self.mirrors.items()
+                               if m.plastic}
         self.a_buf = [np.zeros(lp.size) for lp in program.layers]
         self.fb_buf = [np.zeros(lp.n_fb) for lp in program.layers]
         # every population steps on what its Dense sent the step before, so within a
@@ -250,9 +256,16 @@ class EmulatedNetwork:
         for i, lp in enumerate(lps):
             if lp.B is not None:
                 self.fb_buf[i] = dense_out(lp.B, down[lp.fb_src - 1], True)
+        for i, m in self.mirrors.items():  # the upper population's payload, i's y
+            pre = down[m.index - 1] if m.pre_port == "down" else fwd[m.index]
+            self.fb_buf[i] = dense_out(self.WT[i], pre, True)
+            if i in self.mirror_engines:
+                self.mirror_engines[i].receive(pre, ys[i])
         for i, eng in enumerate(self.engines):
             if eng is not None:
                 self.W[i] = eng.learn(self.W[i])
+        for i, eng in self.mirror_engines.items():
+            self.WT[i] = eng.learn(self.WT[i])
         return fwd
 
 
@@ -269,6 +282,8 @@ def run_stream(program, stream, record_steps=(), spike_steps=0) -> dict:
     for l in range(1, L + 1):
         arrays[f"W_{l}"] = np.zeros((len(rec_at), sizes[l], sizes[l - 1]))
         arrays[f"b_{l}"] = np.zeros((len(rec_at), sizes[l]))
+    for i, m in net.mirrors.items():
+        arrays[f"W_T{m.index}"] = np.zeros((len(rec_at), m.size, m.n_pre))
     if spike_steps:
         for l in range(L + 1):
             arrays[f"spk_{l}"] = np.zeros((spike_steps, sizes[l]))
@@ -288,6 +303,8 @@ def run_stream(program, stream, record_steps=(), spike_steps=0) -> dict:
             for l in range(1, L + 1):
                 arrays[f"W_{l}"][j] = net.W[l - 1]
                 arrays[f"b_{l}"][j] = net.layers[l - 1].b
+            for i, m in net.mirrors.items():
+                arrays[f"W_T{m.index}"][j] = net.WT[i]
     arrays["run_s"] = time.perf_counter() - t0
     return arrays
 
@@ -310,6 +327,16 @@ def emulate(spec, *, steps, precision="float", seed=None, record_every=1, varian
                                   f"this spec ({prog.stock_refusal})",
                                   "numpy under Lava's schedule (the fused process runs it)")
     program = lower(spec, precision, variant="stock", weight_headroom=weight_headroom)
+    if program.phased is not None:
+        from ...data import load_dataset
+        from .phased import phased_stream, phased_trace, record_plan
+        ds = dataset if dataset is not None else load_dataset(spec.data,
+                                                              spec.training.seed)
+        n_ex, at, ref = record_plan(program, len(ds.x_train), steps, record_every,
+                                    spec.training.batch_size)
+        arrays = run_stream(program, phased_stream(program, spec, ds, n_ex,
+                                                   spec.training.seed), at)
+        return phased_trace(program, arrays, ref, "lava emulator", arrays["run_s"])
     stream, record_steps = make_stream(program, spec, steps=steps, dataset=dataset,
                                        record_every=record_every)
     at = _with_final(record_steps, steps)
@@ -326,6 +353,17 @@ def emulate_infer(spec, params, *, precision="float", profile=None, dataset=None
     from .runtime import (engine_weights, inference_outputs, inference_program,
                           inference_stream)
     ds = dataset if dataset is not None else load_dataset(spec.data, spec.training.seed)
+    from ...rules.phases import is_phased
+    if is_phased(spec):
+        from .phased import check
+        from .runtime import infer_with
+
+        def emulated(prog, stream, at):
+            arrays = run_stream(prog, stream, at)
+            return arrays, arrays["run_s"], {}
+        check(spec, precision, variant or "stock")
+        return infer_with(emulated, "lava emulator", spec, params, precision, profile,
+                          ds, rest)
     frozen, program = inference_program(spec, params, precision, profile, "stock")
     w = presentation(frozen, ds, rest)
     arrays = run_stream(program, inference_stream(program, frozen, ds, w), [w.steps - 1])

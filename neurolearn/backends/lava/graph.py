@@ -96,9 +96,14 @@ def processes(spec, *, precision="float", variant="stock", params=None, dataset=
     k_in, k_out = population_factors(spec, ds)
     if steps is None:
         steps = (epochs or 1) * len(ds.x_train) * program.k
-    stream = training_stream(spec, ds, steps, spec.training.seed, program.k,
-                             program.n_teach, k_in, k_out,
-                             program.schedule.apply == "batch", epochs=epochs)
+    if program.phased is not None:  # whole examples in phases
+        from .phased import phased_stream
+        stream = phased_stream(program, spec, ds, -(-steps // program.k),
+                               spec.training.seed, epochs=epochs)
+    else:
+        stream = training_stream(spec, ds, steps, spec.training.seed, program.k,
+                                 program.n_teach, k_in, k_out,
+                                 program.schedule.apply == "batch", epochs=epochs)
     source, layers, exceptions = BUILDERS[program.variant](program, stream)
     return LavaGraph(program, source, layers, run_config(program, exceptions), exceptions,
                      steps)

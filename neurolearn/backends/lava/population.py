@@ -31,7 +31,7 @@ from ...reference.signals import (apical_drive, burst_hidden_prob, burst_output_
                                   output_drive, output_error, output_readout)
 from ...reference.simulator import Filter
 from ...rules.neurons import Burst
-from .lower import MAX_Y, SPIKED
+from .program import MAX_Y, SPIKED
 
 
 def to_fixed(y, scale):

@@ -15,6 +15,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .stream import CTRL
+
 
 @dataclass
 class RasterStream:
@@ -26,6 +28,10 @@ class RasterStream:
     @property
     def n_in(self) -> int:
         return self.x.shape[1]
+
+    @property
+    def n_ctrl(self) -> int:
+        return len(CTRL)
 
     @property
     def steps(self) -> int:

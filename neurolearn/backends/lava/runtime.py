@@ -100,6 +100,9 @@ def simulate(spec, *, steps, precision="float", seed=None, record_every=1, varia
     spec = with_seed(spec, seed)
     program = lower(spec, precision, variant=variant or "stock",
                     weight_headroom=weight_headroom)
+    if program.phased is not None:
+        return _simulate_phased(program, spec, steps, dataset, record_every, fault,
+                                time_limit)
     stream, record_steps = make_stream(program, spec, steps=steps, dataset=dataset,
                                        record_every=record_every)
     at = _with_final(record_steps, steps)
@@ -111,6 +114,33 @@ def simulate(spec, *, steps, precision="float", seed=None, record_every=1, varia
                                   "steady_ms_per_step")}
     return trace_from(program, info["arrays"], record_steps, at, NAME,
                       time.perf_counter() - t0, extra)
+
+
+def _simulate_phased(program, spec, steps, dataset, record_every, fault, time_limit):
+    """A spec in phases, as the phased reference's simulate_phased runs it (whole
+    examples, weights after each recorded update), timed in the reference's steps."""
+    from .phased import phased_stream, phased_trace, record_plan
+    ds = dataset if dataset is not None else load_dataset(spec.data, spec.training.seed)
+    n_ex, at, ref = record_plan(program, len(ds.x_train), steps, record_every,
+                                spec.training.batch_size)
+    stream = phased_stream(program, spec, ds, n_ex, spec.training.seed)
+    t0 = time.perf_counter()
+    info = run_job({"program": program, "stream": stream, "record_steps": at,
+                    "spike_steps": 0, "fault": fault, "warmup": 0}, time_limit)
+    extra = {k: info[k] for k in ("build_s", "run_s", "stop_s", "processes", "pgid",
+                                  "steady_ms_per_step")}
+    return phased_trace(program, info["arrays"], ref, NAME, time.perf_counter() - t0,
+                        extra)
+
+
+def _evaluate(spec, params, x, y, ev):
+    """(loss, accuracy): the reference's evaluation (the phased trainer's readout for
+    a spec in phases)."""
+    from ...rules.phases import is_phased
+    if is_phased(spec):
+        from ...reference.phased import PhasedTrainer
+        return PhasedTrainer(spec, params).evaluate(x, y, ev["classification"])
+    return evaluate(spec, params, x, y, **ev)
 
 
 def run(spec, *, precision="float", epochs=None, quiet=None, dataset=None, variant=None,
@@ -128,12 +158,19 @@ def run(spec, *, precision="float", epochs=None, quiet=None, dataset=None, varia
     ds = dataset if dataset is not None else load_dataset(spec.data, t.seed)
     k_in, k_out = population_factors(spec, ds)
     epochs = t.epochs if epochs is None else epochs
-    program = lower(spec, precision, profile, variant or "fused",
+    from ...rules.phases import is_phased
+    program = lower(spec, precision, profile,
+                    variant or ("stock" if is_phased(spec) else "fused"),
                     weight_headroom=weight_headroom)
     n = len(ds.x_train)
     steps = epochs * n * program.k
-    stream = training_stream(spec, ds, steps, t.seed, program.k, program.n_teach, k_in,
-                             k_out, program.schedule.apply == "batch", epochs=epochs)
+    if program.phased is not None:
+        from .phased import phased_stream
+        stream = phased_stream(program, spec, ds, epochs * n, t.seed, epochs=epochs)
+    else:
+        stream = training_stream(spec, ds, steps, t.seed, program.k, program.n_teach,
+                                 k_in, k_out, program.schedule.apply == "batch",
+                                 epochs=epochs)
     at = [(e + 1) * n * program.k - 1 for e in range(epochs)]
     t0 = time.perf_counter()
     info = run_job({"program": program, "stream": stream, "record_steps": at,
@@ -146,8 +183,8 @@ def run(spec, *, precision="float", epochs=None, quiet=None, dataset=None, varia
     m = min(n, 512)
     for e in range(epochs + 1):
         params = program.params if e == 0 else params_at(program, info["arrays"], e - 1)
-        add_history_row(hist, e, evaluate(spec, params, ds.x_test, ds.y_test, **ev),
-                        evaluate(spec, params, ds.x_train[:m], ds.y_train[:m], **ev),
+        add_history_row(hist, e, _evaluate(spec, params, ds.x_test, ds.y_test, ev),
+                        _evaluate(spec, params, ds.x_train[:m], ds.y_train[:m], ev),
                         info["run_s"] * e / max(epochs, 1))
     final = params_at(program, info["arrays"], epochs - 1)
     return RunResult(
@@ -247,6 +284,21 @@ def infer(spec, params, *, precision="float", profile=None, dataset=None, varian
     the run's seconds."""
     from ..inference import grade, presentation
     ds = dataset if dataset is not None else load_dataset(spec.data, spec.training.seed)
+    from ...rules.phases import is_phased
+    if is_phased(spec):
+        from .phased import check
+        check(spec, precision, variant or "stock")
+
+        def on_lava(prog, stream, at):
+            t0 = time.perf_counter()
+            info = run_job({"program": prog, "stream": stream, "record_steps": at,
+                            "spike_steps": 0},
+                           time_limit if time_limit is not None else
+                           max(DEFAULT_TIMEOUT, 0.05 * stream.steps))
+            return info["arrays"], time.perf_counter() - t0, {
+                "processes": info["processes"], "build_s": info["build_s"],
+                "run_s": info["run_s"]}
+        return infer_with(on_lava, NAME, spec, params, precision, profile, ds, rest)
     frozen, program = inference_program(spec, params, precision, profile, variant)
     w = presentation(frozen, ds, rest)
     stream = inference_stream(program, frozen, ds, w)
@@ -271,3 +323,23 @@ def infer(spec, params, *, precision="float", profile=None, dataset=None, varian
 def engine_weights(program):
     """W of every layer as the engine's Dense holds it, in float units."""
     return [program.float_weights(lp.index, lp.W0) for lp in program.layers]
+
+
+def infer_with(runner, backend: str, spec, params, precision, profile, dataset, rest):
+    """Inference of a spec in phases: ``runner(program, stream, record_steps)`` gives
+    the records (the Lava runtime or the emulator); graded on the output's readout at
+    each example's last step, as the phased reference's evaluation reads it."""
+    from ..inference import grade, presentation
+    from .phased import phased_inference_stream
+    w = presentation(spec, dataset, rest)  # a rest is refused by name there
+    program = lower(spec, precision, profile, "stock", params=params)
+    prog, stream = phased_inference_stream(program, spec, dataset, w)
+    arrays, seconds, extra = runner(prog, stream, [stream.steps - 1])
+    engine = dataclasses.replace(w, k=prog.k)  # the engine's steps per example: the sweep's too
+    return grade(backend, precision, spec, dataset, engine, np.asarray(arrays["out"]),
+                 seconds=seconds,
+                 extra={"variant": "stock", "ms_per_step": 1e3 * seconds / stream.steps,
+                        "schedule": f"{prog.phased.sweep} sweep steps, then the phases "
+                                    "before the teacher, learning off; readout at the "
+                                    "last step"} | extra,
+                 weights=[np.array(lp.W0) for lp in prog.layers])

@@ -47,6 +47,10 @@ class Stream:
     epoch_examples: int = 0  # examples per pass (0: no epoch_end flags)
 
     @property
+    def n_ctrl(self) -> int:
+        return len(CTRL)
+
+    @property
     def n_in(self) -> int:
         return self.x.shape[1]
 

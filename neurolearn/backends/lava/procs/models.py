@@ -25,7 +25,7 @@ from lava.magma.core.sync.protocols.loihi_protocol import LoihiProtocol
 from lava.proc.dense.models import (PyLearningDenseModelBitApproximate,
                                    PyLearningDenseModelFloat)
 
-from neurolearn.backends.lava.population import LayerStep
+from neurolearn.backends.lava.phased import layer_step
 from neurolearn.backends.lava.procs.processes import (STATE_VARS, FusedNetwork,
                                                       Population, StreamSource)
 
@@ -123,7 +123,7 @@ class PyPopulationModel(LearningNeuronModelFloat):
     def __init__(self, proc_params):
         super().__init__(proc_params)
         self.lp = proc_params["layer"]
-        self.pop = LayerStep(self.lp)
+        self.pop = layer_step(self.lp)
         self.rec = _Records(proc_params["rec"])
         self.who = f"population{self.lp.index}"
 

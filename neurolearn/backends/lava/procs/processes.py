@@ -14,8 +14,7 @@ from lava.magma.core.process.ports.ports import InPort, OutPort
 from lava.magma.core.process.process import AbstractProcess
 from lava.magma.core.process.variable import Var
 
-from neurolearn.backends.lava.population import LayerStep
-from neurolearn.backends.lava.stream import CTRL
+from neurolearn.backends.lava.phased import layer_step
 
 # every population carries these state Vars (zeros where its model has none)
 STATE_VARS = ("bias", "acc_bias", "vel_bias", "v", "current", "activity", "e_bar", "b_bar",
@@ -30,7 +29,7 @@ class StreamSource(AbstractProcess):
         super().__init__(stream=stream, rec=rec, fault=fault, payload=payload, **kwargs)
         self.s_out = OutPort(shape=(stream.n_in,))
         self.y_out = OutPort(shape=(stream.n_out,))
-        self.c_out = OutPort(shape=(len(CTRL),))
+        self.c_out = OutPort(shape=(stream.n_ctrl,))
         self.step = Var(shape=(1,), init=0)
 
 
@@ -50,14 +49,14 @@ class Population(LearningNeuronProcess, AbstractProcess):
         self.a_in = InPort(shape=(n,))
         self.fb_in = InPort(shape=(max(layer.n_fb, 1),))
         self.t_in = InPort(shape=(layer.n_out,))
-        self.c_in = InPort(shape=(len(CTRL),))
+        self.c_in = InPort(shape=(layer.n_ctrl,))
         self.s_out = OutPort(shape=(n,))
         self.d_out = OutPort(shape=(max(layer.n_down, 1),))
         # a reward task's (r, rpe) of the step, from the output population to the
         # hidden ones (connected and used only where the Program says so)
         self.g_in = InPort(shape=(2,))
         self.g_out = OutPort(shape=(2,))
-        state = LayerStep(layer).state()
+        state = layer_step(layer).state()
         for name in STATE_VARS:
             init = state.get(name)
             setattr(self, name, Var(shape=(n,), init=np.zeros(n) if init is None
