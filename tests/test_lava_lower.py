@@ -25,7 +25,8 @@ LOWERS_FLOAT = ["delta · FA · rate", "delta · FA · rate · batch 8, momentum
                 "burstprop_rate", "burstprop (spiking)", "stdp (pair, all-to-all)",
                 "stdp_nearest", "triplet_stdp", "rstdp (reward, eligibility tag)"]
 # a spec in phases lowers to the stock variant only (.phased)
-STOCK_ONLY = ["equilibrium_propagation · hard_sigmoid", "predictive_coding · rate"]
+STOCK_ONLY = ["equilibrium_propagation · hard_sigmoid", "predictive_coding · rate",
+              "segregated_dendrites · pyramidal", "weight_mirror · rate"]
 # rows whose products leave no y slot for the batch, or with an eligibility tag
 PER_STEP = ["triplet_stdp", "rstdp (reward, eligibility tag)"]
 

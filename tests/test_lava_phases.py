@@ -1,5 +1,6 @@
-"""Settling specs in phases on Lava (neurolearn/backends/lava/phased.py: equilibrium
-propagation, predictive coding): the emulator of the stock lowering against the phased
+"""Specs in phases on Lava (neurolearn/backends/lava/phased.py: equilibrium
+propagation, predictive coding; phased_ff.py: segregated dendrites, the weight
+mirror): the emulator of the stock lowering against the phased
 reference (max |dW|, |db| <= 1e-12: the meaning, to rounding), Lava's runtime against
 the emulator (bit for bit), a training run and an inference graded as the
 reference's, and a refusal naming its reason for everything else."""
@@ -25,9 +26,14 @@ needs_lava = pytest.mark.skipif(not HAS_LAVA, reason="lava is not installed "
                                 "(pip install 'neurolearn[lava]')")
 
 
-RULES = ["equilibrium_propagation", "predictive_coding"]
+RULES = ["equilibrium_propagation", "predictive_coding", "segregated_dendrites",
+         "weight_mirror"]
 # reference steps per example of each digits spec
-REF_K = {"equilibrium_propagation": 24, "predictive_coding": 60}
+REF_K = {"equilibrium_propagation": 24, "predictive_coding": 60,
+         "segregated_dendrites": 40, "weight_mirror": 17}
+# Lava steps per reference step, and Lava steps beside them per example (the sweep;
+# segregated dendrites: a flush step per phase and a learning step)
+PER_STEP = {"equilibrium_propagation": 1, "predictive_coding": 2}
 
 
 def _ep(specs_dir):
@@ -35,11 +41,16 @@ def _ep(specs_dir):
 
 
 def _spec(specs_dir, rule="equilibrium_propagation", deep=False):
-    """The digits spec, or two hidden layers (two mirrors), batch 3, eta decaying and
-    (equilibrium propagation) momentum 0.4."""
+    """The digits spec, or two hidden layers (two mirrors; segregated dendrites: two
+    pyramidal layers, h1's apical input from h2), batch 3, eta decaying and
+    (equilibrium propagation, segregated dendrites) momentum 0.4; the weight mirror:
+    its one hidden layer, batch 3, eta decaying."""
     spec = load(specs_dir / f"{rule}_digits.toml")
     if not deep:
         return spec
+    if rule == "weight_mirror":  # one hidden layer (a second is refused: see below)
+        t = dataclasses.replace(spec.training, batch_size=3, lr_decay=0.5)
+        return spec.with_(training=t)
     d = to_dict(spec)
     hidden = d["network"]["layers"][1]["neuron"]
     d["network"]["layers"] = [
@@ -49,7 +60,7 @@ def _spec(specs_dir, rule="equilibrium_propagation", deep=False):
         {"name": "output", "size": 10, "neuron": d["network"]["layers"][2]["neuron"]},
     ]
     d["training"].update(batch_size=3, lr_decay=0.5,
-                         momentum=0.4 if rule == "equilibrium_propagation" else 0.0)
+                         momentum=0.0 if rule == "predictive_coding" else 0.4)
     return from_dict(Spec, d)
 
 
@@ -67,10 +78,11 @@ def _gap(a, b):
 
 @pytest.mark.parametrize("rule", RULES)
 @pytest.mark.parametrize("deep", [False, True], ids=["digits spec", "two hidden, batch 3"])
-def test_the_emulator_of_a_settling_rule_is_the_phased_reference(specs_dir, rule, deep):
+def test_the_emulator_of_a_phased_rule_is_the_phased_reference(specs_dir, rule, deep):
     """Settling over Dense delays (equilibrium: synchronous; predictive coding: an
-    update and an error step per reference step), the sweep in L + 1 steps, the
-    snapshots' products gathered in the tag: the reference's W and b."""
+    update and an error step per reference step), feedforward phases a layer per Lava
+    step with pyramidal somata and their averages, the sweep in L + 1 steps, the
+    products gathered in the tag: the reference's W and b."""
     spec = _spec(specs_dir, rule, deep)
     k = REF_K[rule]
     steps = k * 40
@@ -83,14 +95,23 @@ def test_the_emulator_of_a_settling_rule_is_the_phased_reference(specs_dir, rule
     assert moved > 1e-3  # it learned
     # each mirror stays W^T to rounding
     assert emu.extra["mirror_gap"] <= TOL
-    per_step = 2 if rule == "predictive_coding" else 1
-    assert emu.extra["lava_steps_per_example"] == per_step * k + len(spec.network.layers)
+    L = len(spec.network.layers) - 1
+    # settling: the sweep, then PER_STEP Lava steps per reference step; feedforward: L
+    # per reference step, a flush per phase, and segregated dendrites' learning step
+    # or the weight mirror's backward steps (L - 1 after its one plastic step)
+    extra = {"segregated_dendrites": 2 + 1, "weight_mirror": 2 + (L - 1)}
+    lava_k = PER_STEP[rule] * k + L + 1 if rule in PER_STEP else L * k + L + 1 + extra[rule]
+    assert emu.extra["lava_steps_per_example"] == lava_k
+    if rule == "weight_mirror":  # the learned feedback matrices too
+        for l, B in ref.extra["params"].B.items():
+            assert np.abs(emu.extra["params"].B[l] - B).max() <= TOL
+            assert np.abs(B - lower(spec).params.B[l]).max() > 1e-3
 
 
 @needs_lava
 @pytest.mark.parametrize("rule", RULES)
 @pytest.mark.parametrize("deep", [False, True], ids=["digits spec", "two hidden, batch 3"])
-def test_lava_runs_a_settling_rule_as_its_emulator_bit_for_bit(specs_dir, rule, deep):
+def test_lava_runs_a_phased_rule_as_its_emulator_bit_for_bit(specs_dir, rule, deep):
     from neurolearn.backends.lava.runtime import simulate
     spec = _spec(specs_dir, rule, deep)
     k = REF_K[rule]
@@ -100,20 +121,24 @@ def test_lava_runs_a_settling_rule_as_its_emulator_bit_for_bit(specs_dir, rule, 
     assert list(lava.steps) == list(emu.steps)
     assert _gap(lava, emu) == (0.0, 0.0)
     assert lava.extra["mirror_gap"] == emu.extra["mirror_gap"]
-    # source, a population and a LearningDense per layer, a mirror per hidden layer
+    for l, B in emu.extra["params"].B.items():
+        assert np.array_equal(lava.extra["params"].B[l], B)
+    # source, a population and a LearningDense per layer, a mirror (settling) or a
+    # feedback Dense (the apical pathway) per hidden layer
     L = len(spec.network.layers) - 1
     assert lava.extra["processes"] == 1 + 2 * L + (L - 1)
 
 
 @needs_lava
 @pytest.mark.parametrize("rule", RULES)
-def test_a_lava_run_of_a_settling_rule_grades_as_the_reference(specs_dir, rule):
+def test_a_lava_run_of_a_phased_rule_grades_as_the_reference(specs_dir, rule):
     """Two passes over a few digits (45; predictive coding, 5 times longer per
     example: 15): Lava's weights are the reference's to 1e-12, the test accuracy the
     same, eta's decay after the first pass included."""
     spec = _spec(specs_dir, rule, deep=True)
     full = load_dataset(spec.data, spec.training.seed)
-    n = 45 if rule == "equilibrium_propagation" else 15
+    n = {"equilibrium_propagation": 45, "predictive_coding": 15,
+         "segregated_dendrites": 12, "weight_mirror": 45}[rule]
     ds = dataclasses.replace(full, x_train=full.x_train[:n], y_train=full.y_train[:n])
     ours = backends.package("lava").run(spec, epochs=2, dataset=ds)
     ref = train_phased(spec, dataset=ds, epochs=2, quiet=True)
@@ -159,6 +184,19 @@ def test_lava_refuses_momentum_with_predictive_coding_in_a_deep_network(specs_di
         lower(spec)
 
 
+def test_lava_refuses_a_feedback_rule_whose_layer_has_an_active_presynaptic_layer(
+        specs_dir):
+    """A second hidden layer's B: its post factor would reach its own LearningDense,
+    whose presynaptic layer (noise-driven h1) is active in the mirror phase."""
+    d = to_dict(load(specs_dir / "weight_mirror_digits.toml"))
+    d["network"]["layers"].insert(2, {"name": "h2", "size": 12,
+                                      "neuron": {"model": "tanh"}})
+    d["phases"][1]["noise"]["layers"] = ["h1", "h2"]
+    with pytest.raises(UnsupportedRule, match="feedback.rule 'weight_mirror' into layer "
+                                              "'h2'.*a fourth post factor"):
+        lower(from_dict(Spec, d))
+
+
 def test_lava_refuses_a_frozen_layer_in_a_settling_network(specs_dir):
     spec = _ep(specs_dir)
     layers = list(spec.network.layers)
@@ -170,7 +208,7 @@ def test_lava_refuses_a_frozen_layer_in_a_settling_network(specs_dir):
 
 @needs_lava
 @pytest.mark.parametrize("rule", RULES)
-def test_inference_of_a_settling_rule_on_lava_is_the_references_readout(specs_dir, rule):
+def test_inference_of_a_phased_rule_on_lava_is_the_references_readout(specs_dir, rule):
     """Trained weights, learning off: each test example from its sweep through the free
     phase, the output read at its last step: the phased reference's readout (1e-12),
     Lava's the emulator's bit for bit."""
@@ -189,7 +227,8 @@ def test_inference_of_a_settling_rule_on_lava_is_the_references_readout(specs_di
     assert emu.accuracy == acc and emu.loss == pytest.approx(loss, abs=1e-12)
     lava = infer(spec, params, dataset=ds)
     assert np.array_equal(lava.readout, emu.readout)
-    assert lava.extra["processes"] == 1 + 2 * 3 + 2
+    L = len(spec.network.layers) - 1
+    assert lava.extra["processes"] == 1 + 2 * L + (L - 1)
 
 
 GRAPH = '''

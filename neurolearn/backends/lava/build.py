@@ -103,7 +103,7 @@ def _mirror(program, lp, layers, rec, fault):
         conn = LearningDense(weights=m.W0.copy(), learning_rule=learning_rule(m),
                              num_message_bits=GRADED_BITS,
                              graded_spike_cfg=GradedSpikeCfg.OVERWRITE, rec=rec,
-                             layer=f"T{m.index}", fault=fault, name=f"mirror_{lp.name}")
+                             layer=f"T{lp.index}", fault=fault, name=f"mirror_{lp.name}")
         pop.s_out_y1.connect(conn.s_in_y1)
         pop.s_out_y2.connect(conn.s_in_y2)
         pop.s_out_y3.connect(conn.s_in_y3)
@@ -141,7 +141,7 @@ def record_files(program, job_dir, n_steps, at, spike_steps) -> list[str]:
         shapes[f"b_{l}"] = (len(at), sizes[l])
     for lp in program.layers:
         if lp.mirror is not None:
-            shapes[f"W_T{lp.mirror.index}"] = (len(at), lp.size, lp.mirror.n_pre)
+            shapes[f"W_T{lp.index}"] = (len(at), lp.size, lp.mirror.n_pre)
     if spike_steps:
         for l in range(L + 1):
             shapes[f"spk_{l}"] = (spike_steps, sizes[l])
@@ -149,7 +149,7 @@ def record_files(program, job_dir, n_steps, at, spike_steps) -> list[str]:
         mm = np.lib.format.open_memmap(os.path.join(job_dir, name + ".npy"), "w+", float,
                                        shape)
         if name.startswith("W_T"):
-            mm[:] = program.layers[int(name[3:]) - 2].mirror.W0
+            mm[:] = program.layers[int(name[3:]) - 1].mirror.W0
         elif name.startswith("W_") and program.variant == "stock":
             lp = program.layers[int(name[2:]) - 1]
             if not lp.plastic:  # a Dense that does not learn keeps its weights

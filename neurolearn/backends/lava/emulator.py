@@ -283,7 +283,7 @@ def run_stream(program, stream, record_steps=(), spike_steps=0) -> dict:
         arrays[f"W_{l}"] = np.zeros((len(rec_at), sizes[l], sizes[l - 1]))
         arrays[f"b_{l}"] = np.zeros((len(rec_at), sizes[l]))
     for i, m in net.mirrors.items():
-        arrays[f"W_T{m.index}"] = np.zeros((len(rec_at), m.size, m.n_pre))
+        arrays[f"W_T{i + 1}"] = np.zeros((len(rec_at), m.size, m.n_pre))
     if spike_steps:
         for l in range(L + 1):
             arrays[f"spk_{l}"] = np.zeros((spike_steps, sizes[l]))
@@ -303,8 +303,8 @@ def run_stream(program, stream, record_steps=(), spike_steps=0) -> dict:
             for l in range(1, L + 1):
                 arrays[f"W_{l}"][j] = net.W[l - 1]
                 arrays[f"b_{l}"][j] = net.layers[l - 1].b
-            for i, m in net.mirrors.items():
-                arrays[f"W_T{m.index}"][j] = net.WT[i]
+            for i in net.mirrors:
+                arrays[f"W_T{i + 1}"][j] = net.WT[i]
     arrays["run_s"] = time.perf_counter() - t0
     return arrays
 

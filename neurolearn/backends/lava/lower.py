@@ -711,15 +711,9 @@ def lower(spec, precision: str = "float", profile=None, variant=None,
     reads_global = bool(spec.rule.signals("global"))
     for l in range(1, L + 1):
         layer = net.layers[l]
-        lp = LayerProgram(
-            index=l, name=layer.name, size=layer.size, n_pre=net.sizes[l - 1],
-            neuron=layer.neuron, is_output=l == L, plastic=layer.plastic,
-            bias_learns=layer.plastic and layer.bias, b0=params.b[l - 1].copy(),
-            eta=etas[l - 1], terms=rule_terms, post_needed=need, spiking=net.spiking,
-            dt=sim.dt, max_rate=sim.max_rate, loss=tr.loss, n_out=net.sizes[-1],
-            n_teach=prog.n_teach, momentum=tr.momentum, lr_decay=tr.lr_decay,
-            apply=prog.schedule.apply, noise_seed=[tr.seed, 5, l],
-            burst_seed=[tr.seed, 4, l], W0=params.W[l - 1].copy(),
+        lp = LayerProgram.of_layer(
+            spec, params, l, etas[l - 1], terms=rule_terms, post_needed=need,
+            spiking=net.spiking, n_teach=prog.n_teach, apply=prog.schedule.apply,
             graded_in=not net.spiking, y_comp=1.0 if fixed else 1.0 / EY)
         if layer.plastic:
             _increments(spec, lp, fixed)

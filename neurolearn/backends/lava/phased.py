@@ -1,5 +1,7 @@
 """Specs in phases on Lava: settling networks (equilibrium propagation, predictive
-coding) on the stock processes (no lava import).
+coding) on the stock processes, the stream and the runs of every spec in phases
+(no lava import; feedforward phases: :mod:`.phased_ff`; the plan of an example and
+its control values: :mod:`.phase_plan`).
 
 What maps, and how (docs/backends/lava.md, "Specs in phases"):
 
@@ -39,95 +41,36 @@ What maps, and how (docs/backends/lava.md, "Specs in phases"):
   in another order, so W^T follows W to rounding (declared: ``mirror_rounding``).
 
 Refused by name: fixed point, the fused variant, settle.tol (a network-wide
-convergence test), a phase that switches the input, momentum with predictive coding
-(four post factors), pyramidal compartments, noise and plastic feedback (the other
-phased built-ins), and rules that read anything but snapshots.
+convergence test), a settling phase that switches the input, momentum with predictive
+coding (four post factors), and rules that read anything but snapshots.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 
 import numpy as np
 
-from ...errors import UnsupportedRule
 from ...reference import dynamics as D
 from ...reference.signals import output_error, output_readout
-from ...rules.phases import ERROR_POPULATIONS, PHASE_VALUES, PHASES, SETTLING
-from ...reference.schedule import Schedule
-from .stream import CTRL, Cursor, Stream
+from ...rules.phases import (COMPARTMENTS, ERROR_POPULATIONS, FEEDBACK_RULE, NOISE,
+                             PHASE_VALUES, PHASES, SETTLING, dynamics_of)
+from .phase_plan import (APPLY, EPOCH_END, ERROR, LAVA_PHASED, MODE, N_BATCH, NAME,
+                         NUDGE, PHASED_CTRL, SETTLE, SETTLE_STEP, SNAPSHOT, SWEEP,
+                         SWEEP_LAYER, TEACH, UPDATE, PhasedPlan, PhasedPopulation,
+                         PhasePlan, _refuse, folded_coefficient,
+                         learn_from_x1, phased_layer_program)
+from .population import LayerStep, apply_bias
+from .stream import Cursor, Stream
 
-NAME = "lava"
-# the phases run at the reference's timing: the Dense delays are taken up by the
-# sweep's extra steps and the synchronous settling update, not by the meaning
-LAVA_PHASED = Schedule("lava (phases: L + 1 sweep steps per example)", apply="batch")
-# control values of a phased stream, after the five of .stream.CTRL
-PHASED_CTRL = CTRL + ("mode", "sweep_layer", "settle_step", "nudge", "snapshot")
-TEACH, APPLY, N_BATCH, EPOCH_END, EXAMPLE_START = range(5)
-MODE, SWEEP_LAYER, SETTLE_STEP, NUDGE, SNAPSHOT = range(5, 10)
-# modes: hold; sweep (the layer named by SWEEP_LAYER); an equilibrium step; predictive
-# coding's value update and error steps
-HOLD, SWEEP, SETTLE, UPDATE, ERROR = range(5)
-SUPPORTED = frozenset({SETTLING, ERROR_POPULATIONS, PHASES, PHASE_VALUES})
+SUPPORTED = frozenset({SETTLING, ERROR_POPULATIONS, COMPARTMENTS, PHASES, PHASE_VALUES,
+                       FEEDBACK_RULE, NOISE})
 SETTLING_MODELS = ("equilibrium", "predictive_coding")
 # the post signal a settling population sends, by dynamics
 POST_SIGNAL = {"equilibrium": "activity", "predictive_coding": "error"}
 LOWERING = ("the Lava lowering of phases settles equilibrium and predictive-coding "
-            "populations over mirrored LearningDense and learns from phase snapshots")
-
-
-def _refuse(what, reason, alternative="numpy (the phased reference), or nengo"):
-    raise UnsupportedRule(NAME, what, reason, alternative)
-
-
-# -- the plan: what each step of an example does ------------------------------------------
-@dataclass
-class PhasePlan:
-    name: str
-    steps: int
-    settle_step: float
-    nudge: float          # the output's nudge (0 without the teacher)
-    target: bool
-    snapshot: int         # 1-based index of this phase among the recorded ones, or 0
-
-
-@dataclass
-class PhasedPlan:
-    """An example on Lava: ``sweep`` steps (hold, then each layer's sweep), then the
-    phases, one Lava step per reference step (equilibrium) or two (predictive coding:
-    update, error)."""
-    sweep: int
-    phases: list = field(default_factory=list)   # [PhasePlan]
-    dynamics: str = "equilibrium"
-
-    @property
-    def per_step(self) -> int:
-        """Lava steps per reference step."""
-        return 2 if self.dynamics == "predictive_coding" else 1
-
-    @property
-    def ref_k(self) -> int:
-        """The reference's steps per example."""
-        return sum(p.steps for p in self.phases)
-
-    @property
-    def k(self) -> int:
-        """Lava steps per example."""
-        return self.sweep + self.per_step * self.ref_k
-
-    def controls(self) -> np.ndarray:
-        """(k, 5) per step of an example: mode, sweeping layer, settle step, nudge and
-        teacher, snapshot (the example-independent part of PHASED_CTRL)."""
-        rows = [[HOLD, 0, 0.0, 0.0, 0.0, 0.0]]
-        rows += [[SWEEP, l, 0.0, 0.0, 0.0, 0.0] for l in range(1, self.sweep)]
-        modes = [UPDATE, ERROR] if self.per_step == 2 else [SETTLE]
-        for p in self.phases:
-            for t in range(p.steps):
-                for mode in modes:
-                    snap = p.snapshot if t == p.steps - 1 and mode == modes[-1] else 0
-                    rows.append([mode, 0, p.settle_step, p.nudge, float(p.target),
-                                 float(snap)])
-        return np.array(rows, dtype=float)
+            "populations over mirrored LearningDense, steps pyramidal and rate layers "
+            "through feedforward phases, and learns from phase snapshots and averages")
 
 
 @dataclass
@@ -152,27 +95,17 @@ def check(spec, precision: str, variant: str) -> None:
                 "Lava's fixed-point x1 cannot carry)", "lava --precision float")
     refuse_phases(spec, NAME, LOWERING, "numpy (the phased reference), or nengo",
                   supported=SUPPORTED)
-    net = spec.network
-    if net.dynamics is None or net.dynamics.model not in SETTLING_MODELS:
-        _refuse(f"phases without settling dynamics (network.dynamics "
-                f"{getattr(net.dynamics, 'model', 'feedforward')!r})",
-                "a feedforward phase is an instantaneous pass through every layer, which "
-                "Lava's Dense delays by a step per layer; the phased reference has no "
-                "schedule with those delays to grade it against")
     if variant != "stock":
         _refuse(f"variant {variant!r} for a spec in phases", "the fused process runs the "
                 "time-stepped reference's Network, which has no phases",
                 "lava --variant stock")
     for p in spec.phases:
-        if p.settle is None:
-            _refuse(f"phase {p.name!r} without settle", "every phase of an equilibrium "
-                    "network settles on Lava (one population update per step)")
-        if p.settle.tol is not None:
+        if p.settle is not None and p.settle.tol is not None:
             _refuse(f"phase {p.name!r} settle.tol", "a convergence test reads every "
                     "layer's move of the step, a network-wide reduction that Lava's "
                     "populations, each seeing only its own state, do not have here",
                     "a fixed number of settling steps (no tol), or numpy")
-        if not p.input:
+        if not p.input and p.settle is not None:
             _refuse(f"phase {p.name!r} with input = false", "the input Dense delivers "
                     "the switch a step late, while the reference clamps the new input at "
                     "the phase's first step")
@@ -182,13 +115,11 @@ def _snapshot_terms(spec):
     """{phase name: coefficient} of a rule whose every term is pre.activity x the
     population's post signal (:data:`POST_SIGNAL`) x constant globals, all at one
     phase's end."""
-    phases = {p.name: p for p in spec.phases}
     out = {}
     rule = spec.rule.display_name
     for k, t in enumerate(spec.rule.resolved_terms()):
         pre = [f for f in t.factors if f.kind == "pre"]
         post = [f for f in t.factors if f.kind == "post"]
-        glob = [f for f in t.factors if f.kind == "global"]
         syn = [f for f in t.factors if f.kind == "syn"]
         what = f"rule {rule!r}, term {k} ({t})"
         if syn or len(pre) != 1 or pre[0].signal != "activity" or len(post) != 1:
@@ -207,13 +138,7 @@ def _snapshot_terms(spec):
         if post[0].signal != signal:
             _refuse(what, f"post signal {post[0].signal!r}: a settling population of "
                     f"{spec.network.dynamics.model} dynamics sends its {signal}")
-        c = t.coeff
-        for g in glob:
-            if g.signal != "inv_nudge":
-                _refuse(what, f"global factor {g.signal!r}: only constants (inv_nudge) "
-                        "are folded into the post factor")
-            c *= 1.0 / phases[g.phase].nudge
-        out[pre[0].phase] = out.get(pre[0].phase, 0.0) + c
+        out[pre[0].phase] = out.get(pre[0].phase, 0.0) + folded_coefficient(spec, t, what)
     return out
 
 
@@ -233,11 +158,13 @@ def lower_phased(spec, prog, precision: str, variant: str):
     """Fill the LavaProgram ``prog`` (from :func:`.lower.lower`) for a spec in phases."""
     from ..base import Approximation
     from ...reference.signals import layer_etas
-    from .program import (EY, RATE_X1_TAU, LayerProgram, PreTrace, Product, Slot,
-                          accumulate)
+    from .program import Product, Slot, accumulate
     from .rulestring import check as check_rule_string
     check(spec, precision, variant)
     net, sim, tr = spec.network, spec.simulation, spec.training
+    if dynamics_of(net).model not in SETTLING_MODELS:
+        from .phased_ff import lower_feedforward
+        return lower_feedforward(spec, prog)
     L = len(net.layers) - 1
     phase_terms = _snapshot_terms(spec)
     plan, index = plan_of(spec, phase_terms)
@@ -272,47 +199,29 @@ def lower_phased(spec, prog, precision: str, variant: str):
     params = prog.params
     prog.k, prog.n_teach = plan.k, 0
     prog.phased, prog.schedule = plan, LAVA_PHASED
-    comp = 1.0 / EY
     for l in range(1, L + 1):
         layer = net.layers[l]
-        lp = LayerProgram(
-            index=l, name=layer.name, size=layer.size, n_pre=net.sizes[l - 1],
-            neuron=layer.neuron, is_output=l == L, plastic=layer.plastic,
-            bias_learns=layer.plastic and layer.bias, b0=params.b[l - 1].copy(),
-            eta=etas[l - 1], terms=[], post_needed=("activity",), spiking=False,
-            dt=sim.dt, max_rate=sim.max_rate, loss=tr.loss, n_out=net.sizes[-1],
-            n_teach=0, momentum=tr.momentum, lr_decay=tr.lr_decay, apply="batch",
-            noise_seed=[tr.seed, 5, l], burst_seed=[tr.seed, 4, l],
-            W0=params.W[l - 1].copy(), graded_in=True, y_comp=comp,
-            n_ctrl=len(PHASED_CTRL),
-            settling=Settling(coeff, signal, max(evals, 1), dyn))
+        lp = phased_layer_program(spec, params, l, etas[l - 1],
+                                  Settling(coeff, signal, max(evals, 1), dyn))
         if l < L:
             lp.fb_channels = ("top",)
         if l > 1 and signal != "activity":  # what the mirror below carries down
             lp.down_channels = (signal,)
         if layer.plastic:
-            # x1 of graded payloads: payload / 2, faded by exp(-64) before it is read
-            x1 = PreTrace("x1", RATE_X1_TAU, 0.0, float(np.exp(-1 / RATE_X1_TAU)) / 2.0,
-                          overwrite=True)
-            lp.pre_traces = [x1]
-            gain = 1.0 / x1.per_spike
-            lp.slots = [Slot(1, "snapshot", gain=gain * comp)]
-            lp.products = [Product("u0", "x1", (1,))]
-            lp.tags = True
-            accumulate(lp)
+            learn_from_x1(lp, "snapshot")
             if signal != "activity" and l < L:  # the mirror's post factor: activity
-                lp.slots.append(Slot(len(lp.slots) + 1, "mirror", gain=gain * comp))
-            check_rule_string(lp.dw, where=f"layer {lp.name!r}")
-            check_rule_string(lp.dt_rule, where=f"layer {lp.name!r}")
+                lp.slots.append(Slot(len(lp.slots) + 1, "mirror",
+                                     gain=lp.slots[0].gain))
         prog.layers.append(lp)
     for l in range(2, L + 1):  # layer l's W^T into layer l - 1, learning from its side
         up, low = prog.layers[l - 1], prog.layers[l - 2]
         mslot = next((s_.index for s_ in low.slots if s_.kind == "mirror"), 1)
         m = replace(low, index=l, name=f"{up.name}^T", n_pre=up.size,
                     W0=up.W0.T.copy(), plastic=up.plastic, mirror=None, fb_channels=(),
-                    down_channels=(), settling=None, slots=low.slots[:1],
+                    down_channels=(), phased_layer=None, slots=low.slots[:1],
                     products=[Product("u0", "x1", (mslot,))],
-                    pre_port="payload" if signal == "activity" else "down")
+                    pre_port="payload" if signal == "activity" else "down",
+                    learner="mirror")
         accumulate(m)  # the same batch and momentum slots as the lower layer's
         check_rule_string(m.dw, where=f"mirror {m.name!r}")
         low.mirror = m
@@ -325,25 +234,15 @@ def lower_phased(spec, prog, precision: str, variant: str):
 
 
 # -- the population -----------------------------------------------------------------------
-class SettlingStep:
+class SettlingStep(PhasedPopulation):
     """A settling layer's population (equilibrium or predictive-coding dynamics), the
     interface of :class:`.population.LayerStep`: the Lava ProcessModel and the
     emulator run it. Predictive coding's errors are its second compartment."""
 
     def __init__(self, lp):
-        self.lp = lp
-        n = lp.size
-        self.b = lp.b0.copy()
-        self.acc_b = np.zeros(n)
-        self.vel_b = np.zeros(n)
-        self.eta = lp.eta
-        self.a = np.zeros((1, n))
-        self.h = lp.neuron.f(self.a)
-        self.e = np.zeros((1, n))        # predictive coding: the error compartment
-        self.coding = lp.settling.dynamics == "predictive_coding"
-        self.readout = np.zeros(lp.n_out) if lp.is_output else None
-        self.error = np.zeros(lp.n_out) if lp.is_output else None
-        self.spikes = self.h[0]
+        super().__init__(lp)
+        self.e = np.zeros((1, lp.size))  # predictive coding: the error compartment
+        self.coding = lp.phased_layer.dynamics == "predictive_coding"
 
     def step(self, a_in, fb_in, y, ctrl, glob_in=None):
         """One step on what the LearningDense (``a_in``: W rho(s_below)) and the mirror
@@ -393,7 +292,7 @@ class SettlingStep:
     def _learn(self, ctrl):
         """y1..y3 (the snapshot's post factor, momentum's (mu - 1) g, the batch's g) and
         the bias's own accumulation (a synapse from a unit of constant activity 1)."""
-        lp, st = self.lp, self.lp.settling
+        lp, st = self.lp, self.lp.phased_layer
         n = lp.size
         ys = [np.zeros(n) for _ in range(3)]
         g = float(ctrl[APPLY])
@@ -413,28 +312,18 @@ class SettlingStep:
             if c:
                 self.acc_b += (c * share) * post
             if g:
-                d = self.acc_b
-                if lp.momentum:
-                    self.vel_b *= lp.momentum
-                    self.vel_b += d
-                    d = self.vel_b
-                self.b += d
-                self.acc_b.fill(0.0)
+                apply_bias(self, lp.momentum)
         return ys
-
-    def glob_out(self) -> np.ndarray:
-        return np.zeros(2)
-
-    def state(self) -> dict:
-        return {"bias": self.b, "acc_bias": self.acc_b, "vel_bias": self.vel_b,
-                "v": self.a[0], "activity": self.h[0]}
 
 
 def layer_step(lp):
-    """The population step of a layer program: settling or the feedforward one."""
-    if lp.settling is not None:
+    """The population step of a layer program: settling, feedforward in phases, or the
+    time-stepped one."""
+    if isinstance(lp.phased_layer, Settling):
         return SettlingStep(lp)
-    from .population import LayerStep
+    if lp.phased_layer is not None:
+        from .phased_ff import FeedforwardStep
+        return FeedforwardStep(lp)
     return LayerStep(lp)
 
 
@@ -459,22 +348,22 @@ class PhasedCursor(Cursor):
     def __init__(self, stream):
         super().__init__(stream)
         self.table = stream.plan.controls()
-        if not stream.learn:  # inference: no teacher, no snapshot
-            self.table[:, 4] = 0.0
-            self.table[:, 3] = 0.0
+        if not stream.learn:  # inference: no teacher, nudge, snapshot or learning step
+            self.table[:, [3, 4, 5, 9]] = 0.0
 
     def step(self):
         s, t = self.s, self.t
         self.t += 1
         e, i = divmod(t, s.k)
         idx = s.order[e]
-        mode, layer, eps, nudge, teach, snap = self.table[i]
+        row = self.table[i]
         last = i == s.k - 1
         apply = s.learn and last and self.last[e]
         epoch_end = bool(s.epoch_examples) and last and (e + 1) % s.epoch_examples == 0
-        ctrl = np.array([teach, float(apply), float(self.size[e]), float(epoch_end),
-                         float(i == 0), mode, layer, eps, nudge, snap])
-        return s.x[idx], s.y[idx], ctrl
+        ctrl = np.concatenate([[row[4], float(apply), float(self.size[e]),
+                                float(epoch_end), float(i == 0)], row[:4], row[5:10]])
+        x = s.x[idx] if row[10] else np.zeros_like(s.x[idx])
+        return x, s.y[idx], ctrl
 
 
 def phased_stream(program, spec, dataset, n_examples: int, seed: int,
@@ -519,9 +408,12 @@ def params_from(program, arrays, j):
     """The parameters after record ``j``."""
     from ...reference.params import Params
     L = program.L
+    B = {k: v.copy() for k, v in program.params.B.items()}
+    for lp in program.layers:  # a learned feedback matrix, as its LearningDense ends
+        if lp.mirror is not None and lp.mirror.learner == "feedback":
+            B[lp.index] = np.array(arrays[f"W_T{lp.index}"][j])
     return Params([np.array(arrays[f"W_{l}"][j]) for l in range(1, L + 1)],
-                  [np.array(arrays[f"b_{l}"][j]) for l in range(1, L + 1)],
-                  {k: v.copy() for k, v in program.params.B.items()})
+                  [np.array(arrays[f"b_{l}"][j]) for l in range(1, L + 1)], B)
 
 
 def mirror_gap(program, arrays, j) -> float:
@@ -529,9 +421,9 @@ def mirror_gap(program, arrays, j) -> float:
     from its forward weights (rounding)."""
     gaps = [0.0]
     for lp in program.layers:
-        if lp.mirror is not None:
-            m = lp.mirror
-            gaps.append(float(np.abs(np.asarray(arrays[f"W_T{m.index}"][j]) -
+        m = lp.mirror
+        if m is not None and m.learner == "mirror":
+            gaps.append(float(np.abs(np.asarray(arrays[f"W_T{lp.index}"][j]) -
                                      np.asarray(arrays[f"W_{m.index}"][j]).T).max()))
     return max(gaps)
 
@@ -565,7 +457,7 @@ def phased_inference_stream(program, spec, dataset, w):
         if p.target:
             break
         free.append(replace(p, snapshot=0))
-    readout = PhasedPlan(plan.sweep, free)
+    readout = replace(plan, phases=free, learn=False)
     prog = replace(program, phased=readout, k=readout.k)
     x, y = presented_inputs(dataset, w)
     n = len(x)

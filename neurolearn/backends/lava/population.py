@@ -34,6 +34,18 @@ from ...rules.neurons import Burst
 from .program import MAX_Y, SPIKED
 
 
+def apply_bias(pop, momentum: float) -> None:
+    """A population applies its accumulated bias change through momentum (v <- mu v +
+    d, b += v; the reference's apply) and starts the accumulation over."""
+    d = pop.acc_b
+    if momentum:
+        pop.vel_b *= momentum
+        pop.vel_b += d
+        d = pop.vel_b
+    pop.b += d
+    pop.acc_b.fill(0.0)
+
+
 def to_fixed(y, scale):
     """A post factor as the fixed-point LearningDense receives it: rint(y scale), +-127."""
     return np.clip(np.rint(y * scale), -127, 127)
@@ -294,13 +306,7 @@ class LayerStep:
             db = tb if db is None else db + tb
         self.acc_b += db
         if lp.apply == "step" or ctrl[1]:
-            d = self.acc_b
-            if lp.momentum:
-                self.vel_b *= lp.momentum
-                self.vel_b += d
-                d = self.vel_b
-            self.b += d
-            self.acc_b.fill(0.0)
+            apply_bias(self, lp.momentum)
 
     # -- state, for the Lava Vars ----------------------------------------------------------
     def state(self) -> dict:

@@ -164,9 +164,24 @@ class LayerProgram:
     decay_scale: tuple | None = None  # fixed point: the tag decay's literal (m, e)
     rng_seed: int = 0             # fixed point: seed of the engine's trace randoms
     n_ctrl: int = 5               # control values per step (.stream.CTRL; phased: more)
-    settling: object = None       # a settling population (.phased.Settling)
+    phased_layer: object = None   # a layer in phases (.phased.Settling, .phased_ff)
     mirror: "LayerProgram | None" = None  # the LearningDense of W_(l+1)^T into this layer
     pre_port: str = "payload"     # a mirror's presynaptic port: "payload" or "down"
+    learner: str = ""             # "mirror" (W^T) or "feedback" (a learned B), or none
+
+    @classmethod
+    def of_layer(cls, spec, params, l: int, eta: float, **kw) -> "LayerProgram":
+        """Layer l's program: what every lowering takes from the spec and the initial
+        parameters, and ``kw`` (the lowering's own fields)."""
+        net, sim, tr = spec.network, spec.simulation, spec.training
+        layer = net.layers[l]
+        return cls(index=l, name=layer.name, size=layer.size, n_pre=net.sizes[l - 1],
+                   neuron=layer.neuron, is_output=l == len(net.layers) - 1,
+                   plastic=layer.plastic, bias_learns=layer.plastic and layer.bias,
+                   b0=params.b[l - 1].copy(), eta=eta, dt=sim.dt, max_rate=sim.max_rate,
+                   loss=tr.loss, n_out=net.sizes[-1], momentum=tr.momentum,
+                   lr_decay=tr.lr_decay, noise_seed=[tr.seed, 5, l],
+                   burst_seed=[tr.seed, 4, l], W0=params.W[l - 1].copy(), **kw)
 
     @property
     def n_fb(self) -> int:
