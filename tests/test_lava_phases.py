@@ -278,3 +278,26 @@ def test_the_process_graph_of_equilibrium_propagation_learns_what_the_runtime_le
     for name, b in zip(ref.weights, ref.extra["params"].b):
         assert np.array_equal(got[f"b_{name}"], b), name
     assert np.abs(got["WT"] - got["W_output"].T).max() <= TOL
+
+
+def test_inference_on_lava_draws_a_free_phases_noise_as_the_reference_reads_it(specs_dir):
+    """A noisy phase before the teacher: each test example's draws from the evaluation's
+    generators (default_rng([seed, 8, i])), as the phased reference's readout."""
+    from neurolearn.backends.lava.emulator import emulate_infer
+    from neurolearn.reference.phased import PhasedTrainer
+    from neurolearn.rules.phases import Noise, Phase
+    spec = load(specs_dir / "weight_mirror_digits.toml")
+    noisy = Phase("noisy", 3, noise=Noise(0.5, ["h1"]))
+    spec = spec.with_(phases=[noisy] + list(spec.phases))
+    full = load_dataset(spec.data, spec.training.seed)
+    ds = dataclasses.replace(full, x_train=full.x_train[:12], y_train=full.y_train[:12],
+                             x_test=full.x_test[:30], y_test=full.y_test[:30])
+    params = train_phased(spec, dataset=ds, epochs=1, quiet=True).state.params
+    ref = PhasedTrainer(spec, params).predict(ds.x_test)
+    emu = emulate_infer(spec, params, dataset=ds)
+    assert np.abs(emu.readout - ref).max() <= TOL
+    # the noise matters: another seed's draws give another readout
+    other = emulate_infer(spec.with_(training=dataclasses.replace(spec.training, seed=5)),
+                          params, dataset=ds)
+    assert np.abs(other.readout - ref).max() > 1e-3
+

@@ -458,7 +458,12 @@ def phased_inference_stream(program, spec, dataset, w):
             break
         free.append(replace(p, snapshot=0))
     readout = replace(plan, phases=free, learn=False)
-    prog = replace(program, phased=readout, k=readout.k)
+    # a phase's noise from the evaluation's generators, default_rng([seed, 8, i]) for
+    # test example i, as the phased reference's readout draws it
+    from ...reference.phased import EVAL
+    layers = [replace(lp, phased_layer=replace(lp.phased_layer, noise_key=EVAL))
+              if getattr(lp.phased_layer, "noise", None) else lp for lp in program.layers]
+    prog = replace(program, phased=readout, k=readout.k, layers=layers)
     x, y = presented_inputs(dataset, w)
     n = len(x)
     stream = PhasedStream(x, y, np.arange(n), np.ones(n, dtype=int), readout.k, 0,
