@@ -13,7 +13,7 @@ from neurolearn.errors import SpecError, UnsupportedRule
 from neurolearn.reference.phased import PhasedTrainer, rows_equivalence, simulate_phased
 from neurolearn.reference.trainer import BatchedTrainer
 from neurolearn.rules import load
-from neurolearn.rules.phases import Phase, phased_needs, phases_of
+from neurolearn.rules.phases import phased_needs, phases_of
 from neurolearn.rules.schema import from_dict, to_dict
 from neurolearn.rules.ir import Spec
 

@@ -77,7 +77,7 @@ y slot for the tag's decay, it is the literal scale nearest to exp(-dt/tau) - 1
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 
 import numpy as np
 
@@ -88,7 +88,7 @@ from ...reference.simulator import teach_steps
 from ...reference.stream import steps_per_example
 from ...rules.neurons import Burst, BurstRate, NeuronModel
 from ...rules.phases import is_phased
-from ..base import Approximation, Program
+from ..base import Approximation
 from .program import (EY, MAX_Y, RATE_X1_TAU, SPIKED, UNUSED_TAU, Y_TAU,  # noqa: F401
                       LavaProgram, LayerProgram, PostTrace, PreTrace, Product, Slot,
                       accumulate, rule_string)
