@@ -301,3 +301,18 @@ def test_inference_on_lava_draws_a_free_phases_noise_as_the_reference_reads_it(s
                           params, dataset=ds)
     assert np.abs(other.readout - ref).max() > 1e-3
 
+
+def test_a_frozen_hidden_layer_in_feedforward_phases_on_the_emulator(specs_dir):
+    """Segregated dendrites with its hidden layer frozen (the baseline its learning
+    curve is compared with): the output learns as in the reference, h1 stays."""
+    spec = load(specs_dir / "segregated_dendrites_digits.toml")
+    layers = list(spec.network.layers)
+    layers[1] = dataclasses.replace(layers[1], plastic=False)
+    spec = spec.with_(network=dataclasses.replace(spec.network, layers=layers))
+    emu = emulate(spec, steps=40 * 12, record_every=40 * 4)
+    ref = simulate_phased(spec, steps=40 * 12, record_every=40 * 4)
+    assert list(emu.weights) == ["output"] == list(ref.weights)
+    w, b = _gap(emu, ref)
+    assert w <= TOL and b <= TOL, (w, b)
+    assert np.array_equal(emu.extra["params"].W[0], lower(spec).params.W[0])
+

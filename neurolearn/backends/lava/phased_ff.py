@@ -139,7 +139,7 @@ class FeedforwardStep(PhasedPopulation):
             if lp.is_output and pi in role.plastic_phases:  # the output's error drive
                 self.delta = self._output_drive(y)
                 post = self.delta
-            down = self._down(pi, y)
+            down = self._down(pi)
         elif mode == BACKWARD and layer == lp.index:  # the error through B, times f'
             self.delta = fb_in[None, :] * nrn.fprime(self.a, self.h)
             if pi in role.plastic_phases:
@@ -160,7 +160,7 @@ class FeedforwardStep(PhasedPopulation):
             payload = self.rec.get(group.pre)
             post = self._group_post(group)
             step_share = self.eta * (1.0 / (role.evals * n_batch))
-        if post is not None:
+        if post is not None and lp.plastic:  # a frozen layer has no LearningDense
             ys[0] = (step_share * post)[0] * lp.slots[0].gain
             if lp.bias_learns:
                 self.acc_b += (step_share * post)[0]
@@ -223,7 +223,7 @@ class FeedforwardStep(PhasedPopulation):
         return output_drive(output_error(y_hat, y[None, :]),
                             lp.neuron.fprime(self.a, self.h), lp.loss)
 
-    def _down(self, pi, y):
+    def _down(self, pi):
         """What this layer sends down its pathway at its update in phase ``pi``."""
         sig = self.role.down.get(pi)
         if sig == "error_drive":
