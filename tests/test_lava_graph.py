@@ -6,16 +6,14 @@ session that never calls stop() hangs at exit): the graph runs in a subprocess."
 
 import importlib.util
 import json
-import subprocess
-import sys
 import textwrap
 
 import numpy as np
 import pytest
 
 from neurolearn.backends.lava import lower, simulate
-from neurolearn.backends.lava.runner import kill_group
 from neurolearn.rules.catalog import catalog
+from script_runner import run_script
 
 pytestmark = pytest.mark.skipif(importlib.util.find_spec("lava") is None,
                                 reason="lava is not installed (pip install 'neurolearn[lava]')")
@@ -53,14 +51,8 @@ def test_graph_built_and_run_by_the_user_learns_what_the_runtime_learns(tmp_path
     script = tmp_path / "graph.py"
     script.write_text(SCRIPT)
     out = tmp_path / "weights.npz"
-    proc = subprocess.Popen([sys.executable, str(script), ROW, str(STEPS), str(out)],
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                            start_new_session=True, text=True)
-    try:
-        text, _ = proc.communicate(timeout=240)
-    finally:
-        kill_group(proc.pid)
-    assert proc.returncode == 0, text[-3000:]
+    rc, text = run_script(script, ROW, STEPS, out)
+    assert rc == 0, text[-3000:]
     info = json.loads(text.strip().splitlines()[-1])
     assert info["learning_neuron"] and info["num_steps"] == STEPS
     assert info["layers"] == ["h1", "h2", "output"] and info["feedback"] == ["h1", "h2"]

@@ -254,21 +254,13 @@ def test_the_process_graph_of_equilibrium_propagation_learns_what_the_runtime_le
         specs_dir, tmp_path):
     """processes(spec) in the user's interpreter: populations, LearningDense and the
     mirror, run for two examples (one batch applied) under Lava's own runner."""
-    import subprocess
-    import sys
     from neurolearn.backends.lava.runtime import simulate
-    from neurolearn.backends.lava.runner import kill_group
+    from script_runner import run_script
     spec_path = specs_dir / "equilibrium_propagation_digits.toml"
     script, out = tmp_path / "graph.py", tmp_path / "w.npz"
     script.write_text(GRAPH)
-    proc = subprocess.Popen([sys.executable, str(script), str(spec_path), "54", str(out)],
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                            start_new_session=True, text=True)
-    try:
-        text, _ = proc.communicate(timeout=240)
-    finally:
-        kill_group(proc.pid)
-    assert proc.returncode == 0, text[-3000:]
+    rc, text = run_script(script, spec_path, 54, out)
+    assert rc == 0, text[-3000:]
     got = np.load(out)
     ref = simulate(load(spec_path), steps=48, record_every=48)
     for name, w in ref.weights.items():

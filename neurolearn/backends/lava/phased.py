@@ -77,10 +77,10 @@ LOWERING = ("the Lava lowering of phases settles equilibrium and predictive-codi
 class Settling:
     """What a settling population does besides its dynamics: the coefficient c_P of
     its post factor at the end of each recorded phase (1-based, as the stream's
-    snapshot value), the rule's post signal, and the number of evaluations per example
-    (eta's share is 1 / (evaluations * examples in the batch))."""
+    snapshot value) and the number of evaluations per example (eta's share is 1 /
+    (evaluations * examples in the batch)); its post signal is the dynamics'
+    (:data:`POST_SIGNAL`)."""
     coeff: dict
-    signal: str
     evals: int
     dynamics: str = "equilibrium"
 
@@ -202,7 +202,7 @@ def lower_phased(spec, prog, precision: str, variant: str):
     for l in range(1, L + 1):
         layer = net.layers[l]
         lp = phased_layer_program(spec, params, l, etas[l - 1],
-                                  Settling(coeff, signal, max(evals, 1), dyn))
+                                  Settling(coeff, max(evals, 1), dyn))
         if l < L:
             lp.fb_channels = ("top",)
         if l > 1 and signal != "activity":  # what the mirror below carries down

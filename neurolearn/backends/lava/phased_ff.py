@@ -75,7 +75,6 @@ class FeedforwardLayer:
     windows: list                # steps per phase window
     evals: int
     pyramidal: bool
-    dynamics: str = "feedforward"
     step_terms: list = field(default_factory=list)  # [(coeff, post signal)] per step
     step_evals: int = 1          # plastic reference steps per example
     plastic_phases: tuple = ()   # phase indices where step terms learn
