@@ -1,5 +1,6 @@
 """The batched trainer's hot path (issue 16): float32 runs in single precision with the
-momentum update fused into one GEMM (BLAS beta), within a stated bound of float64;
+momentum update fused into one GEMM (beta = 1 into a scaled velocity), within a
+stated bound of float64;
 no temporary the size of a weight matrix is made per minibatch (float64 and
 float32). float64 results are covered bit for bit by the simulator equivalence
 tests (tests/test_simulator.py)."""
@@ -73,7 +74,7 @@ def test_float32_fused_momentum_stays_within_the_bound_of_float64():
 
 
 def test_fused_update_against_the_four_pass_sequence(monkeypatch):
-    """The fused GEMM (v = mu v + (cP)^T Q through beta; W += v) against numpy's
+    """The fused GEMM (u += (cP / s)^T Q with v = s u; W += s u) against numpy's
     dW, mu v, v + dW, W + v in float32: equal to float32 rounding (the two only
     differ in the BLAS kernel's accumulation; measured <= 7e-7 on fa_fashion_mnist
     after 3 epochs of 3000 images, 0 on fa_digits)."""
@@ -115,3 +116,43 @@ def test_no_weight_sized_temporaries_per_minibatch(name, dtype):
         tracemalloc.stop()
     smallest = min(w.nbytes for w in tr.params.W if w.shape[0] > 10)
     assert peak < smallest, (peak, [w.nbytes for w in tr.params.W])
+
+
+def _halves(spec, monkeypatch=None):
+    """Two epochs straight, and one epoch then a resume from its state (the loading
+    trainer on the plain path when ``monkeypatch`` is given)."""
+    whole = _train(spec)
+    states = []
+    ds = load_dataset(spec.data, spec.training.seed)
+    T.train(spec, dataset=ds, epochs=1, quiet=True, on_epoch=states.append)
+    if monkeypatch is not None:
+        monkeypatch.setattr(T, "_fused_gemm", lambda *a: None)
+    ds = load_dataset(spec.data, spec.training.seed)
+    resumed = T.train(spec, dataset=ds, epochs=2, quiet=True, resume=states[-1])
+    return whole, resumed, states[-1]
+
+
+def test_float32_scaled_velocity_resumes_bit_for_bit():
+    """The fused path keeps v = s u; a checkpoint carries u and s, so a resumed run
+    equals the run that was never stopped, bit for bit (momentum 0.5: s falls below
+    2^-16 every 16 updates, so u is rescaled several times per epoch of 43)."""
+    if sgemm is None:
+        pytest.skip("no fused path on this BLAS")
+    spec = _spec("fa_digits", "float32", epochs=2, momentum=0.5)
+    whole, resumed, state = _halves(spec)
+    scales = state["trainer"]["meta"]["velocity_scale"]
+    assert all(0.5 ** 16 <= s_ <= 1.0 for s_ in scales) and any(s_ < 1.0 for s_ in scales)
+    for a, b in zip(whole.weights, resumed.weights):
+        assert np.array_equal(a, b)
+
+
+def test_float32_checkpoint_of_the_fused_path_loads_on_the_plain_path(monkeypatch):
+    """A trainer without the fused path (another BLAS) loads v = s u itself: its
+    second epoch stays within float32 rounding of the fused run's."""
+    if sgemm is None:
+        pytest.skip("no fused path on this BLAS")
+    spec = _spec("fa_digits", "float32", epochs=2, momentum=0.5)
+    whole, resumed, _ = _halves(spec, monkeypatch)
+    assert resumed.state._vscale is None
+    err = max(np.abs(a - b).max() for a, b in zip(whole.weights, resumed.weights))
+    assert err <= 1e-6

@@ -1,11 +1,13 @@
 """C = alpha op(A) op(B) + beta C (and y += x) in single precision, through the BLAS
 numpy uses.
 
-numpy's ``matmul`` has no beta, so a momentum update written with it makes four
-passes over the weight matrix (dW, mu v, v + dW, W + v); GEMM's beta folds the first
-three into the product. scipy exposes ``sgemm``, but from its own OpenBLAS, whose
-thread pool then competes with numpy's for the cores: on the shared 2-core machine
-that made the float32 trainer 3-8x slower with 2 threads (benchmarks/README.md).
+numpy's ``matmul`` has no beta or output to accumulate into, so a momentum update
+written with it makes four passes over the weight matrix (dW, mu v, v + dW, W + v);
+GEMM accumulating into C (beta = 1) folds the first three into the product (the
+trainer keeps the velocity scaled for that: reference/trainer.py). scipy exposes
+``sgemm``, but from its own OpenBLAS, whose thread pool then competes with numpy's
+for the cores: on the shared 2-core machine that made the float32 trainer 3-8x
+slower with 2 threads (benchmarks/README.md).
 So this module calls ``cblas_sgemm`` in the OpenBLAS that numpy itself loaded (one
 thread pool), found next to numpy; where there is none (another BLAS, another
 platform), :func:`sgemm` is None and the trainer keeps numpy's four-pass sequence.
@@ -15,7 +17,8 @@ platform), :func:`sgemm` is None and the trainer keeps numpy's four-pass sequenc
 per element), in float32 and float64: numpy runs them on one core, OpenBLAS splits a
 long vector over its threads, and a momentum step makes such a pass over every
 weight matrix per batch. Each falls back to numpy where the BLAS cannot take the
-arrays (another dtype, not C-contiguous) or was not found.
+arrays (another dtype, not C-contiguous) or was not found. :func:`add_scaled`
+(``y += a x``) is ``?axpy`` with its alpha, for the float32 path only.
 """
 
 from __future__ import annotations
@@ -141,6 +144,17 @@ def add_to(y, x):
         y += x
     else:
         ops[0](y.size, 1.0, x.ctypes.data, 1, y.ctypes.data, 1)
+    return y
+
+
+def add_scaled(y, a: float, x):
+    """y += a x in place (``?axpy``; a rounded to y's type); returns y. Where the BLAS
+    cannot take the arrays numpy computes it, with a temporary of x's size."""
+    ops = _blas_for(y, x) if y.shape == x.shape else None
+    if ops is None:
+        y += y.dtype.type(a) * x
+    else:
+        ops[0](y.size, float(y.dtype.type(a)), x.ctypes.data, 1, y.ctypes.data, 1)
     return y
 
 
