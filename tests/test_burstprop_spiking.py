@@ -12,6 +12,8 @@ from neurolearn.reference.simulator import Network as SimNet, Encoder, run_time_
 from neurolearn.rules import load
 from neurolearn.rules.ir import Data, Init, Layer, Network, Neuron, Rule, Simulation, Spec
 
+from conftest import SPECS
+
 DT, WINDOW = 0.001, 0.016  # 16 steps
 
 
@@ -101,7 +103,7 @@ def test_fig2_apical_drive_above_baseline_potentiates_below_depresses(mode):
     def phase(steps, u):
         xs = enc(np.full((steps, 20), 0.7))
         w0 = net.params.W[0].copy()
-        pbar0 = net.detectors[1].p_bar.copy()
+        pbar0 = net.averages[1].p_bar.copy()
         for t in range(steps):
             net.step(xs[t:t + 1], y, apical={1: u})
         net.apply()  # the phase's accumulated change
@@ -173,3 +175,34 @@ def test_burstprop_learns_xor_on_19_of_seeds_0_to_19(specs_dir):
         if result.test_accuracy == 1.0 and m >= 0.1:
             good.append(seed)
     assert len(good) >= 19, f"4/4 with margins >= 0.1 on seeds {good}"
+
+
+def test_the_networks_events_and_bursts_are_what_a_detector_reads_from_its_trains():
+    """The Network takes events and bursts from its BurstNeurons (the somatic spikes,
+    and the rest of the train) instead of running a detector: every step of bursty
+    training, with noise, over 3 copies, they equal BurstDetector's reading of the
+    spike trains, bit for bit; and an evaluation's events (infer_events, the soma
+    alone) equal a full step's."""
+    spec = load(SPECS / "burstprop_xor.toml")
+    net = SimNet(spec, seeds=[0, 1, 2])
+    sim, sizes = spec.simulation, spec.network.sizes
+    dets = {l: BurstDetector(sizes[l], sim.dt, spec.network.layers[l].neuron.burst_window,
+                             1.0, 0.5, (3, 1)) for l in (1, 2)}
+    x = np.stack([Encoder(sim, sizes[0], s)(np.full((1500, sizes[0]), v))
+                  for s, v in zip((0, 1, 2), (1.0, 0.6, 0.3))], axis=1)[:, :, None]
+    y = np.ones((3, 1, sizes[-1]))
+    totals = {l: np.zeros(2) for l in dets}
+    for t in range(1500):
+        _, _, spikes = net.step(x[t], y, teach=t % 500 >= 250)
+        for l, det in dets.items():
+            E, B, _ = net.last_bursts[l]
+            want_E, want_B = det.detect(spikes[l] > 0)
+            assert np.array_equal(E, want_E) and np.array_equal(B, want_B), (t, l)
+            totals[l] += E.sum(), B.sum()
+    for l in dets:  # the check saw both
+        assert totals[l][0] > 50 and totals[l][1] > 10, totals
+
+    full, infer = SimNet(spec, seeds=[0, 1, 2]), SimNet(spec, seeds=[0, 1, 2])
+    for t in range(300):
+        _, _, spikes = full.step(x[t], y, learn=False)
+        assert np.array_equal(infer.infer_events(x[t]), spikes[-1]), t

@@ -25,22 +25,17 @@ import numpy as np
 from .neurons import n_steps, state_shape
 
 
-class BurstDetector:
-    """Streaming event/burst detection and the moving averages B_bar, E_bar, P_bar.
+class BurstAverages:
+    """The moving averages E_bar, B_bar and P_bar of given events and bursts.
 
-    State: ``last``, the step of each neuron's previous spike (its age is t - last),
-    ``counted`` (the current event already has its burst), E_bar, B_bar."""
+    The time-stepped Network keeps only these for its burst layers: its
+    :class:`~neurolearn.reference.neurons.BurstNeuron` units give their events and
+    bursts themselves, exactly what :class:`BurstDetector` reads from their spike
+    trains (see BurstNeuron), without the detector's per-step passes."""
 
-    NEVER = -(np.iinfo(np.int64).max // 4)  # "no spike yet": every age > w
-
-    def __init__(self, n: int, dt: float, burst_window: float, tau_avg: float,
-                 p_baseline: float, n_par=1):
+    def __init__(self, n: int, dt: float, tau_avg: float, p_baseline: float, n_par=1):
         shape = state_shape(n_par, n)
         self.dt = dt
-        self.w = max(1, n_steps(burst_window, dt))
-        self.last = np.full(shape, self.NEVER, dtype=np.int64)
-        self.t = 0  # steps consumed
-        self.counted = np.zeros(shape, dtype=bool)  # current event already a burst
         self.decay = np.exp(-dt / tau_avg)
         self._a = (1.0 - self.decay) / dt
         self.E_bar = np.full(shape, 1.0 / tau_avg)
@@ -50,6 +45,32 @@ class BurstDetector:
     @property
     def p_bar(self) -> np.ndarray:
         return self.B_bar / self.E_bar
+
+    def averages(self, E, B):
+        """E_bar, B_bar <- d * them + (1 - d) / dt * (E, B) (floats)."""
+        E_bar, B_bar, d, a = self.E_bar, self.B_bar, self._decay, self._aa
+        E_bar *= d
+        E_bar += a * E
+        B_bar *= d
+        B_bar += a * B
+
+
+class BurstDetector(BurstAverages):
+    """Streaming event/burst detection of any spike train, and the moving averages.
+
+    State: ``last``, the step of each neuron's previous spike (its age is t - last),
+    ``counted`` (the current event already has its burst), E_bar, B_bar."""
+
+    NEVER = -(np.iinfo(np.int64).max // 4)  # "no spike yet": every age > w
+
+    def __init__(self, n: int, dt: float, burst_window: float, tau_avg: float,
+                 p_baseline: float, n_par=1):
+        super().__init__(n, dt, tau_avg, p_baseline, n_par)
+        shape = state_shape(n_par, n)
+        self.w = max(1, n_steps(burst_window, dt))
+        self.last = np.full(shape, self.NEVER, dtype=np.int64)
+        self.t = 0  # steps consumed
+        self.counted = np.zeros(shape, dtype=bool)  # current event already a burst
 
     def detect(self, spk) -> tuple[np.ndarray, np.ndarray]:
         """:meth:`step` on a boolean spike train; returns (E, B) as booleans."""
@@ -63,14 +84,6 @@ class BurstDetector:
         counted |= burst
         self.last[spk] = t
         return event, burst
-
-    def averages(self, E, B):
-        """E_bar, B_bar <- d * them + (1 - d) / dt * (E, B) (floats)."""
-        E_bar, B_bar, d, a = self.E_bar, self.B_bar, self._decay, self._aa
-        E_bar *= d
-        E_bar += a * E
-        B_bar *= d
-        B_bar += a * B
 
     def step(self, spikes) -> tuple[np.ndarray, np.ndarray]:
         """Consume one step of the spike train; returns (E, B) as 0/1 floats and

@@ -19,8 +19,10 @@ Burst neuron (after Payeur et al. 2021, simplified; see :class:`BurstNeuron`): t
 soma is the LIF above and emits *events*; the apical dendrite sets the probability
 p = sigmoid(beta * u + logit(p_baseline)) that an event becomes a *burst*, i.e. is
 followed by a second spike within ``burst_window``. The burst draw is one uniform
-number per neuron per step from a seeded generator. Events and bursts are then read
-back from the spike train by :class:`neurolearn.reference.burst.BurstDetector`.
+number per neuron per step from a seeded generator. The events and bursts that
+:class:`neurolearn.reference.burst.BurstDetector` reads back from the spike train are
+exactly the soma's spikes and the added burst spikes (see :class:`BurstNeuron`), so
+the time-stepped Network takes them from the neuron.
 """
 
 from __future__ import annotations
@@ -106,11 +108,12 @@ class LIF:
         v *= self._decay
         v += J
         t = self.t
-        # putmask does what v[mask] = 0 does, in half the time for the clamp's dense mask
+        # putmask does what v[mask] = x does, in less time (2.3 against 7.0 us on
+        # 4,000 elements, numpy 1.26)
         np.putmask(v, self.release > t, 0.0)
         spiked = v >= self._threshold
-        v[spiked] = 0.0
-        self.release[spiked] = t + 1 + self.n_ref
+        np.putmask(v, spiked, 0.0)
+        np.putmask(self.release, spiked, t + 1 + self.n_ref)
         self.t = t + 1
         return spiked
 
@@ -144,6 +147,13 @@ class BurstNeuron:
     State: the soma, ``acc`` (regular mode) and ``due``, the step at which a scheduled
     burst spike falls (-1: none; at most one is pending, since the soma stays clamped
     past it).
+
+    What a detector reads from the train is known here: every somatic spike is an
+    event (the clamp puts it more than w steps after the previous spike, a burst spike
+    included), and every other spike of the train is its event's one burst spike
+    (d_b <= w after it). So :meth:`spike`'s ``events`` are the detector's E and
+    ``train ^ events`` its B, bit for bit (tests/test_burstprop_spiking.py checks this
+    against :class:`~neurolearn.reference.burst.BurstDetector` every step).
     """
 
     MODES = ("random", "regular")
@@ -223,5 +233,5 @@ class BurstNeuron:
             out = burst.astype(float)
             acc -= out
         # the burst spike falls d_b steps after this step's event (the soma has stepped)
-        self.due[burst] = self.soma.t - 1 + self.d_b
+        np.putmask(self.due, burst, self.soma.t - 1 + self.d_b)  # due[burst] = ...
         return out

@@ -55,7 +55,8 @@ traces are unit-area low-pass filters, x <- d x + (1 - d) s / (dt max_rate).
 - Spiking feedback alignment (``post.error_drive``): output error e = readout - y,
   drives as in signals.py with the surrogate f'(a) = [I + b > 0].
 - Burst neurons (:class:`neurolearn.reference.neurons.BurstNeuron`): events and
-  bursts are read from the spike train (:mod:`neurolearn.reference.burst`);
+  bursts as :mod:`neurolearn.reference.burst` reads them from the spike train (the
+  neuron's somatic spikes and burst spikes, which are the same, bit for bit);
   ``post.event`` = E_i(t), ``post.burst`` = B_i(t), ``post.pbar_event`` =
   P_bar_i(t-) E_i(t). Apical input: output u = y - e_hat_L (its event trace read
   before the step's own event) while teaching, else 0; hidden u_l = low-pass with
@@ -88,7 +89,7 @@ from ..errors import SpecError, UnsupportedRule
 from ..progress import Progress
 from ..result import RunResult, Trace, add_history_row, new_history
 from ..rules.neurons import Burst
-from .burst import BurstDetector
+from .burst import BurstAverages
 from .neurons import LIF, BurstNeuron
 from .params import Params, init_params
 from .reward import RewardState
@@ -447,16 +448,17 @@ class Network:
                              bool(self.info[l].noise))
                             for l in range(1, self.L + 1)]
         self.units = [None]
-        self.detectors = [None]
+        self.averages = [None]  # burst layers' E_bar, B_bar, P_bar
         for l in range(1, self.L + 1):
             n = self.neurons[l]
             if isinstance(n, Burst):
                 self.units.append(BurstNeuron(n, sizes[l], dt, (G, n_par), n.burst_draw))
-                self.detectors.append(BurstDetector(sizes[l], dt, n.burst_window,
-                                                    n.tau_avg, n.p_baseline, (G, n_par)))
+                # the unit gives its events and bursts (BurstNeuron): only the averages
+                self.averages.append(BurstAverages(sizes[l], dt, n.tau_avg, n.p_baseline,
+                                                    (G, n_par)))
             else:
                 self.units.append(LIF(n, sizes[l], dt, (G, n_par)))
-                self.detectors.append(None)
+                self.averages.append(None)
         tau_syn = [self.neurons[max(l, 1)].tau_syn for l in range(self.L + 1)]
         self.current = [None] + [Filter(tau_syn[l], dt, mr, shape(l))
                                  for l in range(1, self.L + 1)]
@@ -472,7 +474,7 @@ class Network:
         ``{"arrays": {name: ndarray}, "meta": {JSON-able}}``: parameters (``W.i``,
         ``b.i``, ``B.l``: a lone network's own shapes, stacked over copies otherwise),
         accumulated changes, momentum velocities, tags, traces and filters, delay
-        lines, neuron and burst-detector state, generator states (burst, noise,
+        lines, neuron and burst-average state, generator states (burst, noise,
         action; draws made ahead are re-made from the state at their chunk's start),
         r_bar, eta after its decays. :meth:`load_state_dict` on a network built from
         the same spec, seeds and n_par continues bit for bit."""
@@ -525,14 +527,15 @@ class Network:
         return {"arrays": arr, "meta": meta}
 
     def _clocks(self) -> list:
-        """Step counters of the somata and burst detectors (spiking)."""
+        """Step counters of the somata (spiking), as [t, None] per layer (the second
+        slot held a burst detector's, which the Network no longer runs)."""
         if not self.spiking:
             return []
         out = []
         for l in range(1, self.L + 1):
-            unit, det = self.units[l], self.detectors[l]
+            unit = self.units[l]
             soma = unit.soma if isinstance(unit, BurstNeuron) else unit
-            out.append([getattr(soma, "t", None), None if det is None else det.t])
+            out.append([getattr(soma, "t", None), None])
         return out
 
     def load_state_dict(self, state: dict):
@@ -592,12 +595,10 @@ class Network:
             rs.rng.bit_generator.state = st
         for d, st in zip(getattr(self, "_draws", []), meta["draws"]):
             d.load(st)
-        for l, (ts, td) in enumerate(meta.get("clocks", []), start=1):
-            unit, det = self.units[l], self.detectors[l]
+        for l, (ts, _) in enumerate(meta.get("clocks", []), start=1):
+            unit = self.units[l]
             if ts is not None:
                 (unit.soma if isinstance(unit, BurstNeuron) else unit).t = int(ts)
-            if det is not None:
-                det.t = int(td)
         self.begin_example()
 
     def _delay_lines(self, create=()):
@@ -611,12 +612,12 @@ class Network:
         return [(n, line) for n, line in out if line.buf or n in create]
 
     def _dynamic_arrays(self):
-        """(name, array) of the neurons', detectors' and filters' state (spiking)."""
+        """(name, array) of the neurons', burst averages' and filters' state (spiking)."""
         if not self.spiking:
             return []
         out = [("xhat.0", self.xhat[0].x)]
         for l in range(1, self.L + 1):
-            unit, det = self.units[l], self.detectors[l]
+            unit, avg = self.units[l], self.averages[l]
             soma = unit.soma if isinstance(unit, BurstNeuron) else unit
             if hasattr(soma, "release"):
                 out += [(f"v.{l}", soma.v), (f"release.{l}", soma.release)]
@@ -624,10 +625,9 @@ class Network:
                 out += [(f"unit.{l}.{k}", a) for k, a in sorted(vars(soma).items())
                         if isinstance(a, np.ndarray)]
             out += [(f"current.{l}", self.current[l].x), (f"xhat.{l}", self.xhat[l].x)]
-            if det is not None:
+            if avg is not None:
                 out += [(f"burst_acc.{l}", unit.acc), (f"due.{l}", unit.due),
-                        (f"last.{l}", det.last), (f"counted.{l}", det.counted),
-                        (f"E_bar.{l}", det.E_bar), (f"B_bar.{l}", det.B_bar),
+                        (f"E_bar.{l}", avg.E_bar), (f"B_bar.{l}", avg.B_bar),
                         (f"apical.{l}", self.apical[l].x)]
         if self.ehat is not None:
             out.append(("ehat", self.ehat.x))
@@ -766,7 +766,7 @@ class Network:
         layer. ``full=False`` serves an evaluation, which reads only the output's
         events (``_last_events``) and then drops the network: it skips what only
         learning, probes and readouts read (the rate estimates xhat, the burst
-        detector's moving averages, float copies of spikes and bursts); the events
+        averages, the burst spikes, float copies of spikes and bursts); the events
         themselves, and so the evaluation, are the same bit for bit."""
         L, info, xhat = self.L, self.info, self.xhat
         spikes = [x_spikes]
@@ -790,17 +790,19 @@ class Network:
             if noisy:
                 J += self.noise[l]() if noise is None else noise * self.noise[l]()
             if lay.burst:
-                spk, _ = self.units[l].spike(J)
-                det = self.detectors[l]
+                avg = self.averages[l]
                 if full:
-                    pbar = det.p_bar
-                    ev, bu = masks[l] = det.detect(spk)
+                    # the soma's spikes are the train's events, the rest its bursts
+                    spk, ev = self.units[l].spike(J)
+                    pbar = avg.p_bar
+                    bu = spk ^ ev
+                    masks[l] = (ev, bu)
                     s, E, B = spk.astype(float), ev.astype(float), bu.astype(float)
-                    det.averages(E, B)
+                    avg.averages(E, B)
                     bursts[l] = (B, pbar)
                     self.last_bursts[l] = (E, B, pbar)  # for probes and tests
-                else:
-                    s, E = None, det.detect(spk)[0].astype(float)
+                else:  # the events alone: the soma's spikes
+                    s, E = None, self.units[l].soma.spike(J).astype(float)
             else:
                 unit = self.units[l]
                 if hasattr(unit, "spike"):
