@@ -139,20 +139,16 @@ def _blas_for(*arrays):
 
 def add_to(y, x):
     """y += x in place; returns y."""
-    ops = _blas_for(y, x) if y.shape == x.shape else None
-    if ops is None:
-        y += x
-    else:
-        ops[0](y.size, 1.0, x.ctypes.data, 1, y.ctypes.data, 1)
-    return y
+    return add_scaled(y, 1.0, x)
 
 
 def add_scaled(y, a: float, x):
     """y += a x in place (``?axpy``; a rounded to y's type); returns y. Where the BLAS
-    cannot take the arrays numpy computes it, with a temporary of x's size."""
+    cannot take the arrays numpy computes it (with a temporary of x's size unless
+    a = 1)."""
     ops = _blas_for(y, x) if y.shape == x.shape else None
     if ops is None:
-        y += y.dtype.type(a) * x
+        y += x if a == 1.0 else y.dtype.type(a) * x
     else:
         ops[0](y.size, float(y.dtype.type(a)), x.ctypes.data, 1, y.ctypes.data, 1)
     return y

@@ -796,7 +796,7 @@ class Network:
                     spk, ev = self.units[l].spike(J)
                     pbar = avg.p_bar
                     bu = spk ^ ev
-                    masks[l] = (ev, bu)
+                    masks[l] = ev
                     s, E, B = spk.astype(float), ev.astype(float), bu.astype(float)
                     avg.averages(E, B)
                     bursts[l] = (B, pbar)
@@ -854,7 +854,7 @@ class Network:
                 u = apical[l]
             unit = self.units[l]
             unit.schedule_bursts(E, unit.burst_probability(u), self.burst_draws[l],
-                                 mask=masks[l][0])
+                                 mask=masks[l])
         need = self.post_needed
         post = [dict(glob) for _ in range(L)]
         if "error_drive" in need:
