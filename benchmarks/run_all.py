@@ -33,6 +33,9 @@ BENCHES = [
     bench("bench_xor_seeds.py", [],
           ["--epochs", "3", "--single-epochs", "2", "--json",
            str(RESULTS / "xor_seeds_quick.json")]),
+    bench("bench_members.py", [], ["--epochs", "2", "--seeds", "0,1", "--rates", "4,6",
+                                   "--repeats", "1", "--json",
+                                   str(RESULTS / "members_quick.json")]),
     bench("bench_scaling.py", [], ["--sizes", "10k,100k", "--engines", "batched,reference",
                                    "--json", str(RESULTS / "scaling_quick.json")]),
     bench("bench_lava.py", ["--steps", "3000", "--warmup", "200", "--repeats", "3",
@@ -119,6 +122,23 @@ def _rows():
                      f"goal < {d['goal_s_per_seed']:.0f} s: "
                      f"{'met' if d['goal_met_cpu'] else 'not met'}"
                      + ("" if d["epochs"] == full else " (extrapolated)"), d["command"]))
+    f = RESULTS / "members.json"
+    if f.exists():
+        d = json.loads(f.read_text())
+        m = d["cpu_s_per_member_epoch"]
+        rates = ", ".join(f"{r:g}" for r in d["rates_eta_output"])
+        for peer, label in (("per_rate", "one vectorised run per rate (seeds together)"),
+                            ("alone", "each member alone")):
+            r, p = d[f"speedup_over_{peer}"], m[peer.replace("_", "-")]
+            rows.append((f"spiking burstprop XOR, sweep of eta_output {rates} x "
+                         f"{len(d['seeds'])} seeds as one vectorised run (CPU ms per "
+                         f"member-epoch, median of {d['repeats']}, {d['epochs']} epochs"
+                         f"{_load(d)})",
+                         f"{m['members']['median'] * 1e3:.1f}",
+                         f"{label} {p['median'] * 1e3:.1f}",
+                         f"{r['median']:.2f}x faster [{r['min']:.2f}, {r['max']:.2f}]"
+                         + ("; same bits" if d["same_bits_in_every_mode"] else
+                            "; BITS DIFFER"), d["command"]))
     f = RESULTS / "scaling.json"
     if f.exists():
         d = json.loads(f.read_text())

@@ -89,23 +89,42 @@ def run(spec=None, backend: str = "numpy", *, seed: int | None = None,
 def run_seeds(spec, backend: str = "numpy", seeds=(0,), *, epochs: int | None = None,
               precision: str = "float", quiet: bool | None = None, **options) -> list:
     """``run(spec, backend, seed=s, ...)`` for each of ``seeds``, one RunResult each,
-    bit-identical to those runs; a backend with a ``run_seeds`` hook (numpy: one
-    vectorised time-stepped run) runs them together."""
+    bit-identical to those runs; on a backend with a ``run_members`` hook (numpy: one
+    vectorised time-stepped run) they run together."""
+    seeds = list(seeds)
+    return _together([as_spec(spec)] * len(seeds), backend, seeds, _source_of(spec),
+                     epochs=epochs, precision=precision, quiet=quiet, **options)
+
+
+def run_members(specs, backend: str = "numpy", seeds=(0,), *, epochs: int | None = None,
+                precision: str = "float", quiet: bool | None = None, **options) -> list:
+    """``run(specs[i], backend, seed=seeds[i], ...)`` for each member, one RunResult
+    each, bit-identical to those runs; on a backend with a ``run_members`` hook (numpy:
+    time-stepped specs that differ only in ``rule.eta``, ``rule.eta_output``,
+    ``training.lr_decay``, ``training.momentum`` and the seed, e.g. a sweep over
+    learning rates) they run together."""
+    specs, seeds = list(specs), list(seeds)
+    if len(specs) != len(seeds) or not specs:
+        raise ValueError(f"run_members: one spec per seed, got {len(specs)} specs and "
+                         f"{len(seeds)} seeds")
+    return _together([as_spec(sp) for sp in specs], backend, seeds, _source_of(specs[0]),
+                     epochs=epochs, precision=precision, quiet=quiet, **options)
+
+
+def _together(specs, backend, seeds, source, *, epochs, precision, quiet, **options):
     from .rules.limits import check_memory
-    source, seeds = _source_of(spec), list(seeds)
-    spec = as_spec(spec)
-    for s in seeds:
-        _override(spec, seed=s)  # each seed checked like --seed
-    hook = getattr(backends.get(backend), "run_seeds", None)
+    for sp, s in zip(specs, seeds):
+        _override(sp, seed=s)  # each seed checked like --seed
+    hook = getattr(backends.get(backend), "run_members", None)
     deploys = {"save", "resume", "init_from"} & {k for k, v in options.items() if v is not None}
     if hook is None or len(seeds) < 2 or deploys or (epochs is not None and epochs <= 0):
         with sourced(source):
-            return [run(spec, backend, seed=s, epochs=epochs, precision=precision,
-                        quiet=quiet, **options) for s in seeds]
-    spec = _override(spec, seed=seeds[0], epochs=epochs)
+            return [run(sp, backend, seed=s, epochs=epochs, precision=precision,
+                        quiet=quiet, **options) for sp, s in zip(specs, seeds)]
+    specs = [_override(sp, seed=s, epochs=epochs) for sp, s in zip(specs, seeds)]
     with sourced(source):
-        check_memory(spec, copies=len(seeds))
-        return hook(spec, seeds, precision=precision, epochs=epochs, quiet=quiet,
+        check_memory(specs[0], copies=len(seeds))
+        return hook(specs, seeds, precision=precision, epochs=epochs, quiet=quiet,
                     **options)
 
 

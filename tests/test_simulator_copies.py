@@ -8,8 +8,8 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from neurolearn.reference.simulator import (evaluate, evaluate_copies, run_seeds,
-                                            run_time_stepped)
+from neurolearn.reference.simulator import (evaluate, evaluate_copies, run_members,
+                                            run_seeds, run_time_stepped)
 from neurolearn.reference.terms import CompiledTerm, term_update
 from neurolearn.rules import load
 from neurolearn.rules.ir import (Data, Layer, Network, Reward, Rule, Simulation, Spec,
@@ -43,6 +43,21 @@ def _burst_random():
     return spec.with_(network=replace(spec.network, layers=layers))
 
 
+def _assert_is_its_own_run(got, spec, seed, epochs):
+    """A copy's RunResult against the lone run of its spec with its seed: the same
+    parameters (weights, biases, feedback), rates after their decays, history and
+    readout, bit for bit."""
+    alone = run_time_stepped(spec.with_(training=replace(spec.training, seed=seed)),
+                             epochs=epochs, quiet=True)
+    assert got.seed == seed
+    for mine, its in ((got.weights, alone.weights), (got.state.params.b, alone.state.params.b),
+                      (list(got.state.params.B.values()), list(alone.state.params.B.values()))):
+        assert len(mine) == len(its) and all(np.array_equal(a, b) for a, b in zip(mine, its))
+    assert got.state.eta == alone.state.eta
+    assert _without_seconds(got.history) == _without_seconds(alone.history)
+    assert got.extra["test_readout"] == alone.extra["test_readout"]
+
+
 @pytest.mark.parametrize("make,epochs", [
     (lambda: load(SPECS / "burstprop_xor.toml"), 1),
     (_burst_random, 1),
@@ -53,16 +68,78 @@ def test_each_copy_is_bit_identical_to_its_own_run(make, epochs):
     seeds = [0, 3, 11]
     copies = run_seeds(spec, seeds, epochs=epochs, quiet=True)
     for seed, got in zip(seeds, copies):
-        alone = run_time_stepped(spec.with_(training=replace(spec.training, seed=seed)),
-                                 epochs=epochs, quiet=True)
-        assert got.seed == seed
-        assert all(np.array_equal(a, b) for a, b in zip(got.weights, alone.weights))
-        assert all(np.array_equal(a, b) for a, b in zip(got.state.params.b,
-                                                        alone.state.params.b))
-        assert _without_seconds(got.history) == _without_seconds(alone.history)
-        assert got.extra["test_readout"] == alone.extra["test_readout"]
+        _assert_is_its_own_run(got, spec, seed, epochs)
     # the copies differ from each other (their own seeds, weights, generators)
     assert not np.array_equal(copies[0].weights[0], copies[1].weights[0])
+
+
+def _kp_time_stepped():
+    """Rate neurons, time-stepped: dense term updates, biases, learned feedback."""
+    spec = load(SPECS / "kp_digits.toml")
+    return spec.with_(training=replace(spec.training, mode="time_stepped", batch_size=4,
+                                       lr_decay=0.8),
+                      data=replace(spec.data, n_train=16, n_test=20),
+                      network=replace(spec.network, layers=[
+                          replace(layer, size=min(layer.size, 24)) if 0 < i < 2 else layer
+                          for i, layer in enumerate(spec.network.layers)]))
+
+
+def _pair_stdp():
+    """LIF + pair STDP on the weights: spike-triggered row and column updates."""
+    from neurolearn.independent.stdp import PairSTDP, pair_rule
+    lif = Neuron("lif", noise=0.2)
+    return Spec(name="stdp", network=Network(layers=[
+        Layer("i", 64), Layer("h", 30, lif, bias=False), Layer("o", 10, lif, bias=False)]),
+        rule=pair_rule(PairSTDP()), data=Data("digits", n_train=8, n_test=10),
+        training=Training(seed=0, batch_size=2),
+        simulation=Simulation(t_example=0.03, teach=0.5, encoding="poisson", max_rate=200.0))
+
+
+def _with_rates(spec, eta, eta_output=None):
+    return spec.with_(rule=replace(spec.rule, eta=eta, eta_output=eta_output))
+
+
+# momentum_acts: the weights change at more than one apply (the tiny reward run
+# changes them at its last batch only, so a momentum has nothing to act on)
+@pytest.mark.parametrize("make,epochs,momentum_acts", [
+    (lambda: load(SPECS / "burstprop_xor.toml"), 1, True),
+    (_rstdp_poisson, 2, False),
+    (_kp_time_stepped, 2, True),
+    (_pair_stdp, 1, True),
+], ids=["burstprop-xor", "rstdp-poisson-reward", "kolen-pollack-rate", "pair-stdp"])
+def test_members_with_their_own_learning_rates_are_bit_identical_to_their_own_runs(
+        make, epochs, momentum_acts):
+    """A sweep's points that differ in eta, eta_output, lr_decay and momentum train
+    as copies of one run: each member equals its own single run, bit for bit."""
+    spec = make()
+    eta = spec.rule.eta
+    slower = spec.with_(training=replace(spec.training, lr_decay=0.5))
+    heavier = spec.with_(training=replace(spec.training, momentum=0.3))
+    members = [(_with_rates(spec, eta), 0), (_with_rates(spec, 0.5 * eta), 0),
+               (_with_rates(spec, eta, 3.0 * eta), 3), (_with_rates(slower, eta), 0),
+               (_with_rates(heavier, eta), 0)]
+    got = run_members([m for m, _ in members], [s for _, s in members], epochs=epochs,
+                      quiet=True)
+    for (member, seed), r in zip(members, got):
+        _assert_is_its_own_run(r, member, seed, epochs)
+    weights = [r.weights[0] for r in got]
+    # the same seed with another rate learned something else; another decay ends
+    # with other rates (and, after more than one pass, other weights)
+    assert not np.array_equal(weights[0], weights[1])
+    assert got[3].state.eta != got[0].state.eta
+    assert epochs == 1 or not np.array_equal(weights[0], weights[3])
+    assert not momentum_acts or not np.array_equal(weights[0], weights[4])
+
+
+def test_members_that_differ_in_more_than_rates_are_refused():
+    spec = load(SPECS / "burstprop_xor.toml")
+    other = spec.with_(training=replace(spec.training, batch_size=2))
+    with pytest.raises(ValueError, match="member 1's spec differs .* rule.eta, "
+                                         "rule.eta_output, training.lr_decay, "
+                                         "training.momentum and the seed"):
+        run_members([spec, other], [0, 1], epochs=1, quiet=True)
+    with pytest.raises(ValueError, match="one spec per seed"):
+        run_members([spec, spec], [0], epochs=1, quiet=True)
 
 
 def test_evaluate_copies_is_evaluate_per_network():
@@ -146,3 +223,19 @@ def test_sparse_term_updates_are_the_dense_bits(when, post, pre, syn):
         dense[g] += dW
     assert not np.array_equal(acc, start)
     assert np.array_equal(acc, dense)
+
+
+def test_copies_learning_rates_survive_a_state_dict():
+    """Per-copy rates (after decays) are part of the state: JSON-able, and restored."""
+    import json
+    from neurolearn.reference.simulator import Network
+    spec = _pair_stdp()
+    net = Network(spec, seeds=[0, 1, 2], etas=[[1.0, 1.0], [0.5, 2.0], [1.0, 1.0]])
+    net.eta = [e * 0.9 for e in net.eta]
+    state = net.state_dict()
+    json.dumps(state["meta"])
+    other = Network(spec, seeds=[0, 1, 2])
+    other.load_state_dict(state)
+    assert [np.ravel(e).tolist() for e in other.eta] == [[0.9, 0.45, 0.9], [0.9, 1.8, 0.9]]
+    with pytest.raises(ValueError, match="etas: one list of 2 learning rates per copy"):
+        Network(spec, seeds=[0, 1], etas=[[1.0, 1.0]])

@@ -231,22 +231,31 @@ def test_failing_task_is_recorded_and_the_others_finish(tmp_path):
     assert "(1 run now, 1 already done)" in retry.stdout
 
 
-def test_batches_group_seeds_of_one_setting_on_vectorised_backends_only(tmp_path):
+def test_batches_group_seeds_and_learning_rates_on_vectorised_backends_only(tmp_path):
+    """Tasks that differ only in their seed and learning rates go together on numpy
+    (one vectorised run); another setting, or a backend without the hook, does not."""
     from neurolearn.sweep.engine import batches
     spec = neurolearn_load(tiny_spec_file(tmp_path))
-    tasks = grid.expand(spec, [("rule.eta", [0.002, 0.02])], ["numpy", "nengo"],
-                        [0, 1, 2], "float", {})
-    got = [[(t.backend, t.setting, t.seed) for t in b] for b in batches(tasks, 2)]
-    eta = lambda v: (("rule.eta", v),)  # noqa: E731
-    assert got == [[("numpy", eta(0.002), 0), ("numpy", eta(0.002), 1)],
-                   [("numpy", eta(0.002), 2)],
-                   [("nengo", eta(0.002), 0)], [("nengo", eta(0.002), 1)],
-                   [("nengo", eta(0.002), 2)],
-                   [("numpy", eta(0.02), 0), ("numpy", eta(0.02), 1)],
-                   [("numpy", eta(0.02), 2)],
-                   [("nengo", eta(0.02), 0)], [("nengo", eta(0.02), 1)],
-                   [("nengo", eta(0.02), 2)]]
-    assert [len(b) for b in batches(tasks, 1)] == [1] * 12
+    tasks = grid.expand(spec, [("rule.eta", [0.002, 0.02]), ("rule.eta_output", [None, 0.01])],
+                        ["numpy", "nengo"], [0, 1], "float", {})
+    got = [[(t.backend, dict(t.setting)["rule.eta"], dict(t.setting)["rule.eta_output"],
+             t.seed) for t in b] for b in batches(tasks, 3)]
+    numpy = [(b, e, o, s) for e in (0.002, 0.02) for o in (None, 0.01) for b in ["numpy"]
+             for s in (0, 1)]
+    assert [len(b) for b in got if b[0][0] == "numpy"] == [3, 3, 2]
+    assert sorted((m for b in got if b[0][0] == "numpy" for m in b), key=repr) == \
+        sorted(numpy, key=repr)
+    assert all(len(b) == 1 for b in got if b[0][0] == "nengo")
+    assert sum(len(b) for b in got) == len(tasks) == 16
+    # so does a decay: another group member, not another group
+    decayed = grid.expand(spec, [("training.lr_decay", [1.0, 0.9])], ["numpy"], [0, 1],
+                          "float", {})
+    assert [len(b) for b in batches(decayed, 4)] == [4]
+    # a setting other than a rate splits the groups
+    sized = grid.expand(spec, [("rule.eta", [0.002, 0.02]),
+                               ("network.layers[1].size", [10, 20])], ["numpy"], [0], "float", {})
+    assert sorted(len(b) for b in batches(sized, 4)) == [2, 2]
+    assert [len(b) for b in batches(tasks, 1)] == [1] * 16
     with pytest.raises(Exception, match="--seeds-per-task: must be at least 1"):
         batches(tasks, 0)
 
@@ -258,28 +267,34 @@ def neurolearn_load(path):
 
 @needs_dask
 def test_seeds_per_task_reports_equal_direct_runs_bit_for_bit(tmp_path):
-    """Three seeds as one vectorised numpy task: each report is its own direct run."""
+    """Three seeds at two learning rates as one vectorised numpy task: each report is
+    its own direct run."""
     import neurolearn
     spec_path, out = tiny_spec_file(tmp_path), tmp_path / "sweep"
     proc = subprocess.run(
         [sys.executable, "-m", "neurolearn", "sweep", str(spec_path), "--seeds", "0-2",
-         "--seeds-per-task", "3", "--workers", "1", "--out", str(out), "--save-weights",
-         "--quiet", "--no-plots"], capture_output=True, text=True, timeout=300)
+         "--set", "rule.eta=0.002,0.004", "--seeds-per-task", "6", "--workers", "1",
+         "--out", str(out), "--save-weights", "--quiet", "--no-plots"],
+        capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    assert "tasks  3: 3 ok (3 run now, 0 already done)" in proc.stdout
+    assert "tasks  6: 6 ok (6 run now, 0 already done)" in proc.stdout
     store = Store(out)
-    reports = sorted(map(store.load, store.existing()), key=lambda r: r["seed"])
-    assert [r["batch"]["seeds"] for r in reports] == [[0, 1, 2]] * 3
+    reports = sorted(map(store.load, store.existing()),
+                     key=lambda r: (r["setting"]["rule.eta"], r["seed"]))
+    assert [sorted(r["batch"]["seeds"]) for r in reports] == [[0, 0, 1, 1, 2, 2]] * 6
     assert len({r["worker"]["pid"] for r in reports}) == 1
+    base = neurolearn.load(spec_path)
     for r in reports:
-        direct = neurolearn.run(spec_path, "numpy", seed=r["seed"], quiet=True)
+        # the direct run builds its setting independently of --set
+        spec = base.with_(rule=dataclasses.replace(base.rule, eta=r["setting"]["rule.eta"]))
+        direct = neurolearn.run(spec, "numpy", seed=r["seed"], quiet=True)
         for a, b in zip(store.load_weights(r["key"]), direct.weights):
             assert a.dtype == b.dtype and np.array_equal(a, b), r["seed"]
         assert r["weights_sha256"] == weights_digest(direct.weights)
         swept = _comparable(r["result"])
-        assert swept["extra"].pop("copies") == 3  # the one field that says how it ran
+        assert swept["extra"].pop("copies") == 6  # the one field that says how it ran
         assert swept == _comparable(direct.to_json_dict())
-    assert len({r["weights_sha256"] for r in reports}) == 3
+    assert len({r["weights_sha256"] for r in reports}) == 6
 
 
 def test_api_run_seeds_equals_runs_on_a_backend_without_the_hook_and_in_batched_mode():
@@ -294,3 +309,23 @@ def test_api_run_seeds_equals_runs_on_a_backend_without_the_hook_and_in_batched_
         assert all(np.array_equal(a, b) for a, b in zip(got.weights, alone.weights))
     with pytest.raises(SpecError, match="--seed"):
         neurolearn.run_seeds(spec, "numpy", [0, -1], quiet=True)
+
+
+def test_api_run_members_runs_each_member_as_its_own_run(tmp_path):
+    """Members with their own rates: batched specs run one by one, time-stepped ones
+    together; either way each result is its member's own run."""
+    import neurolearn
+    batched = neurolearn.load(SPECS / "fa_digits.toml")
+    batched = batched.with_(training=dataclasses.replace(batched.training, epochs=1),
+                            data=dataclasses.replace(batched.data, n_train=100, n_test=50))
+    stepped = neurolearn_load(tiny_spec_file(tmp_path))
+    for spec in (batched, stepped):
+        members = [spec, spec.with_(rule=dataclasses.replace(spec.rule, eta=2 * spec.rule.eta))]
+        together = neurolearn.run_members(members, "numpy", [0, 1], epochs=1, quiet=True)
+        assert ("copies" in together[0].extra) == (spec is stepped)
+        for member, seed, got in zip(members, [0, 1], together):
+            alone = neurolearn.run(member, "numpy", seed=seed, epochs=1, quiet=True)
+            assert got.test_accuracy == alone.test_accuracy
+            assert all(np.array_equal(a, b) for a, b in zip(got.weights, alone.weights))
+    with pytest.raises(SpecError, match="--seed"):
+        neurolearn.run_members([stepped, stepped], "numpy", [0, -1], quiet=True)

@@ -26,10 +26,12 @@ Uniform functions of a backend package (keyword-only after ``spec``):
   data set. Test accuracy is the reference's evaluation
   (:func:`neurolearn.reference.simulator.evaluate` or the batched trainer's) of the
   trained weights, so the task tier grades learning, the same way on every engine.
-- ``run_seeds(spec, seeds, **run's keywords) -> [RunResult]`` (optional): ``run``
-  once per seed, faster together; each result bit-identical to ``run`` with
-  ``training.seed`` = that seed. Where a backend lacks it, callers
-  (:func:`neurolearn.api.run_seeds`) run the seeds one by one.
+- ``run_members(specs, seeds, **run's keywords) -> [RunResult]`` (optional): ``run``
+  of each spec with its seed, faster together; each result bit-identical to ``run``
+  with ``training.seed`` = that seed (numpy: time-stepped specs that differ only in
+  their learning rates run as one vectorised run). Where a backend lacks it, callers
+  (:func:`neurolearn.api.run_seeds`, :func:`neurolearn.api.run_members`) run the
+  members one by one.
 """
 
 from __future__ import annotations

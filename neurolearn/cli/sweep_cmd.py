@@ -30,10 +30,12 @@ def register(sub):
     p.add_argument("--out", metavar="DIR", required=True,
                    help="folder for the task reports, summary and plots")
     p.add_argument("--seeds-per-task", type=int, default=1, metavar="N",
-                   help="run up to N seeds of one setting as one task where the backend "
-                        "trains them together (numpy, time-stepped: one vectorised run, "
-                        "each seed bit-identical to its own run, ~3x less CPU per seed on "
-                        "the spiking XOR); a worker killed mid-task loses all N (default: 1)")
+                   help="run up to N tasks that differ only in their seed and learning "
+                        "rates (rule.eta, rule.eta_output, training.lr_decay, "
+                        "training.momentum) as one task where the backend trains them "
+                        "together (numpy, time-stepped: one vectorised run, each task "
+                        "bit-identical to its own run, ~3x less CPU per seed on the "
+                        "spiking XOR); a worker killed mid-task loses all N (default: 1)")
     p.add_argument("--resume", action="store_true",
                    help="continue a sweep in DIR: finished tasks are not run again")
     p.add_argument("--retry-failed", action="store_true",

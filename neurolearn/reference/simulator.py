@@ -81,6 +81,7 @@ from __future__ import annotations
 
 import time
 from collections import namedtuple
+from dataclasses import replace
 
 import numpy as np
 
@@ -245,6 +246,22 @@ class _LayerInfo:
         self.noise = getattr(n, "noise", 0.0)
 
 
+def per_copy(values):
+    """The copies' common value (a float), or their values as an array (G, 1, 1)
+    where they differ: it multiplies each copy's (G, ...) arrays with the products a
+    lone network's float makes."""
+    values = [float(v) for v in values]
+    return values[0] if len(set(values)) == 1 else np.array(values)[:, None, None]
+
+
+def _copy_etas(etas, G: int, L: int) -> list:
+    """Per plastic layer: the copies' learning rates (:func:`per_copy`)."""
+    if len(etas) != G or any(len(row) != L for row in etas):
+        raise ValueError(f"etas: one list of {L} learning rates per copy ({G}), got "
+                         f"{[len(row) for row in etas]}")
+    return [per_copy(row[l] for row in etas) for l in range(L)]
+
+
 class Network:
     """A spec's network under ``schedule``: ``n_par`` parallel rows (examples) of one
     network, or with ``seeds`` one independent copy per seed, each with its own
@@ -257,7 +274,11 @@ class Network:
     (n_copies, n_par, width) arrays; ``copy_params[g]`` holds copy g's parameters
     (views of the stacked arrays the copies learn in). Every copy computes what a
     lone network with its seed computes, bit for bit (numpy's stacked operations
-    repeat the lone network's per copy).
+    repeat the lone network's per copy). ``etas``, ``momenta`` (copies only): each
+    copy's learning rate per plastic layer (:func:`layer_etas` of its rule) and
+    momentum, for copies whose specs differ only in those; a copy's value multiplies
+    its own arrays with the same products as a lone network's float
+    (:func:`per_copy`).
 
     Units: ``units[l]`` is a :class:`~neurolearn.reference.neurons.LIF` or
     ``BurstNeuron`` over (n_copies, n_par, n). A subclass may put in its own units
@@ -266,7 +287,8 @@ class Network:
     """
 
     def __init__(self, spec, params: Params | None = None, seed: int | None = None,
-                 n_par: int = 1, schedule: Schedule = TEXTBOOK, seeds=None):
+                 n_par: int = 1, schedule: Schedule = TEXTBOOK, seeds=None, etas=None,
+                 momenta=None):
         if getattr(spec, "phases", None):  # their meaning: reference/phased.py
             raise UnsupportedRule(NAME, f"phased spec {spec.name!r} in the time-stepped "
                                   "simulator", "it has one plastic window per example "
@@ -289,8 +311,9 @@ class Network:
         self.info = [_LayerInfo(self.net, l) for l in range(self.L + 1)]
         self.spiking = self.net.spiking
         self.terms = spec.rule.resolved_terms()
-        self.eta = layer_etas(spec.rule, self.L)
-        self.momentum = spec.training.momentum
+        self.eta = layer_etas(spec.rule, self.L) if etas is None else \
+            _copy_etas(etas, self.G, self.L)
+        self.momentum = spec.training.momentum if momenta is None else per_copy(momenta)
         self.loss = spec.training.loss
         self.tag_rule = spec.rule.resolved_tag()
         self.reward = spec.reward
@@ -514,7 +537,8 @@ class Network:
         for name, a in self._dynamic_arrays():
             arr[f"s.{name}"] = np.array(a, copy=True)
         meta = {"copies": self.G, "seeds": list(self.seeds), "n_par": self.n_par,
-                "eta": list(self.eta), "n_steps": self.n_steps,
+                "eta": [float(e) if np.ndim(e) == 0 else np.ravel(e).tolist()
+                        for e in self.eta], "n_steps": self.n_steps,
                 "r_bar": [rs.r_bar for rs in self.reward_states or ()],
                 "velocity": self._vel is not None, "B": sorted(self.Bm),
                 "filters": filters, "lines": lines,
@@ -583,7 +607,8 @@ class Network:
                 for m, n in enumerate(parts)]
         for name, arr in self._dynamic_arrays():
             arr[...] = a[f"s.{name}"]
-        self.eta = [float(e) for e in meta["eta"]]
+        self.eta = [np.array(e, float)[:, None, None] if isinstance(e, list) else float(e)
+                    for e in meta["eta"]]
         self.n_steps = int(meta["n_steps"])
         rng = meta["rng"]
         for rs, sts in ((self.burst_rng, rng["burst"]), (self.noise_rng, rng["noise"])):
@@ -980,8 +1005,13 @@ class Network:
     def apply(self):
         """Add the accumulated change (through momentum, as the batched trainer does)
         and clear the accumulators."""
-        mu = self.momentum
-        if mu and self._vel is None:
+        mu = self.momentum  # a float, or per copy (G, 1, 1): a copy with 0 gets v = d
+        mu_b = mu[..., 0] if isinstance(mu, np.ndarray) else mu  # for (G, n) biases
+        if isinstance(mu, np.ndarray):
+            mu_on = bool(np.any(mu))
+        else:
+            mu_on = bool(mu)
+        if mu_on and self._vel is None:
             self._vel = ([np.zeros_like(w) for w in self.W],
                          [np.zeros_like(v) for v in self.bv],
                          {k: np.zeros_like(v) for k, v in self.Bm.items()})
@@ -992,20 +1022,20 @@ class Network:
             touched = self._touched[l - 1]
             self._touched[l - 1] = []
             pairs = [(self.W, self.acc_W, 0)] + ([(self.bv, self.acc_b, 1)] if lay.bias else [])
-            if touched is not None and not mu:  # only where the terms added anything
+            if touched is not None and not mu_on:  # only where the terms added anything
                 add_sparse(self.W[l - 1], self.acc_W[l - 1], touched)
                 pairs = pairs[1:]
             for target, acc, g in pairs:
                 d = acc[l - 1]
-                if mu:
+                if mu_on:
                     v = self._vel[g][l - 1]
-                    v *= mu
+                    v *= mu if g == 0 else mu_b
                     v += d
                     d = v
                 target[l - 1] += d
                 acc[l - 1].fill(0.0)
         for k, d in self.acc_B.items():
-            if mu:
+            if mu_on:
                 v = self._vel[2][k]
                 v *= mu
                 v += d
@@ -1306,7 +1336,7 @@ class _CopyState:
     def __init__(self, net, g):
         self.network, self.copy = net, g
         self.params = net.copy_params[g]
-        self.eta = list(net.eta)
+        self.eta = [float(e) if np.ndim(e) == 0 else float(np.ravel(e)[g]) for e in net.eta]
 
 
 def run_time_stepped(spec, dataset=None, epochs: int | None = None, quiet: bool | None = None,
@@ -1335,12 +1365,55 @@ def run_seeds(spec, seeds, dataset=None, epochs: int | None = None,
     return _train(spec, list(seeds), dataset=dataset, epochs=epochs, quiet=quiet)
 
 
+# The fields members of one vectorised run may differ in, besides the seed: the
+# learning rates, which scale each copy's own terms (Network's ``etas``), their decay
+# after every pass, and the momentum (``momenta``)
+RATE_FIELDS = ("rule.eta", "rule.eta_output", "training.lr_decay", "training.momentum")
+
+
+def without_rates(spec):
+    """``spec`` with its :data:`RATE_FIELDS` and seed set to fixed values: two specs
+    whose results :func:`run_members` can give from one run have equal
+    ``without_rates``."""
+    return spec.with_(rule=replace(spec.rule, eta=1.0, eta_output=None),
+                      training=replace(spec.training, seed=0, lr_decay=1.0, momentum=0.0))
+
+
+def run_members(specs, seeds, dataset=None, epochs: int | None = None,
+                quiet: bool | None = None) -> list:
+    """:func:`run_seeds` for members that may also differ in their learning rates,
+    their decay and momentum (:data:`RATE_FIELDS`, e.g. the points of a sweep over
+    eta): one copy per (spec, seed), each RunResult bit-identical to
+    ``run_time_stepped`` of its spec with its seed. Specs that differ in anything else
+    raise ValueError."""
+    specs, seeds = list(specs), list(seeds)
+    if len(specs) != len(seeds) or not specs:
+        raise ValueError(f"run_members: one spec per seed, got {len(specs)} specs and "
+                         f"{len(seeds)} seeds")
+    base = without_rates(specs[0])
+    for i, sp in enumerate(specs[1:], start=1):
+        if without_rates(sp) != base:
+            raise ValueError(f"run_members: member {i}'s spec differs from member 0's in "
+                             f"more than {', '.join(RATE_FIELDS)} and the seed")
+    L = len(specs[0].network.layers) - 1
+    return _train(specs[0], seeds, dataset=dataset, epochs=epochs, quiet=quiet,
+                  etas=[layer_etas(sp.rule, L) for sp in specs],
+                  decays=[sp.training.lr_decay for sp in specs],
+                  momenta=[sp.training.momentum for sp in specs])
+
+
 def _train(spec, seeds, dataset=None, epochs=None, quiet=None, params=None, resume=None,
-           on_checkpoint=None, checkpoint_steps=None) -> list:
+           on_checkpoint=None, checkpoint_steps=None, etas=None, decays=None,
+           momenta=None) -> list:
     t = spec.training
+    # per copy where the copies' decays differ: e * d is each copy's own product
+    # (and e * 1.0 = e, where a lone run with no decay skips it)
+    decays = None if decays is None else per_copy(decays)
+    if not isinstance(decays, np.ndarray):
+        decays = None
     ds, k_in, k_out = _dataset(spec, dataset)
     epochs = t.epochs if epochs is None else epochs
-    net = Network(spec, params=params, seeds=seeds)
+    net = Network(spec, params=params, seeds=seeds, etas=etas, momenta=momenta)
     G, sim, k = net.G, spec.simulation, net.k
     n = len(ds.x_train)
     orders = np.stack([example_order(n, epochs * n, s) for s in net.seeds])
@@ -1402,7 +1475,9 @@ def _train(spec, seeds, dataset=None, epochs=None, quiet=None, params=None, resu
                     t0, since = time.perf_counter(), 0
             skip = 0
             seconds += time.perf_counter() - t0
-            if t.lr_decay != 1.0:  # as the batched trainer: eta shrinks after every pass
+            if decays is not None:
+                net.eta = [e * decays for e in net.eta]
+            elif t.lr_decay != 1.0:  # as the batched trainer: eta shrinks after every pass
                 net.eta = [e * t.lr_decay for e in net.eta]
             readouts = record(ep, seconds)
             if on_checkpoint is not None:

@@ -150,8 +150,10 @@ class CompiledTerm:
         ``("cols", g, j)``, ``"dense"`` or None (nowhere)."""
         P, Q, n = self.factors(sig_pre, sig_post, W, pre_mask, post_mask)
         c = self.coeff * scale / n
+        # copies with their own rates: scale (G, 1, 1), and cg[g] is copy g's c
+        cg = c.reshape(-1) if isinstance(c, np.ndarray) else None
         if bias is not None:
-            db = c * P.sum(axis=-2)
+            db = (c if cg is None else cg[:, None]) * P.sum(axis=-2)
             for s in self.syn:
                 if s == "w":
                     db *= bias
@@ -165,7 +167,7 @@ class CompiledTerm:
                 if not len(f):
                     return None
                 g, i = np.divmod(f, P.shape[-1])
-                sub = (Pf[f] * c)[:, None] * Q[:, 0].take(g, 0)
+                sub = (Pf[f] * (c if cg is None else cg[g]))[:, None] * Q[:, 0].take(g, 0)
                 for s in self.syn:
                     sub *= W[g, i] if s == "w" else syn[s][g, i]
                 if acc.flags.c_contiguous:  # acc[g, i] as rows of a (G n_post, n_pre) view
@@ -178,7 +180,8 @@ class CompiledTerm:
             if len(g) * 4 < Q.size:
                 if not len(g):
                     return None
-                sub = (P[g, 0, :] * c) * Q[g, 0, j][:, None]
+                sub = (P[g, 0, :] * (c if cg is None else cg[g][:, None])) * \
+                    Q[g, 0, j][:, None]
                 for s in self.syn:
                     sub *= W[g, :, j] if s == "w" else syn[s][g, :, j]
                 if len(g) <= _FEW:  # strided columns: basic slices beat a fancy gather

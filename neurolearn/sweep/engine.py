@@ -125,8 +125,9 @@ def _clock(seconds: float) -> str:
 
 def batches(tasks, seeds_per_task: int = 1) -> list[list]:
     """Tasks grouped for submission: up to ``seeds_per_task`` tasks that differ only in
-    their seed, on a backend with a vectorised ``run_seeds`` (numpy), go as one Dask
-    task; every other task goes alone."""
+    their seed and learning rates (``rule.eta``, ``rule.eta_output``,
+    ``training.lr_decay``, ``training.momentum``), on a backend with a vectorised ``run_members`` (numpy), go
+    as one Dask task; every other task goes alone."""
     import json
 
     from .. import backends
@@ -134,12 +135,24 @@ def batches(tasks, seeds_per_task: int = 1) -> list[list]:
         raise NeurolearnError(f"--seeds-per-task: must be at least 1, got {seeds_per_task}")
     groups: dict[str, list] = {}
     for t in tasks:
-        vectorised = hasattr(backends.package(t.backend), "run_seeds")
-        same = json.dumps([t.spec, t.setting, t.backend, t.precision, t.options],
+        vectorised = hasattr(backends.package(t.backend), "run_members")
+        same = json.dumps([_without_rates(t.spec), t.backend, t.precision, t.options],
                           sort_keys=True) if vectorised and seeds_per_task > 1 else t.key
         groups.setdefault(same, []).append(t)
     return [group[i:i + seeds_per_task] for group in groups.values()
             for i in range(0, len(group), seeds_per_task)]
+
+
+def _without_rates(spec: dict) -> dict:
+    """A task's spec (plain data) without the learning rates and decay one vectorised
+    run may differ in (:data:`neurolearn.reference.simulator.RATE_FIELDS`)."""
+    from ..reference.simulator import RATE_FIELDS
+    out = {k: dict(v) if isinstance(v, dict) else v for k, v in spec.items()}
+    for path in RATE_FIELDS:
+        section, name = path.split(".")
+        if isinstance(out.get(section), dict):
+            out[section].pop(name, None)
+    return out
 
 
 def run_tasks(client, tasks, store, *, save_weights=False, quiet=None,

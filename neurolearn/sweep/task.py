@@ -85,22 +85,22 @@ def execute(payload: dict) -> dict:
 
 
 def execute_batch(payloads: list) -> list:
-    """Run tasks that differ only in their seed as one ``neurolearn.run_seeds`` call
-    (one vectorised run where the backend has one; each result bit-identical to its
-    own ``run``): one report per task. A failure fails every task of the batch, each
-    report carrying the error; nothing raises."""
+    """Run tasks that differ only in their seed and learning rates as one
+    ``neurolearn.run_members`` call (one vectorised run where the backend has one;
+    each result bit-identical to its own ``run``): one report per task. A failure
+    fails every task of the batch, each report carrying the error; nothing raises."""
     reports = [_report(p) for p in payloads]
     first = payloads[0]
     t0 = time.perf_counter()
     try:
-        from ..api import run_seeds
+        from ..api import run_members
         from ..rules import Spec
         from ..rules.schema import from_dict
-        spec = from_dict(Spec, first["spec"])
+        specs = [from_dict(Spec, p["spec"]) for p in payloads]
         seeds = [p["seed"] for p in payloads]
-        results = run_seeds(spec, first["backend"], seeds, precision=first["precision"],
-                            quiet=True, **first["options"])
-        for report, payload, result in zip(reports, payloads, results):
+        results = run_members(specs, first["backend"], seeds, precision=first["precision"],
+                              quiet=True, **first["options"])
+        for report, payload, spec, result in zip(reports, payloads, specs, results):
             report["result"] = result.to_json_dict()
             report["weights_sha256"] = weights_digest(result.weights)
             report["margin"] = margin(spec.with_(training=type(spec.training)(

@@ -11,7 +11,7 @@ from __future__ import annotations
 from ...reference.schedule import TEXTBOOK
 from ..base import Backend
 from .lower import lower  # noqa: F401
-from .runtime import run, run_seeds, simulate  # noqa: F401
+from .runtime import run, run_members, simulate  # noqa: F401
 
 BACKEND = Backend(
     name="numpy", package=__name__, extra="core", requires=None, emulator=False,

@@ -25,21 +25,27 @@ def run(spec, *, precision: str = "float", epochs=None, quiet=None, profile=None
     return run_time_stepped(spec, dataset=dataset, epochs=epochs, quiet=quiet)
 
 
-def run_seeds(spec, seeds, *, precision: str = "float", epochs=None, quiet=None,
-              profile=None, dataset=None, variant=None, time_limit=None,
-              weight_headroom=None) -> list:
-    """``run`` of ``spec`` once per seed: a time-stepped float spec trains every seed
-    as one vectorised run (one copy per seed, each bit-identical to its own run, about
-    3x less CPU per seed on the spiking XOR); anything else runs seed by seed."""
+def run_members(specs, seeds, *, precision: str = "float", epochs=None, quiet=None,
+                profile=None, dataset=None, variant=None, time_limit=None,
+                weight_headroom=None) -> list:
+    """``run`` of each (spec, seed) member: time-stepped float specs that differ only
+    in their learning rates (``rule.eta``, ``rule.eta_output``, ``training.lr_decay``,
+    ``training.momentum``) and seed train as one vectorised run (one copy each, each bit-identical to its own
+    run); anything else runs member by member."""
     from dataclasses import replace
-    lower(spec, precision, profile, variant)
-    if precision == "float" and mode_of(spec) == "time_stepped":
-        from ...reference.simulator import run_seeds as vectorised
-        return vectorised(spec, list(seeds), dataset=dataset, epochs=epochs, quiet=quiet)
+
+    from ...reference.simulator import run_members as vectorised
+    from ...reference.simulator import without_rates
+    specs, seeds = list(specs), list(seeds)
+    for spec in specs:
+        lower(spec, precision, profile, variant)
+    if precision == "float" and mode_of(specs[0]) == "time_stepped" and \
+            all(without_rates(s) == without_rates(specs[0]) for s in specs):
+        return vectorised(specs, seeds, dataset=dataset, epochs=epochs, quiet=quiet)
     return [run(spec.with_(training=replace(spec.training, seed=s)), precision=precision,
                 epochs=epochs, quiet=quiet, profile=profile, dataset=dataset,
                 variant=variant, time_limit=time_limit, weight_headroom=weight_headroom)
-            for s in seeds]
+            for spec, s in zip(specs, seeds)]
 
 
 def simulate(spec, *, steps, precision="float", seed=None, record_every=1, variant=None,
