@@ -282,6 +282,8 @@ def test_seeds_per_task_reports_equal_direct_runs_bit_for_bit(tmp_path):
     reports = sorted(map(store.load, store.existing()),
                      key=lambda r: (r["setting"]["rule.eta"], r["seed"]))
     assert [sorted(r["batch"]["seeds"]) for r in reports] == [[0, 0, 1, 1, 2, 2]] * 6
+    assert all(sorted(r["batch"]["keys"]) == sorted(q["key"] for q in reports)
+               for r in reports)  # which tasks ran together, whatever their rates
     assert len({r["worker"]["pid"] for r in reports}) == 1
     base = neurolearn.load(spec_path)
     for r in reports:

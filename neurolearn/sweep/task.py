@@ -121,6 +121,7 @@ def execute_batch(payloads: list) -> list:
         report["wall_seconds"] = wall / len(reports)
         report["finished"] = _now()
         if len(reports) > 1:
-            report["batch"] = {"seeds": [p["seed"] for p in payloads],
+            report["batch"] = {"keys": [p["key"] for p in payloads],
+                               "seeds": [p["seed"] for p in payloads],
                                "wall_seconds": wall}
     return reports
