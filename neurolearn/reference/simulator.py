@@ -90,6 +90,7 @@ from ..errors import SpecError, UnsupportedRule
 from ..progress import Progress
 from ..result import RunResult, Trace, add_history_row, new_history
 from ..rules.neurons import Burst
+from ..rules.schema import to_dict
 from .burst import BurstAverages
 from .neurons import LIF, BurstNeuron
 from .params import Params, init_params
@@ -1007,10 +1008,7 @@ class Network:
         and clear the accumulators."""
         mu = self.momentum  # a float, or per copy (G, 1, 1): a copy with 0 gets v = d
         mu_b = mu[..., 0] if isinstance(mu, np.ndarray) else mu  # for (G, n) biases
-        if isinstance(mu, np.ndarray):
-            mu_on = bool(np.any(mu))
-        else:
-            mu_on = bool(mu)
+        mu_on = bool(np.any(mu))
         if mu_on and self._vel is None:
             self._vel = ([np.zeros_like(w) for w in self.W],
                          [np.zeros_like(v) for v in self.bv],
@@ -1371,12 +1369,23 @@ def run_seeds(spec, seeds, dataset=None, epochs: int | None = None,
 RATE_FIELDS = ("rule.eta", "rule.eta_output", "training.lr_decay", "training.momentum")
 
 
-def without_rates(spec):
-    """``spec`` with its :data:`RATE_FIELDS` and seed set to fixed values: two specs
-    whose results :func:`run_members` can give from one run have equal
-    ``without_rates``."""
-    return spec.with_(rule=replace(spec.rule, eta=1.0, eta_output=None),
-                      training=replace(spec.training, seed=0, lr_decay=1.0, momentum=0.0))
+def without_rates(data: dict) -> dict:
+    """A spec's plain data (``rules.schema.to_dict``) without its :data:`RATE_FIELDS`
+    and seed: the members of one vectorised run have equal ``without_rates``."""
+    out = {k: dict(v) if isinstance(v, dict) else v for k, v in data.items()}
+    for path in RATE_FIELDS + ("training.seed",):
+        section, name = path.split(".")
+        if isinstance(out.get(section), dict):
+            out[section].pop(name, None)
+    return out
+
+
+def first_beyond_rates(specs) -> int | None:
+    """The index of the first spec that differs from specs[0] in more than its
+    :data:`RATE_FIELDS` and seed, or None: all of them can run as one."""
+    base = without_rates(to_dict(specs[0]))
+    return next((i for i, sp in enumerate(specs[1:], start=1)
+                 if without_rates(to_dict(sp)) != base), None)
 
 
 def run_members(specs, seeds, dataset=None, epochs: int | None = None,
@@ -1390,11 +1399,10 @@ def run_members(specs, seeds, dataset=None, epochs: int | None = None,
     if len(specs) != len(seeds) or not specs:
         raise ValueError(f"run_members: one spec per seed, got {len(specs)} specs and "
                          f"{len(seeds)} seeds")
-    base = without_rates(specs[0])
-    for i, sp in enumerate(specs[1:], start=1):
-        if without_rates(sp) != base:
-            raise ValueError(f"run_members: member {i}'s spec differs from member 0's in "
-                             f"more than {', '.join(RATE_FIELDS)} and the seed")
+    i = first_beyond_rates(specs)
+    if i is not None:
+        raise ValueError(f"run_members: member {i}'s spec differs from member 0's in "
+                         f"more than {', '.join(RATE_FIELDS)} and the seed")
     L = len(specs[0].network.layers) - 1
     return _train(specs[0], seeds, dataset=dataset, epochs=epochs, quiet=quiet,
                   etas=[layer_etas(sp.rule, L) for sp in specs],
@@ -1406,11 +1414,9 @@ def _train(spec, seeds, dataset=None, epochs=None, quiet=None, params=None, resu
            on_checkpoint=None, checkpoint_steps=None, etas=None, decays=None,
            momenta=None) -> list:
     t = spec.training
-    # per copy where the copies' decays differ: e * d is each copy's own product
-    # (and e * 1.0 = e, where a lone run with no decay skips it)
-    decays = None if decays is None else per_copy(decays)
-    if not isinstance(decays, np.ndarray):
-        decays = None
+    # eta's decay after every pass: a float, or per copy where the copies differ (e * d
+    # is each copy's own product, and e * 1.0 = e where a lone run skips it)
+    decay = t.lr_decay if decays is None else per_copy(decays)
     ds, k_in, k_out = _dataset(spec, dataset)
     epochs = t.epochs if epochs is None else epochs
     net = Network(spec, params=params, seeds=seeds, etas=etas, momenta=momenta)
@@ -1475,10 +1481,9 @@ def _train(spec, seeds, dataset=None, epochs=None, quiet=None, params=None, resu
                     t0, since = time.perf_counter(), 0
             skip = 0
             seconds += time.perf_counter() - t0
-            if decays is not None:
-                net.eta = [e * decays for e in net.eta]
-            elif t.lr_decay != 1.0:  # as the batched trainer: eta shrinks after every pass
-                net.eta = [e * t.lr_decay for e in net.eta]
+            # as the batched trainer: eta shrinks after every pass
+            if isinstance(decay, np.ndarray) or decay != 1.0:
+                net.eta = [e * decay for e in net.eta]
             readouts = record(ep, seconds)
             if on_checkpoint is not None:
                 on_checkpoint(state(ep, 0, seconds))

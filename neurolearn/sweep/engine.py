@@ -131,28 +131,17 @@ def batches(tasks, seeds_per_task: int = 1) -> list[list]:
     import json
 
     from .. import backends
+    from ..reference.simulator import without_rates
     if seeds_per_task < 1:
         raise NeurolearnError(f"--seeds-per-task: must be at least 1, got {seeds_per_task}")
     groups: dict[str, list] = {}
     for t in tasks:
         vectorised = hasattr(backends.package(t.backend), "run_members")
-        same = json.dumps([_without_rates(t.spec), t.backend, t.precision, t.options],
+        same = json.dumps([without_rates(t.spec), t.backend, t.precision, t.options],
                           sort_keys=True) if vectorised and seeds_per_task > 1 else t.key
         groups.setdefault(same, []).append(t)
     return [group[i:i + seeds_per_task] for group in groups.values()
             for i in range(0, len(group), seeds_per_task)]
-
-
-def _without_rates(spec: dict) -> dict:
-    """A task's spec (plain data) without the learning rates and decay one vectorised
-    run may differ in (:data:`neurolearn.reference.simulator.RATE_FIELDS`)."""
-    from ..reference.simulator import RATE_FIELDS
-    out = {k: dict(v) if isinstance(v, dict) else v for k, v in spec.items()}
-    for path in RATE_FIELDS:
-        section, name = path.split(".")
-        if isinstance(out.get(section), dict):
-            out[section].pop(name, None)
-    return out
 
 
 def run_tasks(client, tasks, store, *, save_weights=False, quiet=None,

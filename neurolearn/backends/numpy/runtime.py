@@ -34,13 +34,13 @@ def run_members(specs, seeds, *, precision: str = "float", epochs=None, quiet=No
     run); anything else runs member by member."""
     from dataclasses import replace
 
+    from ...reference.simulator import first_beyond_rates
     from ...reference.simulator import run_members as vectorised
-    from ...reference.simulator import without_rates
     specs, seeds = list(specs), list(seeds)
     for spec in specs:
         lower(spec, precision, profile, variant)
     if precision == "float" and mode_of(specs[0]) == "time_stepped" and \
-            all(without_rates(s) == without_rates(specs[0]) for s in specs):
+            first_beyond_rates(specs) is None:
         return vectorised(specs, seeds, dataset=dataset, epochs=epochs, quiet=quiet)
     return [run(spec.with_(training=replace(spec.training, seed=s)), precision=precision,
                 epochs=epochs, quiet=quiet, profile=profile, dataset=dataset,
