@@ -30,7 +30,7 @@ def bench(name, args, quick_args):
 BENCHES = [
     bench("bench_fa_fashion_mnist.py", ["--epochs", "1", "--repeats", "5"],
           ["--epochs", "1", "--repeats", "1"]),
-    bench("bench_xor_seeds.py", [],
+    bench("bench_xor_seeds.py", ["--numpy-too"],
           ["--epochs", "3", "--single-epochs", "2", "--json",
            str(RESULTS / "xor_seeds_quick.json")]),
     bench("bench_members.py", [], ["--epochs", "2", "--seeds", "0,1", "--rates", "4,6",
@@ -113,12 +113,18 @@ def _rows():
         how = ("" if d["epochs"] == full else
                f"; extrapolated from {d['epochs']} epochs ({d['cpu_s_per_seed']:.1f} s)")
         alone = single.get("cpu_s_per_seed_spec_epochs", 0)
+        steps = "compiled neuron steps" if d.get("compiled_steps") else "numpy neuron steps"
+        peer = f"one seed alone {alone:.0f} ({single.get('us_per_step_cpu', 0):.0f} us per step)"
+        if "numpy_steps" in d:  # the same run with numpy neuron steps, on the other core
+            n = d["numpy_steps"]
+            peer = (f"numpy neuron steps beside it {n['cpu_s_per_seed']:.1f} "
+                    f"({d['numpy_over_this_cpu']:.2f}x the CPU; same weights: "
+                    f"{'yes' if d['same_weights_as_numpy'] else 'NO'}); " + peer)
         rows.append((f"spiking burstprop XOR, {len(d['seeds'])} seeds x {full} epochs "
-                     f"in one vectorised run, one core (CPU s per seed{_load(d)})",
+                     f"in one vectorised run, {steps}, one core (CPU s per seed{_load(d)})",
                      f"{per_seed:.1f} ({d['us_per_seed_step_cpu']:.0f} us per "
                      f"seed-step; wall/CPU {d['wall_s'] / d['cpu_s']:.1f}{how})",
-                     f"one seed alone {alone:.0f} "
-                     f"({single.get('us_per_step_cpu', 0):.0f} us per step)",
+                     peer,
                      f"goal < {d['goal_s_per_seed']:.0f} s: "
                      f"{'met' if d['goal_met_cpu'] else 'not met'}"
                      + ("" if d["epochs"] == full else " (extrapolated)"), d["command"]))

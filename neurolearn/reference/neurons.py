@@ -30,6 +30,8 @@ from __future__ import annotations
 import numpy as np
 from numpy.core.umath import clip as _clip  # np.clip without its wrapper
 
+from . import kernels
+
 
 def n_steps(t: float, dt: float) -> int:
     """A duration in whole steps (rounded; durations are given in seconds)."""
@@ -102,6 +104,8 @@ class LIF:
 
     def spike(self, J) -> np.ndarray:
         """Advance one step under current J; returns the spikes as booleans."""
+        if kernels.active() and kernels.fits(J, self.v):  # the same steps, compiled
+            return kernels.lif_spike(self, J)
         # v <- J + (v - J) decay where free, else 0; the state is updated in place
         v = self.v
         np.subtract(v, J, v)

@@ -91,6 +91,7 @@ from ..progress import Progress
 from ..result import RunResult, Trace, add_history_row, new_history
 from ..rules.neurons import Burst
 from ..rules.schema import to_dict
+from . import kernels
 from .burst import BurstAverages
 from .neurons import LIF, BurstNeuron
 from .params import Params, init_params
@@ -807,40 +808,59 @@ class Network:
             a = np.matmul(events[l - 1], self.WT[l - 1])
             if delay:
                 a = self.fwd[l](a)
-            net = self.current[l](a) + self.b3[l - 1]
-            nets[l] = net
             lay = info[l]
-            # J = threshold + gain * net (+ noise); a gain or noise of 1 multiplies exactly
-            thr, gain, noise, noisy = self._J[l]
-            J = thr + (net if gain is None else gain * net)
-            if noisy:
-                J += self.noise[l]() if noise is None else noise * self.noise[l]()
-            if lay.burst:
-                avg = self.averages[l]
-                if full:
-                    # the soma's spikes are the train's events, the rest its bursts
-                    spk, ev = self.units[l].spike(J)
-                    pbar = avg.p_bar
-                    bu = spk ^ ev
-                    masks[l] = ev
-                    s, E, B = spk.astype(float), ev.astype(float), bu.astype(float)
-                    avg.averages(E, B)
-                    bursts[l] = (B, pbar)
-                    self.last_bursts[l] = (E, B, pbar)  # for probes and tests
-                else:  # the events alone: the soma's spikes
-                    s, E = None, self.units[l].soma.spike(J).astype(float)
+            if lay.burst and full:  # the rate estimate xhat is advanced too
+                s, E, B, masks[l], pbar, nets[l] = self._burst_forward(l, a)
+                bursts[l] = (B, pbar)
+                self.last_bursts[l] = (E, B, pbar)  # for probes and tests
             else:
+                nets[l], J = self._current(l, a)
                 unit = self.units[l]
-                if hasattr(unit, "spike"):
+                if lay.burst:  # the events alone: the soma's spikes
+                    s, E = None, unit.soma.spike(J).astype(float)
+                elif hasattr(unit, "spike"):
                     s = E = unit.spike(J).astype(float)
                 else:
                     s = E = self._foreign_step(unit, J)
+                if full:
+                    xhat[l](E)
             spikes.append(s)
             events.append(E)
-            if full:
-                xhat[l](E)
         self._last_events = events[L]
         return spikes, events, bursts, nets, masks
+
+    def _current(self, l, a):
+        """Layer ``l``'s net input (filtered input ``a`` plus bias) and its current J =
+        threshold + gain * net (+ noise) this step; a gain or noise of 1 is None (times
+        1 is exact)."""
+        net = self.current[l](a) + self.b3[l - 1]
+        thr, gain, noise, noisy = self._J[l]
+        J = thr + (net if gain is None else gain * net)
+        if noisy:
+            J += self.noise[l]() if noise is None else noise * self.noise[l]()
+        return net, J
+
+    def _burst_forward(self, l, a):
+        """Burst layer ``l``'s step under filtered input ``a``: (train, E, B as floats,
+        the events as booleans, P_bar before this step, the net input); the current,
+        the burst averages and the rate estimate xhat are advanced. The soma's spikes
+        are the train's events, the rest its bursts (BurstNeuron)."""
+        unit, avg, xhat = self.units[l], self.averages[l], self.xhat[l]
+        pbar = avg.p_bar
+        b = self.b3[l - 1]
+        if kernels.active() and kernels.fits(a, unit.soma.v) and b.shape == a.shape:
+            thr, gain, noise, noisy = self._J[l]  # the same steps, compiled
+            z = self.noise[l]() if noisy else None
+            s, E, B, ev, net = kernels.burst_layer(unit, avg, xhat, self.current[l], b, a,
+                                                   thr, gain, noise, z)
+            return s, E, B, ev, pbar, net
+        net, J = self._current(l, a)
+        spk, ev = unit.spike(J)
+        bu = spk ^ ev
+        s, E, B = spk.astype(float), ev.astype(float), bu.astype(float)
+        avg.averages(E, B)
+        xhat(E)
+        return s, E, B, ev, pbar, net
 
     def infer_events(self, x_spikes):
         """One inference step (no teacher, bursts or plasticity) of copies, for an
