@@ -10,7 +10,10 @@ Network and the three builds: neurolearn/independent/network.py (784-256-10, "sm
 own child process (a fresh interpreter: Brian2's preferences and NEST's kernel are
 global; peak memory is the child's). Peers:
 
-- ``reference``: neurolearn's time-stepped Network (NumPy, dense).
+- ``reference``: neurolearn's time-stepped Network (NumPy, dense), with its compiled
+  steps where the ``jit`` extra (numba) is installed (the same bits;
+  neurolearn/reference/kernels.py); ``reference-numpy``: the same with the numpy
+  steps only (``NEUROLEARN_JIT=0``'s path).
 - ``brian2-numpy``, ``brian2-cython``: Brian2 2.8 runtime targets, the usual synapse
   (a pre spike deposits g w into a decaying current), which is the reference's
   (I = low-pass(W s); ``--check`` and tests/test_independent_network.py show the same
@@ -50,7 +53,8 @@ sys.path.insert(0, str(HERE.parent))
 ONE_THREAD = {k: "1" for k in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")}
 
 SIZES = {"small": (784, 256, 10), "large": (784, 2560, 100)}
-PEERS = ("reference", "brian2-numpy", "brian2-cython", "brian2-numpy-summed",
+PEERS = ("reference", "reference-numpy", "brian2-numpy", "brian2-cython",
+         "brian2-numpy-summed",
          "brian2-cython-summed", "brian2-cpp_standalone", "nest")
 DT = 0.001
 
@@ -59,8 +63,11 @@ def child(peer: str, size: str, steps: int) -> dict:
     import numpy as np  # noqa: F401
     from neurolearn.independent import network as sn
     p = sn.problem(SIZES[size], steps, seed=0)
-    if peer == "reference":
-        r = sn.reference(p)
+    if peer.startswith("reference"):
+        from neurolearn.reference import kernels
+        with kernels.use(peer == "reference" and kernels.available()):
+            r = sn.reference(p)
+            r["compiled_steps"] = kernels.active()
     elif peer.startswith("brian2"):
         parts = peer.split("-")
         r = sn.brian2(p, target=parts[1], current="summed" if len(parts) > 2 else "event")

@@ -450,6 +450,7 @@ class Network:
             return
         for d in getattr(self, "_draws", []):
             d.rewind()
+        kernels.warm(len(shape(0)))  # numba's load belongs to the build, not to a step
         self.noise = [None] * (self.L + 1)  # per layer: current noise, burst draws
         self.burst_draws = [None] * (self.L + 1)
         self._draws = []
@@ -813,6 +814,12 @@ class Network:
                 s, E, B, masks[l], pbar, nets[l] = self._burst_forward(l, a)
                 bursts[l] = (B, pbar)
                 self.last_bursts[l] = (E, B, pbar)  # for probes and tests
+            elif full and not lay.burst and self._lif_fits(l, a):
+                thr, gain, noise, noisy = self._J[l]  # the same steps, compiled
+                s, nets[l] = kernels.lif_layer(self.units[l], xhat[l], self.current[l],
+                                               self.b3[l - 1], a, thr, gain, noise,
+                                               self.noise[l]() if noisy else None)
+                E = s
             else:
                 nets[l], J = self._current(l, a)
                 unit = self.units[l]
@@ -839,6 +846,13 @@ class Network:
         if noisy:
             J += self.noise[l]() if noise is None else noise * self.noise[l]()
         return net, J
+
+    def _lif_fits(self, l, a) -> bool:
+        """Whether layer l's full step can run compiled (kernels.lif_layer): an LIF
+        unit, compiled steps on, arrays of the state's shape (no broadcast bias)."""
+        unit = self.units[l]
+        return (kernels.active() and type(unit) is LIF and kernels.fits(a, unit.v)
+                and self.b3[l - 1].shape == a.shape)
 
     def _burst_forward(self, l, a):
         """Burst layer ``l``'s step under filtered input ``a``: (train, E, B as floats,
@@ -968,6 +982,11 @@ class Network:
                     if ca is None or ca[0].shape != x.shape:
                         ca = self._trace_consts[key] = (np.full(x.shape, d),
                                                         np.full(x.shape, jump))
+                    if kernels.active() and kernels.fits(s, x):  # the same, compiled
+                        old, new = kernels.trace(x, ca[0], ca[1], s, reset)
+                        self.filters[key] = new
+                        (sig_pre if is_pre else sig_post)[name] = old if before else new
+                        continue
                     old, jump_s = ca[0] * x, ca[1]
                 new = np.where(s > 0, jump, old) if reset else old + jump_s * s
                 self.filters[key] = new
@@ -1028,7 +1047,7 @@ class Network:
         and clear the accumulators."""
         mu = self.momentum  # a float, or per copy (G, 1, 1): a copy with 0 gets v = d
         mu_b = mu[..., 0] if isinstance(mu, np.ndarray) else mu  # for (G, n) biases
-        mu_on = bool(np.any(mu))
+        mu_on = bool(np.any(mu)) if isinstance(mu, np.ndarray) else mu != 0
         if mu_on and self._vel is None:
             self._vel = ([np.zeros_like(w) for w in self.W],
                          [np.zeros_like(v) for v in self.bv],

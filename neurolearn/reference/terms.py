@@ -23,6 +23,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from . import kernels
+
 # post signals that are 0/1 trains or vanish outside them: a term with one of these
 # (or a spike mask) is worth evaluating row-sparse
 SPARSE_POST = frozenset({"event", "burst", "pbar_event"})
@@ -135,13 +137,18 @@ class CompiledTerm:
         G, n_post, n_pre = W.shape
         n = next(iter(sig_post.values())).shape[-2] if sig_post else \
             next(iter(sig_pre.values())).shape[-2]
-        P = self._product(self.post, sig_post, (G, n, n_post))
-        Q = self._product(self.pre, sig_pre, (G, n, n_pre))
-        if post_mask is not None:
-            P = P * post_mask
-        if pre_mask is not None:
-            Q = Q * pre_mask
-        return P, Q, n
+        return (self._side(self.post, sig_post, (G, n, n_post), post_mask),
+                self._side(self.pre, sig_pre, (G, n, n_pre), pre_mask), n)
+
+    @classmethod
+    def _side(cls, keys, sig, shape, mask):
+        """One side's product times its spike mask; with no factors, the mask itself
+        (1 * m is m exactly: no array of ones to multiply)."""
+        if mask is None:
+            return cls._product(keys, sig, shape)
+        if not keys and mask.shape == shape:
+            return mask
+        return cls._product(keys, sig, shape) * mask
 
     def add_to(self, acc, sig_pre, sig_post, W, scale, *, bias=None, acc_b=None,
                syn=None, pre_mask=None, post_mask=None, work=None):
@@ -158,6 +165,15 @@ class CompiledTerm:
                 if s == "w":
                     db *= bias
             acc_b += db
+        if n == 1 and (self.row_sparse or self.col_sparse) and kernels.active() and \
+                len(self.syn) <= 1:  # the same entries, compiled (kernels.spiked_term)
+            S = None if not self.syn else W if self.syn[0] == "w" else syn[self.syn[0]]
+            if kernels.fits_terms(acc) and (S is None or kernels.fits_terms(S)):
+                for kind in ("rows",) * self.row_sparse + ("cols",) * self.col_sparse:
+                    done = kernels.spiked_term(kind, P[:, 0], c if cg is None else cg,
+                                               Q[:, 0], acc, S)
+                    if done is not None:
+                        return (kind, *done) if len(done[0]) else None
         if n == 1 and self.row_sparse:
             # the nonzero rows through flat indices f = g * n_post + i: a float array's
             # nonzero (and 2-d gathers) cost several times a boolean 1-d one's here
@@ -201,6 +217,11 @@ def add_sparse(target, acc, touched):
     """target += acc and acc <- 0 where ``touched`` (a list of what
     :meth:`CompiledTerm.add_to` returned) says acc may be nonzero: elsewhere acc is 0
     and adding it would change nothing, so the result is the dense one's."""
+    # the same sums, compiled
+    if kernels.active() and kernels.fits_terms(target) and kernels.fits_terms(acc):
+        for kind, g, idx in touched:
+            kernels.apply_sparse(kind, target, acc, g, idx)
+        return
     for where in touched:
         kind, g, idx = where
         if kind == "rows":
