@@ -45,8 +45,9 @@ BENCHES = [
     bench("bench_nengo.py", ["--json", str(RESULTS / "nengo.json")],
           ["--quick", "--json", str(RESULTS / "nengo.json")]),
     bench("bench_spiking_peers.py", ["--sizes", "small,large", "--repeats", "3", "--peers",
-                                     "reference,brian2-cython,brian2-cpp_standalone,nest",
-                                     "--json", str(RESULTS / "spiking_peers_standalone.json")],
+                                     "reference,reference-numpy,brian2-cython,"
+                                     "brian2-cpp_standalone,nest",
+                                     "--json", str(RESULTS / "spiking_peers_compiled.json")],
           ["--sizes", "small", "--steps-small", "200", "--repeats", "1"]),
 ]
 
@@ -174,8 +175,10 @@ def _rows():
     # the latest run: with Brian2's C++ standalone target where there is one, else the
     # run after the row/column-sparse spike terms (commits f68c273, a97ac5b);
     # spiking_peers.json was measured on the dense code before them
-    for name in ("spiking_peers_standalone.json", "spiking_peers_after_sparse.json",
-                 "spiking_peers.json"):
+    # spiking_peers_compiled.json: with the compiled steps (the jit extra) beside the
+    # numpy steps
+    for name in ("spiking_peers_compiled.json", "spiking_peers_standalone.json",
+                 "spiking_peers_after_sparse.json", "spiking_peers.json"):
         f = RESULTS / name
         if f.exists():
             break
@@ -184,7 +187,8 @@ def _rows():
         for size, peers in d["summary"].items():
             ref = peers.get("reference", {})
             net = "-".join(map(str, d["sizes"][size]))
-            for peer, label in (("brian2-cpp_standalone", "Brian2 C++ standalone"),
+            for peer, label in (("reference-numpy", "reference, numpy steps"),
+                                ("brian2-cpp_standalone", "Brian2 C++ standalone"),
                                 ("brian2-cython", "Brian2 cython"),
                                 ("brian2-numpy", "Brian2 numpy"), ("nest", "NEST")):
                 row = peers.get(peer, {})

@@ -379,9 +379,9 @@ def lif_layer(unit, xhat, current, bias, a, thr, gain, noise, z):
 def trace(x, d, jump, s, reset: bool):
     """One spike trace's step (``Network._traces``): (old, new) with old = d x and new
     = jump where s > 0 (``reset``) or old + jump s; d and jump arrays of x's shape."""
-    out = np.empty((2, *x.shape))
-    _loops().trace(x, d, jump, s, reset, out[0], out[1])
-    return out[0], out[1]
+    old, new = np.empty_like(x), np.empty_like(x)
+    (_state["loops"] or _loops()).trace(x, d, jump, s, reset, old, new)
+    return old, new
 
 
 def _ones(shape) -> np.ndarray:
@@ -398,20 +398,20 @@ def spiked_term(kind: str, P, c, Q, acc, S):
     the accumulator, S the syn factor or None. Returns (g, idx) where acc changed, or
     None when the sparse side is too dense for a sparse update (nothing was added)."""
     P, Q = np.ascontiguousarray(P), np.ascontiguousarray(Q)
-    size = P.size if kind == "rows" else Q.size
-    g, idx = np.empty(size, dtype=np.int64), np.empty(size, dtype=np.int64)
-    loops = _loops()
-    loop = loops.rows if kind == "rows" else loops.cols
+    rows = kind == "rows"
+    gi = np.empty((2, P.size if rows else Q.size), dtype=np.int64)
+    loops = _state["loops"] or _loops()
     per_copy = type(c) is np.ndarray
-    m = loop(P, 0.0 if per_copy else float(c), c if per_copy else _NONE, per_copy, Q, acc,
-             acc if S is None else S, S is not None, g, idx)
-    return None if m < 0 else (g[:m], idx[:m])
+    m = (loops.rows if rows else loops.cols)(
+        P, 0.0 if per_copy else float(c), c if per_copy else _NONE, per_copy, Q, acc,
+        acc if S is None else S, S is not None, gi[0], gi[1])
+    return None if m < 0 else (gi[0, :m], gi[1, :m])
 
 
 def apply_sparse(kind: str, target, acc, g, idx):
     """``terms.add_sparse`` for one entry, compiled: target += acc and acc <- 0 on
     those rows (``kind`` "rows") or columns of those copies."""
-    loops = _loops()
+    loops = _state["loops"] or _loops()
     (loops.apply_rows if kind == "rows" else loops.apply_cols)(target, acc, g, idx)
 
 

@@ -121,6 +121,9 @@ class CompiledTerm:
         self.post_signals = {f.signal for f in term.factors if f.kind == "post"}
         self.row_sparse = self.when == "post_spike" or bool(SPARSE_POST & self.post_signals)
         self.col_sparse = self.when == "pre_spike"
+        # what kernels.spiked_term may do for this term, in the numpy path's order
+        self._sparse_kinds = ("rows",) * self.row_sparse + ("cols",) * self.col_sparse \
+            if len(self.syn) <= 1 else ()
 
     @staticmethod
     def _product(keys, sig, shape):
@@ -165,11 +168,11 @@ class CompiledTerm:
                 if s == "w":
                     db *= bias
             acc_b += db
-        if n == 1 and (self.row_sparse or self.col_sparse) and kernels.active() and \
-                len(self.syn) <= 1:  # the same entries, compiled (kernels.spiked_term)
+        if n == 1 and self._sparse_kinds and kernels.active():
+            # the same entries, compiled (kernels.spiked_term)
             S = None if not self.syn else W if self.syn[0] == "w" else syn[self.syn[0]]
             if kernels.fits_terms(acc) and (S is None or kernels.fits_terms(S)):
-                for kind in ("rows",) * self.row_sparse + ("cols",) * self.col_sparse:
+                for kind in self._sparse_kinds:
                     done = kernels.spiked_term(kind, P[:, 0], c if cg is None else cg,
                                                Q[:, 0], acc, S)
                     if done is not None:
