@@ -82,17 +82,20 @@ def test_currents_the_loop_does_not_take_go_the_numpy_way():
             assert np.array_equal(got, want) and np.array_equal(other.v, numpy_lif.v)
 
 
-def _burst_layer(neuron, shape, gain, noise, seed, dt=0.001):
-    """What Network._burst_forward reads of a network: layer 1's burst neurons, burst
-    averages, current and rate-estimate filters, bias (2 on the first 5 neurons, 0
-    elsewhere), J's threshold offset (0), gain and noise (None: 1) and noise draws."""
+def _layer(neuron, shape, gain, noise, seed, burst: bool, dt=0.001):
+    """What Network._burst_forward (``burst``) or _forward_spiking's LIF branch reads
+    of a network: layer 1's burst neurons and burst averages (or LIF neurons), current
+    and rate-estimate filters, bias (2 on the first 5 neurons, 0 elsewhere), J's
+    threshold offset (0), gain and noise (None: 1) and noise draws."""
     n, n_par = shape[-1], shape[:-1]
     bias = np.zeros(shape)
     bias[..., :5] = 2.0
     rng = np.random.default_rng(seed)
     net = SimpleNamespace(
-        units=[None, BurstNeuron(neuron, n, dt, n_par, "random")],
-        averages=[None, BurstAverages(n, dt, neuron.tau_avg, neuron.p_baseline, n_par)],
+        units=[None, BurstNeuron(neuron, n, dt, n_par, "random") if burst
+               else LIF(neuron, n, dt, n_par)],
+        averages=[None, BurstAverages(n, dt, neuron.tau_avg, neuron.p_baseline, n_par)
+                  if burst else None],
         xhat=[None, Filter(neuron.tau_syn, dt, 200.0, shape)],
         current=[None, Filter(neuron.tau_syn, dt, 200.0, shape)], b3=[bias],
         _J=[None, (np.zeros(shape), gain, noise, noise is not None)],
@@ -114,7 +117,7 @@ def test_burst_layer_step_compiled_is_the_numpy_step_bit_for_bit(gain, noise):
                     threshold=_exact_threshold())
     shape = (2, 3, 30)
     const = [None if c is None else np.full(shape, c) for c in (gain, noise)]
-    numpy_net, compiled = (_burst_layer(neuron, shape, *const, seed=5) for _ in range(2))
+    numpy_net, compiled = (_layer(neuron, shape, *const, 5, True) for _ in range(2))
     rng, draws = np.random.default_rng(3), np.random.default_rng(4)
     bursts = exact = 0
     for step in range(800):
@@ -139,22 +142,6 @@ def test_burst_layer_step_compiled_is_the_numpy_step_bit_for_bit(gain, noise):
     assert exact > 100 or gain is not None
 
 
-def _lif_layer(neuron, shape, gain, noise, seed, dt=0.001):
-    """What Network._forward_spiking reads of an LIF layer (as _burst_layer)."""
-    n, n_par = shape[-1], shape[:-1]
-    bias = np.zeros(shape)
-    bias[..., :5] = 2.0
-    rng = np.random.default_rng(seed)
-    net = SimpleNamespace(
-        units=[None, LIF(neuron, n, dt, n_par)],
-        xhat=[None, Filter(neuron.tau_syn, dt, 200.0, shape)],
-        current=[None, Filter(neuron.tau_syn, dt, 200.0, shape)], b3=[bias],
-        _J=[None, (np.zeros(shape), gain, noise, noise is not None)],
-        noise=[None, lambda: rng.standard_normal(shape)])
-    net._current = MethodType(SimNetwork._current, net)
-    return net
-
-
 @needs_numba
 @pytest.mark.parametrize("gain,noise", [(None, None), (1.5, 0.3)], ids=["plain", "noisy"])
 def test_lif_layer_step_compiled_is_the_numpy_step_bit_for_bit(gain, noise):
@@ -166,7 +153,7 @@ def test_lif_layer_step_compiled_is_the_numpy_step_bit_for_bit(gain, noise):
     neuron = Neuron("lif", tau_ref=0.002, threshold=_exact_threshold())
     shape = (2, 3, 30)
     const = [None if c is None else np.full(shape, c) for c in (gain, noise)]
-    numpy_net, compiled = (_lif_layer(neuron, shape, *const, seed=5) for _ in range(2))
+    numpy_net, compiled = (_layer(neuron, shape, *const, 5, False) for _ in range(2))
     rng = np.random.default_rng(3)
     exact = 0
     for step in range(800):
