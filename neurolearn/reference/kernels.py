@@ -3,7 +3,7 @@
 With numba installed, these run as loops instead of a dozen numpy calls each: an LIF
 soma (:meth:`~neurolearn.reference.neurons.LIF.spike`); a layer's whole step from its
 filtered input, burst layers (soma, burst spikes, burst averages, rate estimate;
-``Network._burst_forward``) and plain LIF layers (``lif_layer``); own spike traces
+``Network._burst_forward``) and plain LIF layers (:func:`lif_layer`); own spike traces
 (``Network._traces``); spike-triggered terms with one row per copy
 (``terms.CompiledTerm.add_to``) and their sparse application (``terms.add_sparse``).
 The per-call cost of numpy calls, not their arithmetic, is most of a small layer's
@@ -88,15 +88,13 @@ def warm(ndim: int = 3):
     if not active() or ndim in _state.setdefault("warm", set()):
         return
     loops = _loops()
-    lif, burst = loops.lif, loops.burst
     shape = (1,) * ndim
     f = lambda: np.zeros(shape)  # noqa: E731  (the dtypes of the real calls)
     i, b = (lambda: np.zeros(shape, dtype=np.int64)), np.zeros(shape, dtype=bool)  # noqa: E731
-    lif(f(), f(), f(), f() + 1.0, i(), 0, 0, b)
-    burst(f(), f(), f(), f(), f(), f(), f(), f(), f(), False, f(), f(), f() + 1.0,
-          i(), 0, 0, i(), f(), f(), f(), f(), f(), f(), f(), np.empty((7, *shape)), b)
-    loops.lif_layer(f(), f(), f(), f(), f(), f(), f(), f(), f(), False, f(), f(), f() + 1.0,
-                    i(), 0, 0, f(), f(), f(), np.empty((5, *shape)), b)
+    loops.lif(f(), f(), f(), f() + 1.0, i(), 0, 0, b)
+    loops.layer(f(), f(), f(), f(), f(), f(), f(), f(), f(), False, f(), f(), f() + 1.0,
+                i(), 0, 0, True, i(), f(), f(), f(), f(), f(), f(), f(),
+                np.empty((7, *shape)), b)
     for reset in (False, True):
         loops.trace(f(), f(), f(), f(), reset, f(), f())
     if ndim == 3:  # the simulator's weights: (copies, post, pre)
@@ -144,13 +142,15 @@ def _define(cache: bool):
     # Each formula in a loop of its own, which LLVM vectorises: silent inputs and
     # neurons decay the filters through subnormal numbers (up to a quarter of the XOR's
     # hidden layer at a time), and each of their slow operations then covers a vector
-    # of neurons, as in numpy, not one (measured: 19 against 54 us a call). The layer
-    # loops write their formulas out rather than call shared helpers: numba's cache
-    # does not keep a function that calls another defined here (it recompiled them in
-    # every process, 3 s each time).
+    # of neurons, as in numpy, not one (measured: 19 against 54 us a call). One loop
+    # serves burst and plain LIF layers (``burst`` says which): the formulas are
+    # written out here, not in shared helpers, because numba's cache does not keep a
+    # function that calls another defined here (it recompiled them in every process,
+    # 3 s each time).
     @njit
-    def burst(a, c_old, d_c, g_c, bias, thr, gain, noise, z, noisy, v, decay, thr_v,
-              release, t, n_ref, due, E_bar, B_bar, d_avg, a_avg, x_old, d_x, g_x, out, ev):
+    def layer(a, c_old, d_c, g_c, bias, thr, gain, noise, z, noisy, v, decay, thr_v,
+              release, t, n_ref, burst, due, E_bar, B_bar, d_avg, a_avg, x_old, d_x, g_x,
+              out, ev):
         n = v.size
         a, c_old, d_c, g_c, bias = (a.reshape(-1), c_old.reshape(-1), d_c.reshape(-1),
                                     g_c.reshape(-1), bias.reshape(-1))
@@ -179,49 +179,18 @@ def _define(cache: bool):
             event = x >= thr_v[k]
             v[k] = 0.0 if event else x
             release[k] = t + 1 + n_ref if event else release[k]
-            spike = event | (due[k] == t)  # events and the burst spikes falling due
+            # a burst layer's train: its events and the burst spikes falling due
+            spike = event | (burst and due[k] == t)
             ev[k] = event
             E[k] = 1.0 if event else 0.0
             s[k] = 1.0 if spike else 0.0
-        for k in range(n):
-            B[k] = s[k] - E[k]  # exact: 0 or 1, since every event is in the train
-        for k in range(n):  # BurstAverages.averages
-            E_bar[k] = E_bar[k] * d_avg[k] + a_avg[k] * E[k]
-        for k in range(n):
-            B_bar[k] = B_bar[k] * d_avg[k] + a_avg[k] * B[k]
-        for k in range(n):  # Filter: the rate estimate
-            x_new[k] = d_x[k] * x_old[k] + g_x[k] * E[k]
-
-    @njit
-    def lif_layer(a, c_old, d_c, g_c, bias, thr, gain, noise, z, noisy, v, decay, thr_v,
-                  release, t, n_ref, x_old, d_x, g_x, out, spiked):
-        n = v.size
-        a, c_old, d_c, g_c, bias = (a.reshape(-1), c_old.reshape(-1), d_c.reshape(-1),
-                                    g_c.reshape(-1), bias.reshape(-1))
-        thr, gain, noise, z = thr.reshape(-1), gain.reshape(-1), noise.reshape(-1), \
-            z.reshape(-1)
-        v, decay, thr_v = v.reshape(-1), decay.reshape(-1), thr_v.reshape(-1)
-        release, spiked = release.reshape(-1), spiked.reshape(-1)
-        x_old, d_x, g_x = x_old.reshape(-1), d_x.reshape(-1), g_x.reshape(-1)
-        rows = out.reshape(5, n)
-        E, x_new, c_new, net, J = rows[0], rows[1], rows[2], rows[3], rows[4]
-        for k in range(n):  # as in burst above
-            c_new[k] = d_c[k] * c_old[k] + g_c[k] * a[k]
-        for k in range(n):
-            net[k] = c_new[k] + bias[k]
-        for k in range(n):
-            J[k] = thr[k] + gain[k] * net[k]
-        if noisy:
+        if burst:
             for k in range(n):
-                J[k] = J[k] + noise[k] * z[k]
-        for k in range(n):  # the soma (lif above), E as floats
-            x = (v[k] - J[k]) * decay[k] + J[k]
-            x = 0.0 if release[k] > t else x
-            sp = x >= thr_v[k]
-            v[k] = 0.0 if sp else x
-            release[k] = t + 1 + n_ref if sp else release[k]
-            spiked[k] = sp
-            E[k] = 1.0 if sp else 0.0
+                B[k] = s[k] - E[k]  # exact: 0 or 1, since every event is in the train
+            for k in range(n):  # BurstAverages.averages
+                E_bar[k] = E_bar[k] * d_avg[k] + a_avg[k] * E[k]
+            for k in range(n):
+                B_bar[k] = B_bar[k] * d_avg[k] + a_avg[k] * B[k]
         for k in range(n):  # Filter: the rate estimate
             x_new[k] = d_x[k] * x_old[k] + g_x[k] * E[k]
 
@@ -322,11 +291,11 @@ def _define(cache: bool):
                     a[js[k]] = 0.0
             start = end
 
-    return _Loops(lif, burst, lif_layer, trace, rows, cols, apply_rows, apply_cols)
+    return _Loops(lif, layer, trace, rows, cols, apply_rows, apply_cols)
 
 
 _NONE = np.zeros(1)  # no per-copy coefficients
-_Loops = namedtuple("_Loops", "lif burst lif_layer trace rows cols apply_rows apply_cols")
+_Loops = namedtuple("_Loops", "lif layer trace rows cols apply_rows apply_cols")
 
 
 def lif_spike(lif, J) -> np.ndarray:
@@ -348,12 +317,12 @@ def burst_layer(unit, averages, xhat, current, bias, a, thr, gain, noise, z):
     soma, shape = unit.soma, a.shape
     ones = _ones(shape) if gain is None or noise is None else None
     out, ev = np.empty((7, *shape)), np.empty(shape, dtype=bool)
-    _loops().burst(a, current.x, current._d, current._g, bias, thr,
-                ones if gain is None else gain, ones if noise is None else noise,
-                a if z is None else z, z is not None,
-                soma.v, soma._decay, soma._threshold, soma.release, soma.t, soma.n_ref,
-                unit.due, averages.E_bar, averages.B_bar, averages._decay, averages._aa,
-                xhat.x, xhat._d, xhat._g, out, ev)
+    _loops().layer(a, current.x, current._d, current._g, bias, thr,
+                   ones if gain is None else gain, ones if noise is None else noise,
+                   a if z is None else z, z is not None,
+                   soma.v, soma._decay, soma._threshold, soma.release, soma.t, soma.n_ref,
+                   True, unit.due, averages.E_bar, averages.B_bar, averages._decay,
+                   averages._aa, xhat.x, xhat._d, xhat._g, out, ev)
     soma.t += 1
     s, E, B, xhat.x, current.x, net, _ = out
     return s, E, B, ev, net
@@ -365,14 +334,15 @@ def lif_layer(unit, xhat, current, bias, a, thr, gain, noise, z):
     0/1 floats E, and ``xhat(E)``; returns (E, net)."""
     shape = a.shape
     ones = _ones(shape) if gain is None or noise is None else None
-    out, spiked = np.empty((5, *shape)), np.empty(shape, dtype=bool)
-    _loops().lif_layer(a, current.x, current._d, current._g, bias, thr,
-                       ones if gain is None else gain, ones if noise is None else noise,
-                       a if z is None else z, z is not None,
-                       unit.v, unit._decay, unit._threshold, unit.release, unit.t,
-                       unit.n_ref, xhat.x, xhat._d, xhat._g, out, spiked)
+    out, spiked = np.empty((7, *shape)), np.empty(shape, dtype=bool)
+    # no bursts: the burst arguments are placeholders the loop does not read
+    _loops().layer(a, current.x, current._d, current._g, bias, thr,
+                   ones if gain is None else gain, ones if noise is None else noise,
+                   a if z is None else z, z is not None,
+                   unit.v, unit._decay, unit._threshold, unit.release, unit.t, unit.n_ref,
+                   False, unit.release, a, a, a, a, xhat.x, xhat._d, xhat._g, out, spiked)
     unit.t += 1
-    E, xhat.x, current.x, net, _ = out
+    _, E, _, xhat.x, current.x, net, _ = out
     return E, net
 
 
