@@ -24,7 +24,10 @@ over what the interpreter held before building the network.
 Fitted: the slope k of log(cost) against log(synapses) by least squares over the
 points from 10k to 1M (the issue's range), over the top decade, and the exponent of
 the size-dependent part in cost = c0 + c1 * synapses^k (c0: the per-step cost that
-does not depend on size, fitted). Results: benchmarks/results/scaling.json.
+does not depend on size, fitted). Issue 16's goal is a slope between 0.9 and 1.1 from
+10k to 1M: the summary judges the slope and, beside it, the fitted k (a per-step cost
+that does not grow with size pulls the slope below k). Results:
+benchmarks/results/scaling.json.
 """
 
 from __future__ import annotations
@@ -41,6 +44,8 @@ from pathlib import Path
 
 import numpy as np
 
+from goals import verdict  # benchmarks/goals.py: the script's folder is on sys.path
+
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 ONE_THREAD = {k: "1" for k in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")}
@@ -52,6 +57,7 @@ ENGINES = ("batched", "reference", "lava", "nengo")
 # steps (time-stepped) per point: enough to time, little enough for the slow engines
 STEPS = {"reference": 2000, "lava": 1000, "nengo": 1000}
 WARMUP = 100
+GOAL_SLOPE = (0.9, 1.1)  # issue 16: cost growth exponent from 10k to 1M synapses
 
 
 def dims(engine: str, size: str) -> tuple:
@@ -170,6 +176,15 @@ def fit_with_constant(points) -> dict | None:
     return best
 
 
+def judge(slope_10k_1M, fit) -> dict:
+    """Issue 16's goal for one engine: the slope from 10k to 1M within GOAL_SLOPE
+    (None: too few points); the fitted k judged the same way beside it."""
+    lo, hi = GOAL_SLOPE
+    within = (lambda x: None if x is None else bool(lo <= x <= hi))  # noqa: E731
+    return {"range": [lo, hi], "slope_met": within(slope_10k_1M),
+            "k_met": within(fit["k"] if fit else None)}
+
+
 def summarise(runs: dict) -> dict:
     out = {}
     for engine, by_size in runs.items():
@@ -182,9 +197,10 @@ def summarise(runs: dict) -> dict:
         pts.sort()
         issue = [p for p in pts if 1e4 <= p[0] <= 1.05e6]
         top = [p for p in pts if p[0] >= pts[-1][0] / 10.5] if pts else []
-        out[engine] = {"points": pts, "slope_10k_1M": slope(issue),
+        k_issue, fit = slope(issue), fit_with_constant(issue)
+        out[engine] = {"points": pts, "slope_10k_1M": k_issue,
                        "slope_top_decade": slope(top) if len(top) >= 2 else None,
-                       "fit_with_constant": fit_with_constant(issue),
+                       "fit_with_constant": fit, "goal": judge(k_issue, fit),
                        "peak_mb": {size: max(r["peak_mb"] for r in rs if "error" not in r)
                                    for size, rs in by_size.items()
                                    if any("error" not in r for r in rs)},
@@ -249,7 +265,8 @@ def main(argv=None):
         fit = row["fit_with_constant"]
         print(f"{e:10s} {pts} | slope 10k-1M {row['slope_10k_1M']}, top decade "
               f"{row['slope_top_decade']}, c0 + c1 S^k: "
-              f"{'-' if not fit else round(fit['k'], 3)}")
+              f"{'-' if not fit else round(fit['k'], 3)} | goal {GOAL_SLOPE}: slope "
+              f"{verdict(row['goal']['slope_met'])}, k {verdict(row['goal']['k_met'])}")
     print(f"wrote {path}")
 
 

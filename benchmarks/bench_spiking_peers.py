@@ -31,6 +31,8 @@ untimed child per Brian2 Cython variant fills the compilation cache. The order o
 rotates between repeats. Ratio = reference's simulated s per wall s / the peer's (> 1:
 the reference is faster), per repeat, then median [min, max]; the same from process CPU
 time (steadier on a shared machine). Every child runs with one thread (BLAS, OpenMP).
+Issue 16's goal, judged per size (``goal`` in the results): the reference's median ratio
+to the fastest Brian2 build of the same network in the run at least 1.
 Results: benchmarks/results/spiking_peers.json.
 """
 
@@ -47,6 +49,8 @@ import sys
 import time
 from pathlib import Path
 
+from goals import verdict  # benchmarks/goals.py: the script's folder is on sys.path
+
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 # one thread everywhere (NumPy's BLAS, NEST, Cython): a like-for-like single-core figure
@@ -57,6 +61,9 @@ PEERS = ("reference", "reference-numpy", "brian2-numpy", "brian2-cython",
          "brian2-numpy-summed",
          "brian2-cython-summed", "brian2-cpp_standalone", "nest")
 DT = 0.001
+# issue 16: the reference at least as fast as Brian2's fastest CPU target on the same
+# network (the usual synapse: the "-summed" builds are another model)
+BRIAN2_SAME = ("brian2-numpy", "brian2-cython", "brian2-cpp_standalone")
 
 
 def child(peer: str, size: str, steps: int) -> dict:
@@ -152,6 +159,24 @@ def summarise(runs: dict, peers) -> dict:
     return out
 
 
+def judge(summary: dict) -> dict:
+    """Issue 16's goal per size: the fastest Brian2 build of the same network in this
+    run (the highest median simulated s per wall s) and whether the reference's median
+    ratio to it is at least 1; no verdict where the reference or every Brian2 build
+    failed or was not run."""
+    out = {}
+    for size, rows in summary.items():
+        ran = [p for p in BRIAN2_SAME if "median" in rows.get(p, {})
+               and "ratio_reference_to_peer" in rows[p]]
+        if not ran:
+            out[size] = {"fastest_brian2": None, "met": None}
+            continue
+        best = max(ran, key=lambda p: rows[p]["median"])
+        ratio = rows[best]["ratio_reference_to_peer"]["median"]
+        out[size] = {"fastest_brian2": best, "ratio_median": ratio, "met": ratio >= 1.0}
+    return out
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--child", default=None, help=argparse.SUPPRESS)
@@ -212,11 +237,15 @@ def main(argv=None):
         "summary": summarise(runs, peers), "runs": runs,
         "wall_s": time.time() - t_start,
         "load_average_1_5_15min": {"start": load_start, "end": os.getloadavg()}}
+    result["goal"] = judge(result["summary"])
     path = Path(args.json)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")
     tmp.write_text(json.dumps(result, indent=1))
     os.replace(tmp, path)
+    for s, g in result["goal"].items():
+        print(f"{s:5s} goal (>= the fastest Brian2 build, {g['fastest_brian2']}): "
+              + verdict(g["met"]))
     for s, rows in result["summary"].items():
         for p, row in rows.items():
             if "error" in row:

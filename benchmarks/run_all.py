@@ -18,6 +18,8 @@ import sys
 import time
 from pathlib import Path
 
+from goals import verdict  # benchmarks/goals.py: the script's folder is on sys.path
+
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 RESULTS = HERE / "results"
@@ -86,9 +88,18 @@ def _fa_goals(d) -> str:
     if not t:
         return ""
     return (f"; goals: <= {t['float32 s/epoch at most']:.0f} s "
-            f"{'met' if t['float32 met'] else 'not met'}, >= "
+            f"{verdict(t['float32 met'])}, >= "
             f"{t['pytorch float32 / ours float32 at least']:.0f}x "
-            f"{'met' if t['ratio met'] else 'not met'}")
+            f"{verdict(t['ratio met'])}")
+
+
+def _scaling_goal(r) -> str:
+    """Issue 16's exponent goal for one engine (bench_scaling.judge: the slope from 10k
+    to 1M, and the fitted k beside it)."""
+    from bench_scaling import judge
+    g = judge(r["slope_10k_1M"], r["fit_with_constant"])
+    lo, hi = g["range"]
+    return f"; goal slope {lo}-{hi}: {verdict(g['slope_met'])} (k: {verdict(g['k_met'])})"
 
 
 def _rows():
@@ -127,7 +138,7 @@ def _rows():
                      f"seed-step; wall/CPU {d['wall_s'] / d['cpu_s']:.1f}{how})",
                      peer,
                      f"goal < {d['goal_s_per_seed']:.0f} s: "
-                     f"{'met' if d['goal_met_cpu'] else 'not met'}"
+                     f"{verdict(d['goal_met_cpu'])}"
                      + ("" if d["epochs"] == full else " (extrapolated)"), d["command"]))
     f = RESULTS / "members.json"
     if f.exists():
@@ -160,7 +171,8 @@ def _rows():
                          f"peak memory up to {peak:.0f} MB",
                          f"slope 10k-1M {_num(r['slope_10k_1M'])}, top decade "
                          f"{_num(r['slope_top_decade'])}" + (
-                             f", c0 + c1 S^k: k = {fit['k']:.2f}" if fit else ""),
+                             f", c0 + c1 S^k: k = {fit['k']:.2f}, c0 = {fit['c0']:.3g} "
+                             f"{unit}" if fit else "") + _scaling_goal(r),
                          d["command"].strip()))
     f = RESULTS / "lava.json"
     if f.exists():
@@ -184,6 +196,8 @@ def _rows():
             break
     if f.exists():
         d = json.loads(f.read_text())
+        from bench_spiking_peers import judge
+        goals = judge(d["summary"])
         for size, peers in d["summary"].items():
             ref = peers.get("reference", {})
             net = "-".join(map(str, d["sizes"][size]))
@@ -200,7 +214,11 @@ def _rows():
                              f"reference {ref['median']:.3f}",
                              f"{label} {row['median']:.3f}",
                              f"{r['median']:.2f}x the peer's speed [{r['min']:.2f}, "
-                             f"{r['max']:.2f}]", d["command"].strip()))
+                             f"{r['max']:.2f}]" + (
+                                 f"; goal >= 1x the fastest Brian2 build: "
+                                 f"{verdict(goals[size]['met'])}"
+                                 if goals[size]["fastest_brian2"] == peer else ""),
+                             d["command"].strip()))
     f = RESULTS / "nengo.json"
     if f.exists():
         d = json.loads(f.read_text())
