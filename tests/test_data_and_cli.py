@@ -55,7 +55,29 @@ def test_missing_idx_files_say_how_to_get_them(tmp_path, monkeypatch):
     monkeypatch.delenv("NEUROLEARN_DATA", raising=False)
     monkeypatch.setattr("neurolearn.data.idx.SEARCH_DIRS", {"fashion_mnist": []})
     with pytest.raises(DataNotFound, match="apt-get install dataset-fashion-mnist"):
-        find_idx_dir("fashion_mnist", str(tmp_path))
+        find_idx_dir("fashion_mnist")
+
+
+def test_data_path_is_the_only_place_looked(tmp_path, monkeypatch):
+    """data.path set but without the files: an error naming the field and the missing
+    files, even where another copy exists (NEUROLEARN_DATA, Debian's folder)."""
+    full = tmp_path / "full"
+    full.mkdir()
+    for name in ("train-images-idx3-ubyte", "t10k-images-idx3-ubyte"):
+        write_idx(full / name, np.zeros((2, 2, 2), np.uint8), gz=False)
+    for name in ("train-labels-idx1-ubyte", "t10k-labels-idx1-ubyte"):
+        write_idx(full / name, np.zeros(2, np.uint8), gz=False)
+    monkeypatch.setenv("NEUROLEARN_DATA", str(full))
+    assert find_idx_dir("mnist") == full  # found there when data.path is unset
+    (tmp_path / "typo").mkdir()
+    (tmp_path / "typo" / "train-images-idx3-ubyte").write_bytes(b"")
+    with pytest.raises(DataNotFound, match=r"data.path: .*typo does not hold the mnist "
+                                           r"IDX files \(missing: train-labels-idx1"):
+        find_idx_dir("mnist", str(tmp_path / "typo"))
+    # a name the system refuses (too long) holds no file: the same error, no OSError
+    with pytest.raises(DataNotFound,
+                       match=r"data.path: p+\.\.\. \(300 characters\) does not hold"):
+        find_idx_dir("mnist", "p" * 300)
 
 
 def test_fashion_mnist_from_debian_package_when_installed():

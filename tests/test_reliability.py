@@ -252,6 +252,34 @@ CLI_CASES = [
     (["run"], ["spec"]),
     (["frobnicate"], ["invalid choice"]),
 ]
+# every file or folder argument: a name the OS refuses as too long (ENAMETOOLONG from
+# open or even Path.exists) is refused at parse time, naming the option (fuzzer find:
+# check --profile 111...1 was an internal error)
+_LONG = "n" * 300
+CLI_CASES += [(argv, [f"argument {opt}", "300 bytes", "longer than the file system allows"])
+              for opt, argv in [
+                  ("spec", ["run", _LONG]),
+                  ("--profile", ["check", "{spec}", "--profile", _LONG]),
+                  ("--init-from", ["check", "{spec}", "--profile", "loihi2", "--init-from",
+                                   _LONG]),
+                  ("--json", ["check", "{spec}", "--profile", "loihi2", "--json", _LONG]),
+                  ("--profile", ["run", "{spec}", "--profile", "sub/" + _LONG]),
+                  ("--save", ["run", "{spec}", "--save", _LONG + "/ckpt"]),
+                  ("--resume", ["run", "{spec}", "--resume", _LONG]),
+                  ("--init-from", ["run", "--init-from", _LONG]),
+                  ("--json", ["run", "{spec}", "--json", _LONG]),
+                  ("--out", ["compare", "{spec}", "--out", _LONG]),
+                  ("--json", ["compare", "{spec}", "--json", _LONG]),
+                  ("DIR", ["export", _LONG, "--nir", "x.nir"]),
+                  ("--nir", ["export", "ckpt", "--nir", _LONG]),
+                  ("FILE", ["import", _LONG, "--out", "o"]),
+                  ("--out", ["import", "x.nir", "--out", _LONG]),
+                  ("--spec", ["import", "x.nir", "--out", "o", "--spec", _LONG]),
+                  ("--out", ["sweep", "{spec}", "--out", _LONG]),
+                  ("--json", ["grid", "--json", _LONG]),
+                  ("--markdown", ["grid", "--markdown", _LONG])]]
+CLI_CASES.append((["run", "{spec}", "--json", "/".join(["ab"] * 2100)],
+                  ["argument --json", "a path of 6,299 bytes", "longer than the file system"]))
 
 
 @pytest.mark.parametrize("argv,needles", CLI_CASES, ids=lambda v: " ".join(v)[:40]
@@ -261,6 +289,34 @@ def test_bad_command_line_gives_one_clear_line_and_exit_2(argv, needles):
     argv = [a.replace("{spec}", str(SPECS / "fa_digits.toml")) for a in argv]
     one_error(run_cli(argv), *needles)
     assert time.monotonic() - t0 < 5  # refused before any training
+
+
+def test_a_too_long_name_made_inside_a_command_is_bad_input(monkeypatch, capsys):
+    """A name the command builds from its input (a folder under --out named after the
+    spec) that the OS refuses: exit 2 naming the file, not an internal error."""
+    from neurolearn import cli
+    from neurolearn.cli import rules_cmd
+
+    def too_long(args):
+        raise OSError(errno.ENAMETOOLONG, "File name too long", "out/" + "s" * 400)
+    monkeypatch.setattr(rules_cmd, "main", too_long)
+    assert cli.main(["rules"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("neurolearn rules: error: out/sss")
+    assert err[0].endswith("file name too long") and "characters" in err[0]
+    # any other OSError is still a bug: status 3 with its traceback
+    monkeypatch.setattr(rules_cmd, "main", lambda args: open("/nonexistent/x"))
+    assert cli.main(["rules"]) == 3
+    assert "internal error" in capsys.readouterr().err
+
+
+def test_load_profile_with_a_too_long_name_is_unknown_not_a_crash():
+    from neurolearn.errors import SpecError
+    from neurolearn.hardware.profile import load_profile
+    with pytest.raises(SpecError, match="unknown profile"):
+        load_profile("1" * 300)
+    with pytest.raises(SpecError, match="no such profile file"):
+        load_profile("sub/" + "1" * 300 + ".toml")
 
 
 def test_reproducers_in_a_real_process(tmp_path):

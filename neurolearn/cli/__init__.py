@@ -12,6 +12,7 @@ signal N (130 Ctrl-C, 129 SIGHUP, 143 SIGTERM). See docs/reliability.md.
 from __future__ import annotations
 
 import argparse
+import errno
 import importlib
 import signal
 import sys
@@ -103,7 +104,14 @@ def main(argv=None) -> int:
         print(f"{prog}: error: out of memory (the input asks for more than this machine "
               f"has; make the network or the data set smaller)", file=sys.stderr)
         return EXIT_BAD_INPUT
-    except Exception:  # a bug: show it, but never with the status of an answer
+    except Exception as err:
+        if isinstance(err, OSError) and err.errno == errno.ENAMETOOLONG:
+            # a name made from the input (a folder under --out named after the spec):
+            # the path options themselves are checked at parse time (options.path)
+            print(f"{prog}: error: {cut(str(err.filename))}: file name too long",
+                  file=sys.stderr)
+            return EXIT_BAD_INPUT
+        # a bug: show it, but never with the status of an answer
         import traceback
         traceback.print_exc()
         print(f"{prog}: internal error (a bug in neurolearn; please report it with the "

@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import json
 
+from .options import path
+
 
 def register(sub):
     p = sub.add_parser("check", help="does a spec fit a hardware profile?")
-    p.add_argument("spec", help="spec file (.toml or .json)")
-    p.add_argument("--profile", required=True,
+    p.add_argument("spec", type=path, help="spec file (.toml or .json)")
+    p.add_argument("--profile", type=path, required=True,
                    help="profile name (see: neurolearn profiles) or a .toml file")
     p.add_argument("--estimate", action="store_true",
                    help="also estimate energy and latency per training sample and per "
@@ -24,10 +26,11 @@ def register(sub):
     p.add_argument("--learning-epoch", type=int, default=1,
                    help="--estimate: steps per learning epoch on the chip (default 1, as "
                         "neurolearn's lowerings learn; Loihi allows up to 63)")
-    p.add_argument("--init-from", metavar="DIR", default=None, dest="init_from",
+    p.add_argument("--init-from", type=path, metavar="DIR", default=None, dest="init_from",
                    help="--estimate: count with the trained network in DIR instead of the "
                         "spec's initial weights")
-    p.add_argument("--json", metavar="PATH", default=None, help="write the report as JSON")
+    p.add_argument("--json", type=path, metavar="PATH", default=None,
+                   help="write the report as JSON")
     p.set_defaults(func=main)
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import sys
 
-from .options import checked_int, steps_type, time_limit_option
+from .options import checked_int, path, steps_type, time_limit_option
 
 
 def register(sub):
@@ -19,11 +19,11 @@ def register(sub):
     from ..rules import limits
     from ..rules.schema import int_in
     p = sub.add_parser("compare", help="grade backends against the reference by tier")
-    p.add_argument("spec", help="spec file (.toml or .json)")
+    p.add_argument("spec", type=path, help="spec file (.toml or .json)")
     p.add_argument("--backends", default=",".join(backends.names()),
                    help="comma-separated (default: all); missing ones are reported")
     p.add_argument("--precision", default="float", choices=["float", "fixed"])
-    p.add_argument("--profile", default=None, help="hardware profile (fixed precision)")
+    p.add_argument("--profile", type=path, default=None, help="hardware profile (fixed precision)")
     p.add_argument("--steps", type=steps_type(), default=DEFAULT_STEPS,
                    help="time steps of the plumbing and textbook runs")
     p.add_argument("--record-every", type=checked_int(int_in(1, limits.MAX_STEPS,
@@ -35,8 +35,8 @@ def register(sub):
                         f"{DEFAULT_TASK_EPOCHS}; 0 turns the task tier off)")
     p.add_argument("--set", metavar="PATH=VALUE", action="append", default=[],
                    help="override a spec field, e.g. rule.eta=0.01 (repeatable)")
-    p.add_argument("--json", metavar="PATH", default=None)
-    p.add_argument("--out", metavar="DIR", default="compare_out",
+    p.add_argument("--json", type=path, metavar="PATH", default=None)
+    p.add_argument("--out", type=path, metavar="DIR", default="compare_out",
                    help="folder for PNG plots; each run writes into its own subfolder "
                         "DIR/<spec name>-<n>")
     p.add_argument("--no-plots", action="store_true")

@@ -4,14 +4,19 @@ from __future__ import annotations
 
 import json
 
+from .options import path
+
 
 def register(sub):
     p = sub.add_parser("export", help="write a trained network (checkpoint DIR) as NIR")
-    p.add_argument("checkpoint", metavar="DIR", help="checkpoint directory (run --save DIR)")
-    p.add_argument("--nir", metavar="PATH", required=True, help="the .nir file to write")
+    p.add_argument("checkpoint", type=path, metavar="DIR",
+                   help="checkpoint directory (run --save DIR)")
+    p.add_argument("--nir", type=path, metavar="PATH", required=True,
+                   help="the .nir file to write")
     p.add_argument("--no-measure", action="store_true",
                    help="skip measuring the accuracy with and without refractoriness")
-    p.add_argument("--json", metavar="PATH", default=None, help="write the report as JSON")
+    p.add_argument("--json", type=path, metavar="PATH", default=None,
+                   help="write the report as JSON")
     p.set_defaults(func=main)
 
 

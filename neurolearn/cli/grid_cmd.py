@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from .options import steps_type
+from .options import path, steps_type
 
 COMMAND = "neurolearn grid --markdown docs/grid.md"
 
@@ -12,8 +12,8 @@ COMMAND = "neurolearn grid --markdown docs/grid.md"
 def register(sub):
     p = sub.add_parser("grid", help="run every catalog rule on every backend and precision")
     p.add_argument("--steps", type=steps_type(), default=500, help="time steps per cell")
-    p.add_argument("--json", metavar="PATH", default=None)
-    p.add_argument("--markdown", metavar="PATH", default=None,
+    p.add_argument("--json", type=path, metavar="PATH", default=None)
+    p.add_argument("--markdown", type=path, metavar="PATH", default=None,
                    help="write the grid as a Markdown page (docs/grid.md)")
     p.add_argument("--quiet", action="store_true")
     p.set_defaults(func=main)

@@ -3,13 +3,15 @@
 
 from __future__ import annotations
 
+from .options import path
+
 
 def register(sub):
     p = sub.add_parser("import", help="read a NIR file into a spec plus weights")
-    p.add_argument("nir", metavar="FILE", help="the .nir file")
-    p.add_argument("--out", metavar="DIR", required=True,
+    p.add_argument("nir", type=path, metavar="FILE", help="the .nir file")
+    p.add_argument("--out", type=path, metavar="DIR", required=True,
                    help="checkpoint directory to write (spec + weights)")
-    p.add_argument("--spec", metavar="PATH", default=None,
+    p.add_argument("--spec", type=path, metavar="PATH", default=None,
                    help="also write the spec as a .toml or .json file")
     p.set_defaults(func=main)
 

@@ -5,18 +5,18 @@ from __future__ import annotations
 
 import sys
 
-from .options import checked_int, field_check, time_limit_option
+from .options import checked_int, field_check, path, time_limit_option
 
 
 def register(sub):
     from .. import backends
     from ..rules.ir import Training
     p = sub.add_parser("run", help="train or simulate a spec on a backend")
-    p.add_argument("spec", nargs="?", default=None,
+    p.add_argument("spec", type=path, nargs="?", default=None,
                    help="spec file (.toml or .json); optional with --resume or --init-from")
     p.add_argument("--backend", default="numpy", choices=backends.names())
     p.add_argument("--precision", default="float", choices=["float", "fixed"])
-    p.add_argument("--profile", default=None,
+    p.add_argument("--profile", type=path, default=None,
                    help="hardware profile name or file (fixed precision)")
     p.add_argument("--variant", default=None,
                    help="the backend's lowering (lava: fused, the default, or stock)")
@@ -27,16 +27,16 @@ def register(sub):
                         "network.layers[1].size=100 (repeatable)")
     p.add_argument("--epochs", type=checked_int(_epochs_or_zero), default=None,
                    help="overrides training.epochs; 0 with --init-from: evaluate only")
-    p.add_argument("--save", metavar="DIR", default=None,
+    p.add_argument("--save", type=path, metavar="DIR", default=None,
                    help="write a resumable checkpoint to DIR every epoch (time-stepped "
                         "runs also within an epoch, see --save-every)")
     p.add_argument("--save-every", metavar="STEPS", dest="save_every", default=None,
                    type=checked_int(_positive_steps),
                    help="time-stepped runs: also checkpoint within an epoch, at the first "
                         "batch end after every STEPS steps (default 50000)")
-    p.add_argument("--resume", metavar="DIR", default=None,
+    p.add_argument("--resume", type=path, metavar="DIR", default=None,
                    help="continue the checkpoint in DIR to the spec's epochs (saving there)")
-    p.add_argument("--init-from", metavar="DIR", default=None, dest="init_from",
+    p.add_argument("--init-from", type=path, metavar="DIR", default=None, dest="init_from",
                    help="start from the trained network in DIR (--epochs 0: evaluate it)")
     p.add_argument("--rest", metavar="SECONDS", type=_rest, default=None,
                    help="--init-from DIR --epochs 0 on an engine (lava, nengo): seconds "
@@ -47,7 +47,8 @@ def register(sub):
                    help="--precision fixed, training on numpy or lava: how far the weights "
                         "may grow past their initial peak on the integer grid (default 4; "
                         "1: the finest grid, no room)")
-    p.add_argument("--json", metavar="PATH", default=None, help="write the report as JSON")
+    p.add_argument("--json", type=path, metavar="PATH", default=None,
+                   help="write the report as JSON")
     time_limit_option(p)
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=main)

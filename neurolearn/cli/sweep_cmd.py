@@ -6,6 +6,8 @@ import os
 import signal
 import sys
 
+from .options import path
+
 
 def register(sub):
     p = sub.add_parser(
@@ -13,7 +15,7 @@ def register(sub):
         description="Each task is one 'neurolearn run'; its report is written to --out as "
                     "it completes. Without --scheduler a local cluster of --workers "
                     "processes is started. Needs: pip install 'neurolearn[sweep]'.")
-    p.add_argument("spec", help="spec file (.toml or .json)")
+    p.add_argument("spec", type=path, help="spec file (.toml or .json)")
     p.add_argument("--seeds", default=None,
                    help="seeds, e.g. 0-9 or 0,3,5-7 (default: the spec's training.seed)")
     p.add_argument("--set", metavar="PATH=V1,V2,...", action="append", default=[],
@@ -21,13 +23,13 @@ def register(sub):
                         "network.layers[1].size=100,200 (repeatable: cross product)")
     p.add_argument("--backends", default="numpy", help="comma-separated (default: numpy)")
     p.add_argument("--precision", default="float", choices=["float", "fixed"])
-    p.add_argument("--profile", default=None, help="hardware profile (fixed precision)")
+    p.add_argument("--profile", type=path, default=None, help="hardware profile (fixed precision)")
     p.add_argument("--workers", type=int, default=min(2, os.cpu_count() or 1),
                    help="worker processes of the local cluster (default: 2)")
     p.add_argument("--scheduler", metavar="ADDRESS", default=None,
                    help="submit to this Dask scheduler (e.g. tcp://host:8786) instead of "
                         "starting a local cluster")
-    p.add_argument("--out", metavar="DIR", required=True,
+    p.add_argument("--out", type=path, metavar="DIR", required=True,
                    help="folder for the task reports, summary and plots")
     p.add_argument("--seeds-per-task", type=int, default=1, metavar="N",
                    help="run up to N tasks that differ only in their seed and learning "

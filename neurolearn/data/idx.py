@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import NeurolearnError
+from ..errors import NeurolearnError, cut
 
 # Debian's dataset-fashion-mnist installs here; MNIST has no Debian package.
 SEARCH_DIRS = {
@@ -115,14 +115,29 @@ def _check_pair(img_path, images, lab_path, labels):
 
 def _file_in(folder: Path, stem: str) -> Path | None:
     for name in (stem, stem + ".gz"):
-        if (folder / name).is_file():
-            return folder / name
+        try:
+            if (folder / name).is_file():
+                return folder / name
+        except OSError:  # a name the system refuses (too long) holds no file
+            pass
     return None
 
 
 def find_idx_dir(dataset: str, path: str | None = None) -> Path:
-    """The folder holding the dataset's four IDX files, or a clear error."""
-    candidates = [path] if path else []
+    """The folder holding the dataset's four IDX files, or a clear error. A folder
+    the spec names (data.path) is the only place looked: a typo there must not train
+    on another copy found elsewhere."""
+    if path:
+        folder = Path(path)
+        missing = [s for s in FILES if not _file_in(folder, s)]
+        if missing:
+            raise DataNotFound(
+                f"data.path: {cut(path)} does not hold the {dataset} IDX files (missing: "
+                f"{', '.join(missing)}, each with or without .gz); point it at the folder "
+                f"that holds all four, or leave it unset to look in NEUROLEARN_DATA and "
+                f"{', '.join(SEARCH_DIRS.get(dataset, [])) or 'nowhere else'}")
+        return folder
+    candidates = []
     if os.environ.get("NEUROLEARN_DATA"):
         candidates.append(os.path.join(os.environ["NEUROLEARN_DATA"], dataset))
         candidates.append(os.environ["NEUROLEARN_DATA"])

@@ -353,15 +353,24 @@ def builtin_names() -> list[str]:
     return sorted(e.name[:-5] for e in entries if e.name.endswith(".toml"))
 
 
+def _is_file_name(text: str) -> bool:
+    """Whether ``text`` names an existing file; a name the system refuses (too long)
+    names none (Path.exists raises ENAMETOOLONG on Python 3.10)."""
+    try:
+        return Path(text).exists()
+    except OSError:
+        return False
+
+
 def load_profile(name_or_path) -> Profile:
     """A profile by built-in name (``loihi2``) or by path to a .toml/.json file."""
     text = str(name_or_path)
     if isinstance(name_or_path, Profile):
         return name_or_path
     looks_like_path = any(s in text for s in ("/", "\\")) or text.endswith((".toml", ".json"))
-    if looks_like_path or Path(text).exists() and not text.isidentifier():
+    if looks_like_path or _is_file_name(text) and not text.isidentifier():
         path = Path(text)
-        if not path.exists():
+        if not _is_file_name(text):
             raise SpecError("no such profile file", source=text)
         return load(path, cls=Profile)
     if text not in builtin_names():

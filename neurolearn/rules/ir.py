@@ -173,7 +173,9 @@ class Data(Node):
                                                "fashion_mnist", "mnist", "pca_gaussian",
                                                "two_patterns"),
                          doc="which data set")
-    path: str | None = field(None, doc="folder of IDX files (fashion_mnist, mnist)")
+    path: str | None = field(None, doc="folder of IDX files (fashion_mnist, mnist); when "
+                                       "set, the only place looked (unset: "
+                                       "NEUROLEARN_DATA, then Debian's folder)")
     n_train: int | None = field(None, check=optional(example_count),
                                 doc="use the first n training examples")
     n_test: int | None = field(None, check=optional(example_count),
